@@ -1,0 +1,26 @@
+//! awsx: SSO device-code login, short-lived role credentials cached in the OS keychain,
+//! `credential_process` for every AWS SDK, and account switching in the shell.
+//!
+//! Library code never prints; `cmd::*` renders. stdout is reserved for machine-read output.
+pub mod cli;
+pub mod env;
+pub mod cmd;
+pub mod error;
+pub mod exit;
+pub mod secret;
+pub mod types;
+
+use clap::Parser;
+use exit::HasExitCode;
+
+/// Parse the command line, run the command, and turn the outcome into an exit code.
+pub fn main() -> std::process::ExitCode {
+    let cli = cli::Cli::parse();
+    match cmd::run(cli) {
+        Ok(()) => exit::ExitCode::Success.into(),
+        Err(err) => {
+            eprintln!("awsx: {err}");
+            err.exit_code().into()
+        }
+    }
+}

@@ -1,0 +1,4 @@
+//! The `awsx` binary: everything lives in the library; this only hands over the exit code.
+fn main() -> std::process::ExitCode {
+    awsx::main()
+}

@@ -1,0 +1,1 @@
+//! awsx-emulator (being built).

@@ -1,0 +1,1 @@
+//! awsx's integration tests: one binary, one module per area.
