@@ -2,12 +2,16 @@
 //! `credential_process` for every AWS SDK, and account switching in the shell.
 //!
 //! Library code never prints; `cmd::*` renders. stdout is reserved for machine-read output.
+pub mod aws;
 pub mod cli;
 pub mod env;
 pub mod cmd;
+pub mod creds;
 pub mod error;
 pub mod exit;
+pub mod lock;
 pub mod secret;
+pub mod sso;
 pub mod types;
 
 use clap::Parser;

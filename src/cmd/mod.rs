@@ -1,7 +1,17 @@
-//! One module per subcommand; `run` is only a dispatch.
+//! One module per subcommand; `run` is only a dispatch. Commands render (stderr for people,
+//! stdout only for machine-read output); the library below them never prints.
 use crate::cli::{Cli, Command};
+use crate::env::Env;
 use crate::error::Result;
 
+/// What every command gets: the environment read once, and the global flags.
+#[derive(Debug)]
+pub struct Context {
+    pub env: Env,
+    pub verbose: bool,
+}
+
 pub fn run(cli: Cli) -> Result<()> {
+    let _ctx = Context { env: Env::from_process(), verbose: cli.verbose };
     match cli.command {}
 }

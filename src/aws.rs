@@ -1,0 +1,102 @@
+//! Building the AWS SDK clients awsx talks through.
+//!
+//! One place decides how awsx reaches AWS: rustls with ring (smaller than the SDK's default
+//! aws-lc), `HTTPS_PROXY`/`NO_PROXY` from the environment, `AWS_CA_BUNDLE` as the trust store
+//! when set, explicit regions (an SDK without one may probe IMDS for seconds), and bounded
+//! timeouts so that `credential-process` never outlives the SDKs' own ~20 s limit.
+//! Endpoints are never set here: the SDK reads `AWS_ENDPOINT_URL_SSO`, `AWS_ENDPOINT_URL_SSO_OIDC`,
+//! `AWS_ENDPOINT_URL_STS` and `AWS_ENDPOINT_URL_IAM` itself, and an endpoint set in code would
+//! beat them.
+use std::time::Duration;
+
+use aws_config::{BehaviorVersion, SdkConfig};
+use aws_credential_types::Credentials;
+use aws_smithy_http_client::proxy::ProxyConfig;
+use aws_smithy_http_client::tls::{self, TlsContext, TrustStore};
+use aws_smithy_http_client::{Builder as HttpClientBuilder, Connector};
+use aws_smithy_types::retry::RetryConfig;
+use aws_smithy_types::timeout::TimeoutConfig;
+
+use crate::env::Env;
+use crate::types::Region;
+
+/// Why the SDK could not be set up.
+#[derive(Debug, thiserror::Error)]
+pub enum SetupError {
+    #[error("cannot read the CA bundle {path} named by AWS_CA_BUNDLE: {source}; fix the path or unset AWS_CA_BUNDLE")]
+    CaBundle {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("cannot use the CA bundle named by AWS_CA_BUNDLE: {0}")]
+    Tls(String),
+    #[error("cannot start the async runtime: {0}")]
+    Runtime(std::io::Error),
+}
+
+/// Shared SDK settings for one region: HTTP client, timeouts, retries, and either no
+/// credentials (SSO OIDC and portal are unsigned) or the given ones (STS, IAM).
+pub async fn sdk_config(
+    env: &Env,
+    region: &Region,
+    credentials: Option<Credentials>,
+) -> Result<SdkConfig, SetupError> {
+    let loader = aws_config::defaults(BehaviorVersion::latest())
+        .region(aws_config::Region::new(region.as_str().to_owned()))
+        .http_client(http_client(env)?)
+        .timeout_config(
+            TimeoutConfig::builder()
+                .connect_timeout(Duration::from_secs(3))
+                .operation_attempt_timeout(Duration::from_secs(8))
+                .operation_timeout(Duration::from_secs(16))
+                .build(),
+        )
+        .retry_config(RetryConfig::standard().with_max_attempts(3));
+    let loader = match credentials {
+        Some(creds) => loader.credentials_provider(creds),
+        None => loader.no_credentials(),
+    };
+    Ok(loader.load().await)
+}
+
+fn http_client(
+    env: &Env,
+) -> Result<aws_smithy_runtime_api::client::http::SharedHttpClient, SetupError> {
+    let tls_context = match env.var("AWS_CA_BUNDLE") {
+        Some(path) => {
+            let pem = std::fs::read(path).map_err(|source| SetupError::CaBundle {
+                path: path.to_owned(),
+                source,
+            })?;
+            // As the AWS CLI does, a CA bundle replaces the system roots.
+            TlsContext::builder()
+                .with_trust_store(TrustStore::empty().with_native_roots(false).with_pem_certificate(pem))
+                .build()
+                .map_err(|e| SetupError::Tls(e.to_string()))?
+        }
+        None => TlsContext::default(),
+    };
+    let provider = tls::Provider::Rustls(tls::rustls_provider::CryptoMode::Ring);
+    Ok(HttpClientBuilder::new().build_with_connector_fn(move |settings, components| {
+        let mut builder = Connector::builder()
+            .proxy_config(ProxyConfig::from_env())
+            .tls_provider(provider.clone())
+            .tls_context(tls_context.clone());
+        if let Some(settings) = settings {
+            builder = builder.connector_settings(settings.clone());
+        }
+        if let Some(sleep) = components.and_then(|c| c.sleep_impl()) {
+            builder.set_sleep_impl(Some(sleep));
+        }
+        builder.build()
+    }))
+}
+
+/// A single-threaded runtime for one command's network work. The `credential-process`
+/// cache hit never builds one.
+pub fn runtime() -> Result<tokio::runtime::Runtime, SetupError> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(SetupError::Runtime)
+}

@@ -1,0 +1,66 @@
+//! Errors of the SSO layer (OIDC device flow, token lifecycle, portal).
+use crate::exit::{ExitCode, HasExitCode};
+use crate::types::{AccountId, RoleName, SsoSessionName};
+
+#[derive(Debug, thiserror::Error)]
+pub enum SsoError {
+    #[error("not logged in to sso-session {session} (or the session expired); run: awsx login --sso-session {session}")]
+    LoginRequired { session: SsoSessionName },
+    #[error("the login request was denied in the browser; run awsx login again and approve it")]
+    Denied,
+    #[error("the login code expired before it was approved; run awsx login again and approve it within {minutes} minutes")]
+    DeviceCodeExpired { minutes: i64 },
+    #[error(
+        "no access to role {role} in account {account}: the portal says the role is not assigned to you any more; run awsx sync to update your profiles, or ask your administrator"
+    )]
+    NoAccess { account: AccountId, role: RoleName },
+    #[error("IAM Identity Center is throttling requests (TooManyRequests) and retries ran out; wait a minute and try again")]
+    Throttled,
+    #[error("IAM Identity Center {operation} failed: {message}; check your network and the sso-session's region and start URL, then try again")]
+    Service { operation: &'static str, message: String },
+    #[error("IAM Identity Center {operation} returned a reply awsx cannot use ({what}); try again, and report it if it persists")]
+    BadReply { operation: &'static str, what: &'static str },
+    #[error(transparent)]
+    Setup(#[from] crate::aws::SetupError),
+}
+
+impl HasExitCode for SsoError {
+    fn exit_code(&self) -> ExitCode {
+        match self {
+            SsoError::LoginRequired { .. } => ExitCode::LoginRequired,
+            _ => ExitCode::Failure,
+        }
+    }
+}
+
+/// The SDK error's short, secret-free description: the service's code and message, or the
+/// transport failure.
+pub(crate) fn describe<E>(err: &aws_smithy_runtime_api::client::result::SdkError<E, aws_smithy_runtime_api::client::orchestrator::HttpResponse>) -> String
+where
+    E: aws_smithy_types::error::metadata::ProvideErrorMetadata + std::error::Error + 'static,
+{
+    use aws_smithy_runtime_api::client::result::SdkError;
+    match err {
+        SdkError::ServiceError(service) => {
+            let e = service.err();
+            match (e.code(), e.message()) {
+                (Some(code), Some(msg)) => format!("{code}: {msg}"),
+                (Some(code), None) => code.to_owned(),
+                _ => format!("HTTP {}", service.raw().status().as_u16()),
+            }
+        }
+        SdkError::TimeoutError(_) => "timed out".to_owned(),
+        SdkError::DispatchFailure(f) => {
+            if f.is_io() {
+                "cannot connect (network or endpoint unreachable)".to_owned()
+            } else if f.is_timeout() {
+                "timed out connecting".to_owned()
+            } else {
+                "the request could not be sent".to_owned()
+            }
+        }
+        SdkError::ResponseError(_) => "unreadable response".to_owned(),
+        SdkError::ConstructionFailure(_) => "the request could not be built".to_owned(),
+        _ => "unknown SDK error".to_owned(),
+    }
+}

@@ -1,0 +1,8 @@
+//! IAM Identity Center: the OIDC device flow, the token lifecycle, and the portal.
+pub mod error;
+pub mod model;
+pub mod oidc;
+pub mod portal;
+
+pub use error::SsoError;
+pub use model::{ClientRegistration, DeviceAuthorization, SsoToken};

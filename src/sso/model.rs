@@ -1,0 +1,63 @@
+//! What awsx keeps about an IAM Identity Center session. Both are stored whole, as JSON,
+//! in one keychain entry each (`sso-client:<session>`, `sso-token:<session>`).
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+
+use crate::secret::Secret;
+use crate::types::{Expiration, Region, StartUrl};
+
+/// The OIDC client awsx registered for a session (RegisterClient). Reused until its
+/// secret expires (90 days at AWS), so a daily login costs no registration.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ClientRegistration {
+    pub client_id: String,
+    pub client_secret: Secret<String>,
+    pub expires_at: Expiration,
+    pub scopes: Vec<String>,
+    pub region: Region,
+}
+
+impl ClientRegistration {
+    /// Usable for a new device flow: not expiring within the hour it might take, and
+    /// registered for the scopes now wanted.
+    pub fn usable_for(&self, scopes: &[String], region: &Region, now: OffsetDateTime) -> bool {
+        self.expires_at.remaining(now) > time::Duration::hours(1)
+            && &self.region == region
+            && scopes.iter().all(|s| self.scopes.contains(s))
+    }
+}
+
+/// An SSO access token and, when granted, the refresh token that renews it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SsoToken {
+    pub access_token: Secret<String>,
+    pub expires_at: Expiration,
+    pub refresh_token: Option<Secret<String>>,
+    pub start_url: StartUrl,
+    pub region: Region,
+    /// When this token was obtained (login or refresh); for `status`.
+    pub issued_at: Expiration,
+}
+
+impl SsoToken {
+    /// Fresh: more than `margin` left at `now`.
+    pub fn is_fresh(&self, now: OffsetDateTime, margin: time::Duration) -> bool {
+        self.expires_at.remaining(now) > margin
+    }
+
+    /// Still accepted by the portal at all (for commands that can live with a token near expiry).
+    pub fn is_valid(&self, now: OffsetDateTime) -> bool {
+        self.expires_at.remaining(now) > time::Duration::seconds(30)
+    }
+}
+
+/// What the user must do to approve a device login.
+#[derive(Debug, Clone)]
+pub struct DeviceAuthorization {
+    pub device_code: Secret<String>,
+    pub user_code: String,
+    pub verification_uri: String,
+    pub verification_uri_complete: Option<String>,
+    pub expires_at: OffsetDateTime,
+    pub interval: std::time::Duration,
+}

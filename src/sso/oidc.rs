@@ -1,0 +1,238 @@
+//! The SSO OIDC calls: RegisterClient, StartDeviceAuthorization, and CreateToken for the
+//! device-code and refresh-token grants.
+use std::time::Duration;
+
+use aws_sdk_ssooidc::Client;
+use aws_sdk_ssooidc::operation::create_token::CreateTokenError;
+use time::OffsetDateTime;
+
+use super::error::{SsoError, describe};
+use super::model::{ClientRegistration, DeviceAuthorization, SsoToken};
+use crate::secret::Secret;
+use crate::types::{Expiration, Region, StartUrl};
+
+const DEVICE_CODE_GRANT: &str = "urn:ietf:params:oauth:grant-type:device_code";
+const REFRESH_GRANT: &str = "refresh_token";
+/// The scope that makes Identity Center grant a refresh token (and lets it list accounts).
+pub const ACCOUNT_ACCESS_SCOPE: &str = "sso:account:access";
+/// RFC 8628: on slow_down the client adds five seconds to its polling interval.
+const SLOW_DOWN_STEP: Duration = Duration::from_secs(5);
+
+pub async fn register_client(
+    client: &Client,
+    scopes: &[String],
+    region: &Region,
+) -> Result<ClientRegistration, SsoError> {
+    let out = client
+        .register_client()
+        .client_name(format!("awsx-{}", hostname_hint()))
+        .client_type("public")
+        .set_scopes(Some(scopes.to_vec()))
+        .send()
+        .await
+        .map_err(|e| SsoError::Service { operation: "RegisterClient", message: describe(&e) })?;
+    let bad = |what| SsoError::BadReply { operation: "RegisterClient", what };
+    Ok(ClientRegistration {
+        client_id: out.client_id().ok_or(bad("no clientId"))?.to_owned(),
+        client_secret: Secret::new(out.client_secret().ok_or(bad("no clientSecret"))?.to_owned()),
+        expires_at: Expiration::from_unix_seconds(out.client_secret_expires_at())
+            .ok_or(bad("clientSecretExpiresAt out of range"))?,
+        scopes: scopes.to_vec(),
+        region: region.clone(),
+    })
+}
+
+/// A short, non-identifying client name suffix, so the Identity Center admin can tell awsx's
+/// registrations apart from other tools'.
+fn hostname_hint() -> &'static str {
+    "cli"
+}
+
+pub async fn start_device_authorization(
+    client: &Client,
+    registration: &ClientRegistration,
+    start_url: &StartUrl,
+    now: OffsetDateTime,
+) -> Result<DeviceAuthorization, SsoError> {
+    let out = client
+        .start_device_authorization()
+        .client_id(&registration.client_id)
+        .client_secret(registration.client_secret.expose())
+        .start_url(start_url.as_str())
+        .send()
+        .await
+        .map_err(|e| SsoError::Service {
+            operation: "StartDeviceAuthorization",
+            message: describe(&e),
+        })?;
+    let bad = |what| SsoError::BadReply { operation: "StartDeviceAuthorization", what };
+    Ok(DeviceAuthorization {
+        device_code: Secret::new(out.device_code().ok_or(bad("no deviceCode"))?.to_owned()),
+        user_code: out.user_code().ok_or(bad("no userCode"))?.to_owned(),
+        verification_uri: out.verification_uri().ok_or(bad("no verificationUri"))?.to_owned(),
+        verification_uri_complete: out.verification_uri_complete().map(str::to_owned),
+        expires_at: now + time::Duration::seconds(i64::from(out.expires_in().max(1))),
+        // AWS sends 1; RFC 8628 says 5 when absent.
+        interval: Duration::from_secs(u64::try_from(out.interval()).ok().filter(|s| *s > 0).unwrap_or(5)),
+    })
+}
+
+/// What one CreateToken poll said.
+enum Poll {
+    Pending,
+    SlowDown,
+    Done(SsoToken),
+}
+
+/// Poll CreateToken until the user approves, denies, or the code expires. `on_poll` is
+/// called before each wait with the number of polls so far (for the spinner and for tests
+/// that count them through the emulator).
+pub async fn wait_for_approval(
+    client: &Client,
+    registration: &ClientRegistration,
+    device: &DeviceAuthorization,
+    start_url: &StartUrl,
+    mut on_poll: impl FnMut(u32),
+) -> Result<SsoToken, SsoError> {
+    let mut interval = device.interval;
+    let mut polls = 0u32;
+    loop {
+        tokio::time::sleep(interval).await;
+        if OffsetDateTime::now_utc() >= device.expires_at {
+            return Err(expired(device));
+        }
+        polls += 1;
+        on_poll(polls);
+        match poll_once(client, registration, device, start_url).await? {
+            Poll::Done(token) => return Ok(token),
+            Poll::Pending => {}
+            Poll::SlowDown => interval += SLOW_DOWN_STEP,
+        }
+    }
+}
+
+fn expired(device: &DeviceAuthorization) -> SsoError {
+    let minutes = (device.expires_at - OffsetDateTime::now_utc()).whole_minutes().max(10);
+    SsoError::DeviceCodeExpired { minutes }
+}
+
+async fn poll_once(
+    client: &Client,
+    registration: &ClientRegistration,
+    device: &DeviceAuthorization,
+    start_url: &StartUrl,
+) -> Result<Poll, SsoError> {
+    let issued_at = OffsetDateTime::now_utc();
+    let result = client
+        .create_token()
+        .client_id(&registration.client_id)
+        .client_secret(registration.client_secret.expose())
+        .grant_type(DEVICE_CODE_GRANT)
+        .device_code(device.device_code.expose())
+        .send()
+        .await;
+    match result {
+        Ok(out) => Ok(Poll::Done(token_from(
+            out.access_token(),
+            out.expires_in(),
+            out.refresh_token(),
+            start_url,
+            &registration.region,
+            issued_at,
+        )?)),
+        Err(err) => match err.as_service_error() {
+            Some(e) if e.is_authorization_pending_exception() => Ok(Poll::Pending),
+            Some(e) if e.is_slow_down_exception() => Ok(Poll::SlowDown),
+            Some(e) if e.is_access_denied_exception() => Err(SsoError::Denied),
+            Some(e) if e.is_expired_token_exception() => Err(expired(device)),
+            _ => Err(create_token_failed(&err)),
+        },
+    }
+}
+
+fn create_token_failed(
+    err: &aws_smithy_runtime_api::client::result::SdkError<
+        CreateTokenError,
+        aws_smithy_runtime_api::client::orchestrator::HttpResponse,
+    >,
+) -> SsoError {
+    SsoError::Service { operation: "CreateToken", message: describe(err) }
+}
+
+/// Why a refresh did not produce a token.
+#[derive(Debug)]
+pub enum RefreshFailure {
+    /// The refresh token or the client is no longer accepted: a new login is needed.
+    Rejected,
+    /// Something else went wrong (network, 5xx); the caller decides.
+    Other(SsoError),
+}
+
+pub async fn refresh(
+    client: &Client,
+    registration: &ClientRegistration,
+    token: &SsoToken,
+) -> Result<SsoToken, RefreshFailure> {
+    let Some(refresh_token) = &token.refresh_token else {
+        return Err(RefreshFailure::Rejected);
+    };
+    let issued_at = OffsetDateTime::now_utc();
+    let out = client
+        .create_token()
+        .client_id(&registration.client_id)
+        .client_secret(registration.client_secret.expose())
+        .grant_type(REFRESH_GRANT)
+        .refresh_token(refresh_token.expose())
+        .send()
+        .await
+        .map_err(|err| match err.as_service_error() {
+            Some(e)
+                if e.is_invalid_grant_exception()
+                    || e.is_expired_token_exception()
+                    || e.is_invalid_client_exception()
+                    || e.is_access_denied_exception()
+                    || e.is_unauthorized_client_exception() =>
+            {
+                RefreshFailure::Rejected
+            }
+            _ => RefreshFailure::Other(create_token_failed(&err)),
+        })?;
+    let mut fresh = token_from(
+        out.access_token(),
+        out.expires_in(),
+        out.refresh_token(),
+        &token.start_url,
+        &token.region,
+        issued_at,
+    )
+    .map_err(RefreshFailure::Other)?;
+    // Identity Center rotates refresh tokens; if a reply ever omits one, the old one stays.
+    if fresh.refresh_token.is_none() {
+        fresh.refresh_token = token.refresh_token.clone();
+    }
+    Ok(fresh)
+}
+
+fn token_from(
+    access_token: Option<&str>,
+    expires_in: i32,
+    refresh_token: Option<&str>,
+    start_url: &StartUrl,
+    region: &Region,
+    issued_at: OffsetDateTime,
+) -> Result<SsoToken, SsoError> {
+    let access_token = access_token
+        .filter(|t| !t.is_empty())
+        .ok_or(SsoError::BadReply { operation: "CreateToken", what: "no accessToken" })?;
+    if expires_in <= 0 {
+        return Err(SsoError::BadReply { operation: "CreateToken", what: "expiresIn is not positive" });
+    }
+    Ok(SsoToken {
+        access_token: Secret::new(access_token.to_owned()),
+        expires_at: Expiration::new(issued_at + time::Duration::seconds(i64::from(expires_in))),
+        refresh_token: refresh_token.filter(|t| !t.is_empty()).map(|t| Secret::new(t.to_owned())),
+        start_url: start_url.clone(),
+        region: region.clone(),
+        issued_at: Expiration::new(issued_at),
+    })
+}
