@@ -285,6 +285,15 @@ fn authenticate(
             INVALID_TOKEN,
         ));
     }
+    // The session token is checked before the signature: AWS must decode the token to learn
+    // the session's secret, so an expired session is ExpiredToken even from a skewed client.
+    if key.expires_at.is_some_and(|e| e <= now) {
+        return Err(QueryError::new(
+            StatusCode::BAD_REQUEST,
+            "ExpiredToken",
+            "The security token included in the request is expired",
+        ));
+    }
     let canonical =
         sigv4::canonical_request(method.as_str(), uri.path(), query, headers, signed, body);
     let expected = sigv4::signature(&key.secret, signed, &canonical);
@@ -318,13 +327,6 @@ fn authenticate(
                 fmt(now + MAX_SKEW),
                 fmt(now)
             ),
-        ));
-    }
-    if key.expires_at.is_some_and(|e| e <= now) {
-        return Err(QueryError::new(
-            StatusCode::BAD_REQUEST,
-            "ExpiredToken",
-            "The security token included in the request is expired",
         ));
     }
     Ok(Caller { key })
