@@ -138,6 +138,13 @@ def main():
     assert chained["Credentials"]["Expiration"].year >= 2024
     ok("AssumeRole (role chaining)")
 
+    # A presigned GetCallerIdentity URL, as aws-iam-authenticator (EKS) builds one.
+    url = role.client("sts").generate_presigned_url("get_caller_identity", Params={}, ExpiresIn=60, HttpMethod="GET")
+    with urllib.request.urlopen(url) as r:
+        body = r.read().decode()
+    assert "<Arn>arn:aws:sts::100000000001:assumed-role/AWSReservedSSO_AdministratorAccess_" in body, body
+    ok("GetCallerIdentity presigned URL")
+
     bad = session(aws_access_key_id=rc["accessKeyId"], aws_secret_access_key="wrong", aws_session_token=rc["sessionToken"])
     e = expect_error("SignatureDoesNotMatch", bad.client("sts").get_caller_identity)
     assert e.response["ResponseMetadata"]["HTTPStatusCode"] == 403
