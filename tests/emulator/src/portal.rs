@@ -107,9 +107,7 @@ fn encode_token(offset: usize) -> String {
 }
 
 fn decode_token(token: &str, len: usize) -> Option<usize> {
-    (1..=len)
-        .find(|o| encode_token(*o) == token)
-        .or((token == encode_token(len)).then_some(len))
+    (1..=len).find(|o| encode_token(*o) == token)
 }
 
 /// Slices one page out of `items` per `next_token`/`max_result`.

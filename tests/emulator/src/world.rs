@@ -393,3 +393,35 @@ impl Shared {
             .map(|(f, _)| f)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn trust_principals_match_users_role_sessions_and_account_root() {
+        let user = Principal::IamUser {
+            account: "100000000001".into(),
+            name: "breakglass-alice".into(),
+        };
+        let session = Principal::Role {
+            account: "100000000001".into(),
+            role: "AWSReservedSSO_AdministratorAccess_0123456789abcdef".into(),
+            session: "alice".into(),
+        };
+        assert!(user.matches_trust_principal("arn:aws:iam::100000000001:user/breakglass-alice"));
+        assert!(!user.matches_trust_principal("arn:aws:iam::100000000001:user/breakglass-bob"));
+        assert!(!user.matches_trust_principal("arn:aws:iam::200000000002:user/breakglass-alice"));
+        assert!(user.matches_trust_principal("arn:aws:iam::100000000001:root"));
+        assert!(session.matches_trust_principal("arn:aws:iam::100000000001:root"));
+        assert!(session.matches_trust_principal(
+            "arn:aws:iam::100000000001:role/aws-reserved/sso.amazonaws.com/AWSReservedSSO_AdministratorAccess_0123456789abcdef"
+        ));
+        assert!(!session.matches_trust_principal("arn:aws:iam::100000000001:user/alice"));
+        assert_eq!(
+            session.arn(),
+            "arn:aws:sts::100000000001:assumed-role/AWSReservedSSO_AdministratorAccess_0123456789abcdef/alice"
+        );
+        assert!(session.user_id().starts_with("AROA") && session.user_id().ends_with(":alice"));
+    }
+}

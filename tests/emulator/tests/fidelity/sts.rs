@@ -337,3 +337,30 @@ async fn session_token_with_mfa_then_assume_role_without_code() {
     let e = session.get_session_token().send().await.unwrap_err();
     assert_eq!(e.code(), Some("AccessDenied"));
 }
+
+#[tokio::test]
+async fn injected_faults_take_the_sts_shape_and_latency_still_answers() {
+    let emu = Emulator::start();
+    let sts = sts_client(&emu, iam_user_creds(&emu, "breakglass-alice")).await;
+    emu.set_fault(None, awsx_emulator::Fault::Throttle, 1.0);
+    let e = sts.get_caller_identity().send().await.unwrap_err();
+    assert_eq!(e.raw_response().map(|r| r.status().as_u16()), Some(400));
+    assert_eq!(e.code(), Some("Throttling"));
+    emu.set_fault(
+        Some(Op::GetCallerIdentity),
+        awsx_emulator::Fault::ServerError,
+        1.0,
+    );
+    let e = sts.get_caller_identity().send().await.unwrap_err();
+    assert_eq!(e.raw_response().map(|r| r.status().as_u16()), Some(500));
+    assert_eq!(e.code(), Some("InternalFailure"));
+    emu.clear_faults();
+    emu.set_latency(Some(Op::GetCallerIdentity), Duration::from_millis(20));
+    sts.get_caller_identity()
+        .send()
+        .await
+        .expect("slow but fine");
+    assert_eq!(emu.count(Op::GetCallerIdentity), 3);
+    emu.reset_counts();
+    assert_eq!(emu.count(Op::GetCallerIdentity), 0);
+}
