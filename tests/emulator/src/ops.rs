@@ -1,0 +1,85 @@
+//! The names a test uses to count, slow down or break individual operations.
+
+use serde::{Deserialize, Serialize};
+
+/// One API operation of one emulated service.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub enum Op {
+    RegisterClient,
+    StartDeviceAuthorization,
+    CreateToken,
+    Authorize,
+    GetRoleCredentials,
+    ListAccounts,
+    ListAccountRoles,
+    Logout,
+    AssumeRole,
+    GetSessionToken,
+    GetCallerIdentity,
+    CreateAccessKey,
+    DeleteAccessKey,
+    ListAccessKeys,
+    GetUser,
+    GetSigninToken,
+    ConsoleLogin,
+}
+
+impl Op {
+    pub const ALL: [Op; 17] = [
+        Op::RegisterClient,
+        Op::StartDeviceAuthorization,
+        Op::CreateToken,
+        Op::Authorize,
+        Op::GetRoleCredentials,
+        Op::ListAccounts,
+        Op::ListAccountRoles,
+        Op::Logout,
+        Op::AssumeRole,
+        Op::GetSessionToken,
+        Op::GetCallerIdentity,
+        Op::CreateAccessKey,
+        Op::DeleteAccessKey,
+        Op::ListAccessKeys,
+        Op::GetUser,
+        Op::GetSigninToken,
+        Op::ConsoleLogin,
+    ];
+
+    /// OIDC and the portal are what an Identity Center outage takes down.
+    pub fn is_identity_center(self) -> bool {
+        matches!(
+            self,
+            Op::RegisterClient
+                | Op::StartDeviceAuthorization
+                | Op::CreateToken
+                | Op::Authorize
+                | Op::GetRoleCredentials
+                | Op::ListAccounts
+                | Op::ListAccountRoles
+                | Op::Logout
+        )
+    }
+}
+
+/// A failure injected in front of an operation, in that service's own wire format.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum Fault {
+    /// The service's throttling error: portal 429 TooManyRequestsException, OIDC 429
+    /// ThrottlingException, STS/IAM 400 `Throttling`, federation 429.
+    Throttle,
+    /// HTTP 500 with the service's internal-error shape.
+    ServerError,
+    /// HTTP 200 whose body is not parseable.
+    MalformedBody,
+}
+
+/// What the control API can refuse.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum EmulatorError {
+    #[error("no pending authorization with user code {0:?}")]
+    UnknownUserCode(String),
+    #[error("no Identity Center user named {0:?} in the fixture")]
+    UnknownUser(String),
+    #[error("user code {0:?} was already approved or denied")]
+    AlreadyDecided(String),
+}
