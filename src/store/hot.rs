@@ -10,7 +10,8 @@
 //!   cached at all.
 //! - It never fails its caller: every problem means "miss" (or "not cached"). When the
 //!   kernel's per-user quota (`/proc/sys/kernel/keys/maxbytes`, 20,000 bytes for users)
-//!   is full, awsx evicts its own oldest hot entries and retries once, else skips.
+//!   is full, awsx evicts its own oldest hot entries and retries once (after the kernel
+//!   has released their quota, which takes an RCU grace period), else skips.
 //! - Descriptions are `awsx-hot:<service>:<entry>`: distinct from the keyutils backend's
 //!   `awsx:<service>:` keys, and isolated per `AWSX_KEYCHAIN_SERVICE`.
 use linux_keyutils::KeyError;
@@ -99,6 +100,7 @@ impl HotTier {
         if let Err(KeyError::QuotaExceeded) = self.ring.write(&description, &payload, Some(timeout))
             && self.evict_oldest(description.len() + payload.len(), &description)
         {
+            self.ring.wait_for_quota(description.len() + payload.len());
             let _ = self.ring.write(&description, &payload, Some(timeout));
         }
     }

@@ -15,7 +15,7 @@
 //! not. When an operation is refused for that reason, awsx links the user keyring into
 //! its own *process* keyring, which makes the keys possessed for this process only and
 //! leaves the shared session keyring untouched.
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
 
 use linux_keyutils::{Key, KeyError, KeyRing, KeyRingIdentifier, KeyType};
 use time::OffsetDateTime;
@@ -23,9 +23,6 @@ use time::OffsetDateTime;
 use super::{Backend, EntryName, SecretStore, StoreError};
 use crate::secret::Secret;
 use crate::types::Expiration;
-
-/// Whether this process has already linked the user keyring into its process keyring.
-static POSSESSED: AtomicBool = AtomicBool::new(false);
 
 /// How many links of the user keyring `list` reads at most (the kernel's default
 /// `maxkeys` is 200 for users; root's is much higher).
@@ -48,10 +45,11 @@ impl UserKeyring {
     /// keyring, link the user keyring into the process keyring and run it once more.
     fn possessing<T>(&self, op: impl Fn() -> Result<T, KeyError>) -> Result<T, KeyError> {
         match op() {
-            Err(KeyError::AccessDenied) if !POSSESSED.load(Ordering::Relaxed) => {
+            Err(KeyError::AccessDenied) => {
+                // The process keyring hangs off each thread's credentials, so every thread
+                // links on its first refusal. Linking twice is harmless.
                 let process = KeyRing::from_special_id(KeyRingIdentifier::Process, true)?;
                 process.link_keyring_id(KeyRingIdentifier::User)?;
-                POSSESSED.store(true, Ordering::Relaxed);
                 op()
             }
             other => other,
@@ -119,6 +117,22 @@ impl UserKeyring {
         self.ring.unlink_key(key)
     }
 
+    /// Wait (briefly) until the kernel has released the quota of unlinked keys: it does so
+    /// only after an RCU grace period, so a write retried at once would still fail. Reads
+    /// `/proc/key-users`; gives up after about 100 ms.
+    pub(crate) fn wait_for_quota(&self, needed_bytes: usize) {
+        let Ok(uid) = self.ring.metadata().map(|m| m.get_uid()) else {
+            return;
+        };
+        for _ in 0..20 {
+            match quota_room(uid) {
+                Some((keys, bytes)) if keys > 0 && bytes >= needed_bytes => return,
+                None => return,
+                Some(_) => std::thread::sleep(Duration::from_millis(5)),
+            }
+        }
+    }
+
     /// The user-type keys directly in the user keyring whose description starts with
     /// `prefix`, with their descriptions.
     pub(crate) fn keys_with_prefix(&self, prefix: &str) -> Result<Vec<(Key, String)>, KeyError> {
@@ -142,6 +156,26 @@ impl UserKeyring {
             Err(e) => Err(e),
         })
     }
+}
+
+/// Free (keys, bytes) of `uid`'s key quota, from a `/proc/key-users` line such as
+/// `1000:    5 5/5 4/200 3012/20000`.
+fn quota_room(uid: u32) -> Option<(usize, usize)> {
+    let table = std::fs::read_to_string("/proc/key-users").ok()?;
+    let line = table
+        .lines()
+        .find(|l| l.trim_start().strip_prefix(&format!("{uid}:")).is_some())?;
+    let fields: Vec<&str> = line.split_whitespace().collect();
+    let ratio = |f: &str| -> Option<(usize, usize)> {
+        let (used, max) = f.split_once('/')?;
+        Some((used.parse().ok()?, max.parse().ok()?))
+    };
+    let (keys, max_keys) = ratio(fields.get(3)?)?;
+    let (bytes, max_bytes) = ratio(fields.get(4)?)?;
+    Some((
+        max_keys.saturating_sub(keys),
+        max_bytes.saturating_sub(bytes),
+    ))
 }
 
 /// The errors that mean "no such key (any more)".

@@ -1,1 +1,3 @@
 //! awsx's integration tests: one binary, one module per area.
+
+mod store;
