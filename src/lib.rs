@@ -4,14 +4,15 @@
 //! Library code never prints; `cmd::*` renders. stdout is reserved for machine-read output.
 pub mod aws;
 pub mod cli;
-pub mod env;
 pub mod cmd;
 pub mod creds;
+pub mod env;
 pub mod error;
 pub mod exit;
 pub mod lock;
 pub mod secret;
 pub mod sso;
+pub mod store;
 pub mod types;
 
 use clap::Parser;

@@ -72,7 +72,9 @@ fn section_name(s: &str) -> Result<(), &'static str> {
     if s.trim() != s {
         return Err("it starts or ends with white space");
     }
-    if s.chars().any(|c| c.is_control() || c == '[' || c == ']' || c == '/') {
+    if s.chars()
+        .any(|c| c.is_control() || c == '[' || c == ']' || c == '/')
+    {
         return Err("it contains '[', ']', '/' or a control character");
     }
     Ok(())
@@ -105,6 +107,18 @@ checked_string!(
             Ok(())
         } else {
             Err("a role name is 1 to 64 letters, digits or +=,.@_-")
+        }
+    }
+);
+checked_string!(
+    /// An IAM user name (the break-glass user whose access key awsx keeps in the keychain).
+    IamUserName, "IAM user name", |s| {
+        if (1..=64).contains(&s.len())
+            && s.bytes().all(|b| b.is_ascii_alphanumeric() || b"+=,.@_-".contains(&b))
+        {
+            Ok(())
+        } else {
+            Err("an IAM user name is 1 to 64 letters, digits or +=,.@_-")
         }
     }
 );
@@ -143,7 +157,9 @@ impl Expiration {
     }
 
     pub fn from_unix_seconds(secs: i64) -> Option<Self> {
-        OffsetDateTime::from_unix_timestamp(secs).ok().map(Expiration)
+        OffsetDateTime::from_unix_timestamp(secs)
+            .ok()
+            .map(Expiration)
     }
 
     pub fn from_unix_millis(millis: i64) -> Option<Self> {
@@ -168,8 +184,13 @@ impl Expiration {
     /// RFC 3339 in UTC with a `Z` suffix and whole seconds, as `credential_process` and the
     /// Rust SDK's token cache expect.
     pub fn to_rfc3339(self) -> String {
-        let utc = self.0.to_offset(time::UtcOffset::UTC).replace_nanosecond(0).unwrap_or(self.0);
-        utc.format(&Rfc3339).unwrap_or_else(|_| utc.unix_timestamp().to_string())
+        let utc = self
+            .0
+            .to_offset(time::UtcOffset::UTC)
+            .replace_nanosecond(0)
+            .unwrap_or(self.0);
+        utc.format(&Rfc3339)
+            .unwrap_or_else(|_| utc.unix_timestamp().to_string())
     }
 
     pub fn parse_rfc3339(s: &str) -> Result<Self, InvalidValue> {
@@ -244,6 +265,9 @@ mod tests {
         let e = Expiration::from_unix_millis(1_795_000_000_123).unwrap();
         let s = e.to_rfc3339();
         assert!(s.ends_with('Z'), "{s}");
-        assert_eq!(Expiration::parse_rfc3339(&s).unwrap().unix_seconds(), 1_795_000_000);
+        assert_eq!(
+            Expiration::parse_rfc3339(&s).unwrap().unix_seconds(),
+            1_795_000_000
+        );
     }
 }

@@ -1,0 +1,331 @@
+//! The integration-test harness: each test gets a private HOME (with its own AWS config,
+//! cache, data and config dirs), its own keychain namespace (a unique
+//! `AWSX_KEYCHAIN_SERVICE`), an emulator, and a way to run the freshly built `awsx` binary
+//! with a clean environment: nothing of the developer's own AWS_* or AWSX_* settings leaks in.
+#![allow(dead_code)]
+
+use std::ffi::OsStr;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::Duration;
+
+use awsx_emulator::{Emulator, Fixture};
+
+/// The real keychain a test runs against.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Keychain {
+    SecretService,
+    Keyutils,
+}
+
+impl Keychain {
+    pub fn as_setting(self) -> &'static str {
+        match self {
+            Keychain::SecretService => "secret-service",
+            Keychain::Keyutils => "keyutils",
+        }
+    }
+}
+
+pub struct TestEnvBuilder {
+    fixture: Option<Fixture>,
+    auto_approve: Option<Duration>,
+    keychain: Keychain,
+    configure_session: bool,
+}
+
+impl TestEnvBuilder {
+    pub fn fixture(mut self, fixture: Fixture) -> Self {
+        self.fixture = Some(fixture);
+        self
+    }
+
+    /// Approve device logins automatically after `delay` (default: at the first poll).
+    pub fn auto_approve(mut self, delay: Option<Duration>) -> Self {
+        self.auto_approve = delay;
+        self
+    }
+
+    pub fn keychain(mut self, keychain: Keychain) -> Self {
+        self.keychain = keychain;
+        self
+    }
+
+    /// Start with an empty config file instead of one with the emulator's `[sso-session acme]`.
+    pub fn without_session(mut self) -> Self {
+        self.configure_session = false;
+        self
+    }
+
+    pub fn build(self) -> TestEnv {
+        require_test_keychain();
+        let mut emulator = Emulator::builder().auto_approve(self.auto_approve);
+        if let Some(fixture) = self.fixture {
+            emulator = emulator.fixture(fixture);
+        }
+        let emulator = emulator.start().expect("start the AWS emulator");
+        let home = tempfile::Builder::new().prefix("awsx-it-").tempdir().expect("temp HOME");
+        let env = TestEnv {
+            service: unique_service(),
+            emulator,
+            home,
+            keychain: self.keychain,
+            extra_env: Vec::new(),
+        };
+        std::fs::create_dir_all(env.aws_dir()).expect("mkdir ~/.aws");
+        if self.configure_session {
+            let fixture = env.emulator.fixture();
+            env.write_config(&format!(
+                "[sso-session acme]\nsso_start_url = {}\nsso_region = {}\nsso_registration_scopes = sso:account:access\n",
+                fixture.start_url, fixture.sso_region
+            ));
+        } else {
+            env.write_config("");
+        }
+        env
+    }
+}
+
+pub struct TestEnv {
+    pub emulator: Emulator,
+    home: tempfile::TempDir,
+    service: String,
+    keychain: Keychain,
+    extra_env: Vec<(String, String)>,
+}
+
+/// The integration tests need the real keychains that `scripts/test` provides; run outside
+/// it they fail with directions instead of silently testing less.
+pub fn require_test_keychain() {
+    assert!(
+        std::env::var_os("AWSX_TEST_KEYCHAIN_READY").is_some(),
+        "the integration tests run against a real Secret Service and kernel keyutils: run them with `scripts/test` \
+         (or `scripts/with-keychain cargo test --test it`)"
+    );
+}
+
+fn unique_service() -> String {
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    format!("awsx-test-{}-{}", std::process::id(), NEXT.fetch_add(1, Ordering::Relaxed))
+}
+
+impl TestEnv {
+    pub fn builder() -> TestEnvBuilder {
+        TestEnvBuilder {
+            fixture: None,
+            auto_approve: Some(Duration::ZERO),
+            keychain: Keychain::SecretService,
+            configure_session: true,
+        }
+    }
+
+    pub fn new() -> TestEnv {
+        TestEnv::builder().build()
+    }
+
+    pub fn home(&self) -> &Path {
+        self.home.path()
+    }
+
+    pub fn aws_dir(&self) -> PathBuf {
+        self.home().join(".aws")
+    }
+
+    pub fn config_path(&self) -> PathBuf {
+        self.aws_dir().join("config")
+    }
+
+    pub fn credentials_path(&self) -> PathBuf {
+        self.aws_dir().join("credentials")
+    }
+
+    pub fn cache_dir(&self) -> PathBuf {
+        self.home().join(".cache")
+    }
+
+    pub fn keychain_service(&self) -> &str {
+        &self.service
+    }
+
+    pub fn keychain(&self) -> Keychain {
+        self.keychain
+    }
+
+    pub fn write_config(&self, text: &str) {
+        std::fs::write(self.config_path(), text).expect("write config");
+    }
+
+    pub fn append_config(&self, text: &str) {
+        let mut current = std::fs::read_to_string(self.config_path()).unwrap_or_default();
+        current.push_str(text);
+        self.write_config(&current);
+    }
+
+    pub fn read_config(&self) -> String {
+        std::fs::read_to_string(self.config_path()).expect("read config")
+    }
+
+    /// Add an awsx SSO profile for an account and role of the emulator's world.
+    pub fn add_sso_profile(&self, name: &str, account_id: &str, role: &str) {
+        self.append_config(&format!(
+            "\n[profile {name}]\ncredential_process = {} credential-process --profile {name}\nawsx_sso_session = acme\nawsx_account_id = {account_id}\nawsx_role_name = {role}\nregion = {}\n",
+            awsx_bin().display(),
+            self.emulator.fixture().sso_region
+        ));
+    }
+
+    /// Set a variable for every command this environment runs.
+    pub fn set_env(&mut self, key: &str, value: &str) {
+        self.extra_env.push((key.to_owned(), value.to_owned()));
+    }
+
+    /// The environment every process of this test sees: only what it needs.
+    pub fn env_vars(&self) -> Vec<(String, String)> {
+        let url = self.emulator.url();
+        let home = self.home().display().to_string();
+        let mut vars: Vec<(String, String)> = vec![
+            ("HOME".into(), home.clone()),
+            ("XDG_CACHE_HOME".into(), format!("{home}/.cache")),
+            ("XDG_CONFIG_HOME".into(), format!("{home}/.config")),
+            ("XDG_DATA_HOME".into(), format!("{home}/.local/share")),
+            ("AWS_CONFIG_FILE".into(), self.config_path().display().to_string()),
+            ("AWS_SHARED_CREDENTIALS_FILE".into(), self.credentials_path().display().to_string()),
+            ("AWS_ENDPOINT_URL_SSO".into(), url.clone()),
+            ("AWS_ENDPOINT_URL_SSO_OIDC".into(), url.clone()),
+            ("AWS_ENDPOINT_URL_STS".into(), url.clone()),
+            ("AWS_ENDPOINT_URL_IAM".into(), url.clone()),
+            ("AWSX_SIGNIN_ENDPOINT".into(), format!("{url}/federation")),
+            ("AWSX_KEYCHAIN_SERVICE".into(), self.service.clone()),
+            ("AWSX_KEYCHAIN".into(), self.keychain.as_setting().into()),
+            ("AWSX_BROWSER".into(), "none".into()),
+            ("AWS_EC2_METADATA_DISABLED".into(), "true".into()),
+        ];
+        // Kept from the outer environment: how to find programs and the private keychain session.
+        for key in ["PATH", "DBUS_SESSION_BUS_ADDRESS", "XDG_RUNTIME_DIR", "LANG", "TMPDIR"] {
+            if let Ok(value) = std::env::var(key) {
+                vars.push((key.into(), value));
+            }
+        }
+        vars.extend(self.extra_env.iter().cloned());
+        vars
+    }
+
+    /// `awsx ARGS` with this test's clean environment.
+    pub fn awsx<I, S>(&self, args: I) -> Command
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<OsStr>,
+    {
+        self.command(awsx_bin(), args)
+    }
+
+    /// Any program with this test's clean environment (real AWS clients, shells).
+    pub fn command<P, I, S>(&self, program: P, args: I) -> Command
+    where
+        P: AsRef<OsStr>,
+        I: IntoIterator<Item = S>,
+        S: AsRef<OsStr>,
+    {
+        let mut cmd = Command::new(program);
+        cmd.args(args).env_clear().envs(self.env_vars()).current_dir(self.home()).stdin(Stdio::null());
+        cmd
+    }
+
+    /// Run `awsx ARGS` and return what it did.
+    pub fn run<I, S>(&self, args: I) -> Run
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<OsStr>,
+    {
+        Run::from(self.awsx(args).output().expect("run awsx"))
+    }
+
+    /// Every file under HOME (config, caches, data) as bytes, for "no secret on disk" checks.
+    pub fn all_files(&self) -> Vec<(PathBuf, Vec<u8>)> {
+        fn walk(dir: &Path, out: &mut Vec<(PathBuf, Vec<u8>)>) {
+            let Ok(entries) = std::fs::read_dir(dir) else { return };
+            for entry in entries.flatten() {
+                let path = entry.path();
+                if path.is_dir() {
+                    walk(&path, out);
+                } else if let Ok(bytes) = std::fs::read(&path) {
+                    out.push((path, bytes));
+                }
+            }
+        }
+        let mut out = Vec::new();
+        walk(self.home(), &mut out);
+        out
+    }
+
+    /// Assert that none of the secrets the emulator ever issued sits in any file under HOME.
+    pub fn assert_no_issued_secret_on_disk(&self) {
+        let secrets = self.emulator.issued_secrets();
+        assert!(!secrets.is_empty(), "the emulator issued no secret: the test did not exercise anything");
+        for (path, bytes) in self.all_files() {
+            let text = String::from_utf8_lossy(&bytes);
+            for secret in &secrets {
+                assert!(!text.contains(secret.as_str()), "a secret issued by the emulator was found in {}", path.display());
+            }
+        }
+    }
+}
+
+/// The outcome of one awsx run, with assertions that print what happened when they fail.
+#[derive(Debug)]
+pub struct Run {
+    pub code: Option<i32>,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl From<Output> for Run {
+    fn from(out: Output) -> Self {
+        Run {
+            code: out.status.code(),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        }
+    }
+}
+
+impl Run {
+    #[track_caller]
+    pub fn success(&self) -> &Self {
+        self.code(0)
+    }
+
+    #[track_caller]
+    pub fn code(&self, expected: i32) -> &Self {
+        assert_eq!(
+            self.code,
+            Some(expected),
+            "expected exit code {expected}\n--- stdout\n{}\n--- stderr\n{}",
+            self.stdout,
+            self.stderr
+        );
+        self
+    }
+
+    #[track_caller]
+    pub fn stderr_contains(&self, needle: &str) -> &Self {
+        assert!(self.stderr.contains(needle), "stderr lacks {needle:?}\n--- stderr\n{}", self.stderr);
+        self
+    }
+
+    #[track_caller]
+    pub fn stdout_contains(&self, needle: &str) -> &Self {
+        assert!(self.stdout.contains(needle), "stdout lacks {needle:?}\n--- stdout\n{}", self.stdout);
+        self
+    }
+
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.stdout).unwrap_or_else(|e| panic!("stdout is not JSON ({e}):\n{}", self.stdout))
+    }
+}
+
+/// The awsx binary cargo built for this test run (never one found on PATH).
+pub fn awsx_bin() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_awsx"))
+}

@@ -1,0 +1,876 @@
+//! The keychain layer against the REAL Secret Service (gnome-keyring on a private D-Bus)
+//! and REAL kernel keyutils. These run only inside `scripts/with-keychain` (what
+//! `scripts/test` does); anywhere else they fail and say so, rather than skip.
+//!
+//! Each test uses its own `AWSX_KEYCHAIN_SERVICE`, so tests running in parallel (and the
+//! developer's own awsx entries) never see each other's entries. Scenarios that need a
+//! different process environment (another D-Bus address, another keyring session, another
+//! user) re-run this test binary as a child: see [`child_process_helper`].
+use std::io::{BufRead, BufReader, Write};
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use awsx::env::Env;
+use awsx::exit::HasExitCode;
+use awsx::secret::Secret;
+use awsx::store::hot::HotTier;
+use awsx::store::{Backend, EntryName, SecretStore, StoreError, open};
+use awsx::types::Expiration;
+use time::OffsetDateTime;
+
+const NOT_READY: &str = "the keychain tests need a private Secret Service and kernel keyring \
+     session: run them with `scripts/test` (or `scripts/with-keychain cargo test --test it store`)";
+
+/// The process environment with this test's own service name and `overrides`.
+fn test_env(test: &str, overrides: &[(&str, &str)]) -> Env {
+    let process = Env::from_process();
+    assert_eq!(
+        process.var("AWSX_TEST_KEYCHAIN_READY"),
+        Some("1"),
+        "{NOT_READY}"
+    );
+    let mut vars: Vec<(String, String)> = process
+        .vars_with_prefix("")
+        .filter(|(k, _)| !k.starts_with("AWSX_KEYCHAIN") && *k != "AWSX_HOT_TIER")
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .collect();
+    vars.push(("AWSX_KEYCHAIN_SERVICE".into(), unique_service(test)));
+    vars.extend(
+        overrides
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned())),
+    );
+    Env::from_vars(vars)
+}
+
+fn unique_service(test: &str) -> String {
+    let nanos = OffsetDateTime::now_utc().unix_timestamp_nanos() % 1_000_000_000;
+    format!("awsx-it-{test}-{}-{nanos}", std::process::id())
+}
+
+fn name(s: &str) -> EntryName {
+    s.parse().unwrap()
+}
+
+fn secret(s: &str) -> Secret<String> {
+    Secret::new(s.to_owned())
+}
+
+fn in_secs(secs: i64) -> Expiration {
+    Expiration::new(OffsetDateTime::now_utc() + time::Duration::seconds(secs))
+}
+
+/// Removes every entry of the test's service when the test ends, pass or fail.
+struct Cleanup(Arc<dyn SecretStore>);
+
+impl Drop for Cleanup {
+    fn drop(&mut self) {
+        if let Ok(names) = self.0.list() {
+            for n in names {
+                let _ = self.0.delete(&n);
+            }
+        }
+    }
+}
+
+fn kind(e: &StoreError) -> &'static str {
+    match e {
+        StoreError::Unavailable { .. } => "unavailable",
+        StoreError::Locked { .. } => "locked",
+        StoreError::Timeout { .. } => "timeout",
+        StoreError::NotPermitted { .. } => "not-permitted",
+        StoreError::Quota { .. } => "quota",
+        StoreError::NotUtf8 { .. } => "not-utf8",
+        StoreError::Backend { .. } => "backend",
+        StoreError::InvalidChoice { .. } => "invalid-choice",
+        StoreError::UnsupportedPlatform { .. } => "unsupported-platform",
+    }
+}
+
+/// set/get/overwrite/list/delete through the public API, as `login` and `logout` use it.
+fn round_trip(store: &dyn SecretStore) {
+    let token = name("sso-token:corp");
+    let role = name("role:corp/123456789012/ReadOnly");
+    let bg = name("breakglass-key:bg-alice");
+    assert!(store.get(&token).unwrap().is_none());
+    assert!(!store.delete(&token).unwrap());
+
+    store.set(&token, &secret("token-v1"), None).unwrap();
+    store.set(&token, &secret("token-v2"), None).unwrap();
+    store
+        .set(
+            &role,
+            &secret("{\"AccessKeyId\":\"ASIA\"}"),
+            Some(in_secs(3600)),
+        )
+        .unwrap();
+    store.set(&bg, &secret("AKIA/secret"), None).unwrap();
+
+    assert_eq!(store.get(&token).unwrap().unwrap().expose(), "token-v2");
+    assert_eq!(
+        store.get(&role).unwrap().unwrap().expose(),
+        "{\"AccessKeyId\":\"ASIA\"}"
+    );
+    let mut listed = store.list().unwrap();
+    listed.sort();
+    let mut expected = vec![token.clone(), role.clone(), bg.clone()];
+    expected.sort();
+    assert_eq!(listed, expected);
+
+    assert!(store.delete(&token).unwrap());
+    assert!(store.get(&token).unwrap().is_none());
+    assert!(!store.delete(&token).unwrap());
+    assert_eq!(store.list().unwrap().len(), 2);
+}
+
+#[test]
+fn secret_service_set_get_delete_list_round_trip() {
+    let env = test_env("ss-rt", &[("AWSX_KEYCHAIN", "secret-service")]);
+    let opened = open(&env, None).expect("the private gnome-keyring answers");
+    assert_eq!(opened.backend(), Backend::SecretService);
+    assert!(opened.warning.is_none());
+    let _cleanup = Cleanup(opened.store.clone());
+    round_trip(opened.store.as_ref());
+}
+
+#[test]
+fn secret_service_entries_are_isolated_by_service_name() {
+    let a = open(
+        &test_env("ss-iso-a", &[("AWSX_KEYCHAIN", "secret-service")]),
+        None,
+    )
+    .unwrap();
+    let b = open(
+        &test_env("ss-iso-b", &[("AWSX_KEYCHAIN", "secret-service")]),
+        None,
+    )
+    .unwrap();
+    let (_ca, _cb) = (Cleanup(a.store.clone()), Cleanup(b.store.clone()));
+    a.store
+        .set(&name("sso-token:corp"), &secret("a"), None)
+        .unwrap();
+    assert!(b.store.get(&name("sso-token:corp")).unwrap().is_none());
+    assert!(b.store.list().unwrap().is_empty());
+}
+
+#[test]
+fn keyutils_set_get_delete_list_round_trip() {
+    let env = test_env("ku-rt", &[("AWSX_KEYCHAIN", "keyutils")]);
+    let opened = open(&env, None).expect("keyutils works under keyctl session -");
+    assert_eq!(opened.backend(), Backend::Keyutils);
+    let _cleanup = Cleanup(opened.store.clone());
+    round_trip(opened.store.as_ref());
+}
+
+#[test]
+fn keyutils_entry_disappears_at_its_expiry_hint() {
+    let env = test_env("ku-exp", &[("AWSX_KEYCHAIN", "keyutils")]);
+    let store = open(&env, None).unwrap().store;
+    let _cleanup = Cleanup(store.clone());
+    let role = name("role:corp/123456789012/Admin");
+    store
+        .set(&role, &secret("short-lived"), Some(in_secs(2)))
+        .unwrap();
+    assert!(store.get(&role).unwrap().is_some());
+    std::thread::sleep(Duration::from_secs(3));
+    assert!(
+        store.get(&role).unwrap().is_none(),
+        "the kernel dropped the key"
+    );
+
+    // An already expired value is not stored at all.
+    store
+        .set(&role, &secret("dead"), Some(in_secs(-5)))
+        .unwrap();
+    assert!(store.get(&role).unwrap().is_none());
+}
+
+#[test]
+fn keyutils_non_utf8_entry_is_reported_as_discardable() {
+    let env = test_env("ku-utf8", &[("AWSX_KEYCHAIN", "keyutils")]);
+    let service = env.var("AWSX_KEYCHAIN_SERVICE").unwrap().to_owned();
+    let store = open(&env, None).unwrap().store;
+    let _cleanup = Cleanup(store.clone());
+    let mut keyctl = Command::new("keyctl")
+        .args([
+            "padd",
+            "user",
+            &format!("awsx:{service}:sso-token:corp"),
+            "@u",
+        ])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    keyctl
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(&[0xff, 0xfe, 0x00])
+        .unwrap();
+    assert!(keyctl.wait().unwrap().success());
+
+    let err = store.get(&name("sso-token:corp")).unwrap_err();
+    assert!(err.is_discardable_entry(), "{err:?}");
+    assert!(store.delete(&name("sso-token:corp")).unwrap());
+}
+
+#[test]
+fn keyutils_entries_are_shared_with_another_keyctl_session() {
+    let env = test_env("ku-share", &[("AWSX_KEYCHAIN", "keyutils")]);
+    let service = env.var("AWSX_KEYCHAIN_SERVICE").unwrap().to_owned();
+    let store = open(&env, None).unwrap().store;
+    let _cleanup = Cleanup(store.clone());
+    store
+        .set(&name("sso-token:corp"), &secret("from-parent"), None)
+        .unwrap();
+
+    // A process in a fresh session keyring possesses nothing of ours.
+    let out = run_child(
+        "keyutils-share",
+        &[
+            ("AWSX_KEYCHAIN_SERVICE", &service),
+            ("AWSX_KEYCHAIN", "keyutils"),
+        ],
+        &["keyctl", "session", "-"],
+    );
+    assert_eq!(child_result(&out, "read"), "from-parent", "{out}");
+    assert_eq!(child_result(&out, "wrote"), "ok", "{out}");
+    assert_eq!(
+        store
+            .get(&name("sso-client:corp"))
+            .unwrap()
+            .unwrap()
+            .expose(),
+        "from-child"
+    );
+}
+
+#[test]
+fn auto_uses_the_secret_service_when_it_answers() {
+    let env = test_env("auto-ss", &[]);
+    let opened = open(&env, None).unwrap();
+    assert_eq!(opened.backend(), Backend::SecretService);
+    assert!(opened.warning.is_none());
+}
+
+#[test]
+fn auto_falls_back_to_keyutils_with_a_warning_when_dbus_is_absent() {
+    let dir = tempfile::tempdir().unwrap();
+    let missing = format!("unix:path={}", dir.path().join("no-bus").display());
+    let out = run_child(
+        "open",
+        &[
+            ("DBUS_SESSION_BUS_ADDRESS", &missing),
+            ("AWSX_KEYCHAIN", "auto"),
+        ],
+        &[],
+    );
+    assert_eq!(child_result(&out, "backend"), "keyutils", "{out}");
+    assert_eq!(child_result(&out, "warning"), "yes", "{out}");
+}
+
+#[test]
+fn explicit_secret_service_with_a_missing_bus_socket_is_unavailable() {
+    let dir = tempfile::tempdir().unwrap();
+    let missing = format!("unix:path={}", dir.path().join("no-bus").display());
+    let out = run_child(
+        "open",
+        &[
+            ("DBUS_SESSION_BUS_ADDRESS", &missing),
+            ("AWSX_KEYCHAIN", "secret-service"),
+        ],
+        &[],
+    );
+    assert_eq!(child_result(&out, "error"), "unavailable", "{out}");
+    assert_eq!(child_result(&out, "exit"), "4", "{out}");
+}
+
+#[test]
+fn explicit_secret_service_on_a_bus_without_one_is_unavailable() {
+    let bus = BareBus::start();
+    let out = run_child(
+        "open",
+        &[
+            ("DBUS_SESSION_BUS_ADDRESS", &bus.address),
+            ("AWSX_KEYCHAIN", "secret-service"),
+        ],
+        &[],
+    );
+    assert_eq!(child_result(&out, "error"), "unavailable", "{out}");
+    assert_eq!(child_result(&out, "exit"), "4", "{out}");
+    assert!(
+        child_result(&out, "message").contains("AWSX_KEYCHAIN=keyutils"),
+        "{out}"
+    );
+}
+
+#[test]
+fn frozen_secret_service_times_out_when_opening() {
+    let keyring = PrivateKeyring::start();
+    keyring.signal("STOP");
+    let out = run_child(
+        "open",
+        &[
+            ("DBUS_SESSION_BUS_ADDRESS", &keyring.address),
+            ("AWSX_KEYCHAIN", "secret-service"),
+        ],
+        &[],
+    );
+    assert_eq!(child_result(&out, "error"), "timeout", "{out}");
+    assert_eq!(child_result(&out, "exit"), "4", "{out}");
+}
+
+#[test]
+fn frozen_secret_service_times_out_mid_session_and_auto_falls_back() {
+    let keyring = PrivateKeyring::start();
+    // Open while it answers, freeze it, then read: the read must give up.
+    let mut child = spawn_child(
+        "open-then-get",
+        &[
+            ("DBUS_SESSION_BUS_ADDRESS", &keyring.address),
+            ("AWSX_KEYCHAIN", "secret-service"),
+        ],
+        &[],
+    );
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    let mut seen = String::new();
+    let mut line = String::new();
+    while !seen.contains("AWSX-CHILD opened=") {
+        line.clear();
+        assert!(
+            stdout.read_line(&mut line).unwrap() > 0,
+            "child ended early: {seen}"
+        );
+        seen.push_str(&line);
+    }
+    assert!(seen.contains("AWSX-CHILD opened=ok"), "{seen}");
+    keyring.signal("STOP");
+    child.stdin.take().unwrap().write_all(b"go\n").unwrap();
+    let mut rest = String::new();
+    std::io::Read::read_to_string(&mut stdout, &mut rest).unwrap();
+    child.wait().unwrap();
+    let out = seen + &rest;
+    assert_eq!(child_result(&out, "error"), "timeout", "{out}");
+    // Later calls fail at once rather than queue behind the stuck one.
+    assert_eq!(child_result(&out, "second"), "timeout", "{out}");
+
+    // And `auto` settles for keyutils with a warning.
+    let out = run_child(
+        "open",
+        &[
+            ("DBUS_SESSION_BUS_ADDRESS", &keyring.address),
+            ("AWSX_KEYCHAIN", "auto"),
+        ],
+        &[],
+    );
+    assert_eq!(child_result(&out, "backend"), "keyutils", "{out}");
+    assert_eq!(child_result(&out, "warning"), "yes", "{out}");
+}
+
+#[test]
+fn hot_tier_hit_miss_remove_and_clear() {
+    let env = test_env("hot-basic", &[]);
+    let other = test_env("hot-other", &[]);
+    let hot = HotTier::open(&env).expect("keyutils works here");
+    let hot_other = HotTier::open(&other).unwrap();
+    let margin = time::Duration::minutes(15);
+    let a = name("role:corp/123456789012/ReadOnly");
+    let b = name("role:corp/123456789012/Admin");
+
+    assert!(hot.get(&a).is_none(), "miss before any put");
+    hot.put(&a, &secret("creds-a"), in_secs(3600), margin);
+    hot.put(&b, &secret("creds-b"), in_secs(3600), margin);
+    hot_other.put(&a, &secret("other-a"), in_secs(3600), margin);
+    assert_eq!(hot.get(&a).unwrap().expose(), "creds-a");
+    assert_eq!(
+        hot_other.get(&a).unwrap().expose(),
+        "other-a",
+        "services are isolated"
+    );
+
+    hot.put(&a, &secret("creds-a2"), in_secs(3600), margin);
+    assert_eq!(hot.get(&a).unwrap().expose(), "creds-a2");
+
+    hot.remove(&a);
+    assert!(hot.get(&a).is_none());
+    assert!(hot.get(&b).is_some());
+    hot.clear_all();
+    assert!(hot.get(&b).is_none());
+    assert!(
+        hot_other.get(&a).is_some(),
+        "clear_all only clears its own service"
+    );
+    hot_other.clear_all();
+}
+
+#[test]
+fn hot_tier_entry_vanishes_before_it_would_be_stale() {
+    let env = test_env("hot-exp", &[]);
+    let hot = HotTier::open(&env).unwrap();
+    let margin = time::Duration::seconds(30);
+    let role = name("role:corp/123456789012/ReadOnly");
+
+    // Inside the margin already: not cached at all.
+    hot.put(&role, &secret("stale"), in_secs(20), margin);
+    assert!(hot.get(&role).is_none());
+
+    // Fresh for about 2 more seconds: cached, then gone.
+    hot.put(&role, &secret("fresh"), in_secs(32), margin);
+    assert_eq!(hot.get(&role).unwrap().expose(), "fresh");
+    std::thread::sleep(Duration::from_secs(3));
+    assert!(hot.get(&role).is_none(), "the key timed out");
+    hot.clear_all();
+}
+
+#[test]
+fn hot_tier_can_be_switched_off() {
+    let env = test_env("hot-off", &[("AWSX_HOT_TIER", "off")]);
+    assert!(HotTier::open(&env).is_none());
+}
+
+#[test]
+fn hot_tier_survives_a_full_kernel_quota_as_an_unprivileged_user() {
+    let service = unique_service("hot-quota");
+    let out = if is_root() {
+        ensure_test_user();
+        run_child(
+            "hot-quota",
+            &[("AWSX_KEYCHAIN_SERVICE", &service)],
+            &[
+                "setpriv",
+                "--reuid",
+                TEST_USER,
+                "--regid",
+                TEST_USER,
+                "--clear-groups",
+                "keyctl",
+                "session",
+                "-",
+            ],
+        )
+    } else {
+        run_child(
+            "hot-quota",
+            &[("AWSX_KEYCHAIN_SERVICE", &service)],
+            &["keyctl", "session", "-"],
+        )
+    };
+    assert_eq!(child_result(&out, "uid-is-root"), "false", "{out}");
+    // Writing more than the quota holds evicts the oldest entries; the newest is served.
+    assert_eq!(child_result(&out, "every-put-readable"), "true", "{out}");
+    assert_eq!(child_result(&out, "oldest-evicted"), "true", "{out}");
+    // With the quota full of other keys, a put is skipped silently.
+    assert_eq!(child_result(&out, "fillers"), "some", "{out}");
+    assert_eq!(child_result(&out, "put-when-full-cached"), "false", "{out}");
+    assert_eq!(child_result(&out, "done"), "true", "{out}");
+}
+
+// ---------------------------------------------------------------------------------------
+// Child processes
+
+const TEST_USER: &str = "awsx-keytest";
+
+fn is_root() -> bool {
+    std::fs::read_to_string("/proc/self/status")
+        .unwrap()
+        .lines()
+        .find_map(|l| l.strip_prefix("Uid:"))
+        .and_then(|ids| ids.split_whitespace().nth(1).map(|euid| euid == "0"))
+        .unwrap()
+}
+
+/// The kernel quota bites only non-root users: CI runs as root, so the quota test runs
+/// its child as a dedicated system user.
+fn ensure_test_user() {
+    let exists = Command::new("id")
+        .arg(TEST_USER)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .unwrap()
+        .success();
+    if !exists {
+        let status = Command::new("useradd")
+            .args([
+                "--system",
+                "--no-create-home",
+                "--shell",
+                "/usr/sbin/nologin",
+                TEST_USER,
+            ])
+            .status()
+            .unwrap();
+        assert!(status.success(), "useradd {TEST_USER} failed");
+    }
+}
+
+fn spawn_child(scenario: &str, vars: &[(&str, &str)], wrapper: &[&str]) -> Child {
+    let exe = std::env::current_exe().unwrap();
+    let mut argv: Vec<String> = wrapper.iter().map(|s| (*s).to_owned()).collect();
+    argv.push(exe.display().to_string());
+    argv.extend(
+        [
+            "store::child_process_helper",
+            "--exact",
+            "--ignored",
+            "--nocapture",
+            "--test-threads=1",
+        ]
+        .map(String::from),
+    );
+    let mut cmd = Command::new(&argv[0]);
+    cmd.args(&argv[1..])
+        .env("AWSX_STORE_CHILD", scenario)
+        .env_remove("AWSX_KEYCHAIN")
+        .env_remove("AWSX_HOT_TIER")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped());
+    for (k, v) in vars {
+        cmd.env(k, v);
+    }
+    cmd.spawn().unwrap()
+}
+
+fn run_child(scenario: &str, vars: &[(&str, &str)], wrapper: &[&str]) -> String {
+    let child = spawn_child(scenario, vars, wrapper);
+    let out = child.wait_with_output().unwrap();
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// The value of `AWSX-CHILD key=value` in a child's output ("" when absent).
+fn child_result(out: &str, key: &str) -> String {
+    out.lines()
+        // libtest may print "test ... " on the same line before the first result.
+        .filter_map(|l| Some(&l[l.find("AWSX-CHILD ")? + "AWSX-CHILD ".len()..]))
+        .find_map(|l| l.strip_prefix(key)?.strip_prefix('='))
+        .unwrap_or("")
+        .to_owned()
+}
+
+fn report_open(result: &Result<awsx::store::OpenedStore, StoreError>) {
+    match result {
+        Ok(opened) => {
+            println!("AWSX-CHILD backend={}", opened.backend().id());
+            println!(
+                "AWSX-CHILD warning={}",
+                if opened.warning.is_some() {
+                    "yes"
+                } else {
+                    "no"
+                }
+            );
+        }
+        Err(e) => report_error("error", e),
+    }
+}
+
+fn report_error(key: &str, e: &StoreError) {
+    println!("AWSX-CHILD {key}={}", kind(e));
+    println!("AWSX-CHILD exit={}", e.exit_code() as u8);
+    println!("AWSX-CHILD message={e}");
+}
+
+/// Not a test: the body of the child processes the tests above start (with
+/// `AWSX_STORE_CHILD` naming the scenario). Without that variable it does nothing.
+#[test]
+#[ignore = "helper run as a child process by the store tests"]
+fn child_process_helper() {
+    let env = Env::from_process();
+    let Some(scenario) = env.var("AWSX_STORE_CHILD") else {
+        return;
+    };
+    match scenario {
+        "open" => report_open(&open(&env, None)),
+        "open-then-get" => {
+            let opened = match open(&env, None) {
+                Ok(o) => o,
+                Err(e) => return report_error("opened", &e),
+            };
+            println!("AWSX-CHILD opened=ok");
+            let mut go = String::new();
+            std::io::stdin().read_line(&mut go).unwrap();
+            let token = name("sso-token:corp");
+            match opened.store.get(&token) {
+                Ok(_) => println!("AWSX-CHILD error=none"),
+                Err(e) => report_error("error", &e),
+            }
+            match opened.store.list() {
+                Ok(_) => println!("AWSX-CHILD second=none"),
+                Err(e) => println!("AWSX-CHILD second={}", kind(&e)),
+            }
+        }
+        "keyutils-share" => {
+            let store = open(&env, None).unwrap().store;
+            let read = store.get(&name("sso-token:corp")).unwrap();
+            println!(
+                "AWSX-CHILD read={}",
+                read.as_ref().map_or("<none>", |s| s.expose().as_str())
+            );
+            store
+                .set(&name("sso-client:corp"), &secret("from-child"), None)
+                .unwrap();
+            println!("AWSX-CHILD wrote=ok");
+        }
+        "hot-quota" => hot_quota_child(&env),
+        "measure" => measure_child(&env),
+        other => panic!("unknown child scenario {other}"),
+    }
+}
+
+/// Runs as an unprivileged user (quota 20,000 bytes by default) in a fresh keyring session.
+fn hot_quota_child(env: &Env) {
+    println!("AWSX-CHILD uid-is-root={}", is_root());
+    let hot = HotTier::open(env).expect("keyutils works for the test user");
+    let margin = time::Duration::minutes(1);
+    let big = "x".repeat(3000);
+
+    // 12 x 3 KB is nearly twice the default quota.
+    let mut every_put_readable = true;
+    for i in 0..12 {
+        let n = name(&format!("sso-token:s{i}"));
+        hot.put(&n, &secret(&format!("{big}{i}")), in_secs(3600), margin);
+        if hot.get(&n).map(|v| v.expose().ends_with(&i.to_string())) != Some(true) {
+            println!("AWSX-CHILD missing-after-put={i}");
+            every_put_readable = false;
+        }
+    }
+    println!("AWSX-CHILD every-put-readable={every_put_readable}");
+    println!(
+        "AWSX-CHILD oldest-evicted={}",
+        hot.get(&name("sso-token:s0")).is_none()
+    );
+    hot.clear_all();
+    // The kernel releases the quota of unlinked keys after an RCU grace period.
+    std::thread::sleep(Duration::from_millis(200));
+
+    // Fill the quota with keys that are not awsx's, which it must not evict.
+    let service = env.var("AWSX_KEYCHAIN_SERVICE").unwrap();
+    let filler = "f".repeat(1000);
+    let mut fillers = Vec::new();
+    for i in 0..200 {
+        let out = Command::new("keyctl")
+            .args([
+                "add",
+                "user",
+                &format!("{service}-filler-{i}"),
+                &filler,
+                "@u",
+            ])
+            .stderr(Stdio::null())
+            .output()
+            .unwrap();
+        if !out.status.success() {
+            break;
+        }
+        fillers.push(String::from_utf8_lossy(&out.stdout).trim().to_owned());
+    }
+    println!(
+        "AWSX-CHILD fillers={}",
+        if fillers.len() > 3 { "some" } else { "none" }
+    );
+    let n = name("sso-token:after-full");
+    hot.put(&n, &secret(&"y".repeat(2500)), in_secs(3600), margin);
+    println!("AWSX-CHILD put-when-full-cached={}", hot.get(&n).is_some());
+    for id in fillers {
+        let _ = Command::new("keyctl").args(["unlink", &id, "@u"]).status();
+    }
+    hot.clear_all();
+    println!("AWSX-CHILD done=true");
+}
+
+/// Not an assertion, a measurement for humans:
+/// `scripts/with-keychain env AWSX_STORE_CHILD=measure cargo test --release --test it
+/// store::child_process_helper -- --ignored --nocapture`.
+fn measure_child(env: &Env) {
+    const N: u32 = 200;
+    let service = env.var("AWSX_KEYCHAIN_SERVICE").unwrap_or("awsx-measure");
+    let env = Env::from_vars(
+        env.vars_with_prefix("")
+            .filter(|(k, _)| *k != "AWSX_KEYCHAIN_SERVICE")
+            .chain([
+                ("AWSX_KEYCHAIN_SERVICE", service),
+                ("AWSX_KEYCHAIN", "secret-service"),
+            ]),
+    );
+    let role = name("role:corp/123456789012/ReadOnly");
+    let value = secret(&"c".repeat(1200));
+    let ss = open(&env, None).unwrap().store;
+    ss.set(&role, &value, None).unwrap();
+    let hot = HotTier::open(&env).unwrap();
+    hot.put(&role, &value, in_secs(3600), time::Duration::minutes(15));
+
+    let t = Instant::now();
+    for _ in 0..N {
+        assert!(ss.get(&role).unwrap().is_some());
+    }
+    let ss_warm = t.elapsed() / N;
+    let t = Instant::now();
+    for _ in 0..N / 10 {
+        let store = open(&env, None).unwrap().store;
+        assert!(store.get(&role).unwrap().is_some());
+    }
+    let ss_cold = t.elapsed() / (N / 10);
+    let t = Instant::now();
+    for _ in 0..N * 10 {
+        let hot = HotTier::open(&env).unwrap();
+        assert!(hot.get(&role).is_some());
+    }
+    let hot_cold = t.elapsed() / (N * 10);
+    println!("AWSX-CHILD secret-service-read={ss_warm:?}");
+    println!("AWSX-CHILD secret-service-open-and-read={ss_cold:?}");
+    println!("AWSX-CHILD hot-open-and-hit={hot_cold:?}");
+    ss.delete(&role).unwrap();
+    hot.clear_all();
+}
+
+// ---------------------------------------------------------------------------------------
+// Private D-Bus sessions
+
+/// A D-Bus session bus on which nothing owns `org.freedesktop.secrets` and nothing can be
+/// activated (a configuration without service directories).
+struct BareBus {
+    daemon: Child,
+    address: String,
+    _dir: tempfile::TempDir,
+}
+
+impl BareBus {
+    fn start() -> BareBus {
+        let dir = tempfile::tempdir().unwrap();
+        let config = dir.path().join("bus.conf");
+        std::fs::write(
+            &config,
+            format!(
+                r#"<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
+ "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
+<busconfig>
+  <type>session</type>
+  <listen>unix:path={}</listen>
+  <auth>EXTERNAL</auth>
+  <policy context="default">
+    <allow send_destination="*" eavesdrop="true"/>
+    <allow eavesdrop="true"/>
+    <allow own="*"/>
+  </policy>
+</busconfig>
+"#,
+                dir.path().join("bus").display()
+            ),
+        )
+        .unwrap();
+        let mut daemon = Command::new("dbus-daemon")
+            .arg(format!("--config-file={}", config.display()))
+            .args(["--nofork", "--print-address"])
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut address = String::new();
+        BufReader::new(daemon.stdout.take().unwrap())
+            .read_line(&mut address)
+            .unwrap();
+        BareBus {
+            daemon,
+            address: address.trim().to_owned(),
+            _dir: dir,
+        }
+    }
+}
+
+impl Drop for BareBus {
+    fn drop(&mut self) {
+        let _ = self.daemon.kill();
+        let _ = self.daemon.wait();
+    }
+}
+
+/// Our own `dbus-run-session` with an unlocked gnome-keyring, which a test may freeze.
+struct PrivateKeyring {
+    session: Child,
+    address: String,
+    daemon_pid: String,
+    _dir: tempfile::TempDir,
+}
+
+impl PrivateKeyring {
+    fn start() -> PrivateKeyring {
+        let dir = tempfile::tempdir().unwrap();
+        let (data, run) = (dir.path().join("data"), dir.path().join("run"));
+        std::fs::create_dir(&data).unwrap();
+        std::fs::create_dir(&run).unwrap();
+        std::fs::set_permissions(&run, std::os::unix::fs::PermissionsExt::from_mode(0o700))
+            .unwrap();
+        let script = r#"
+            eval "$(printf %s awsx-test | gnome-keyring-daemon --unlock --components=secrets --daemonize)" >/dev/null
+            pid=
+            for _ in $(seq 1 100); do
+              pid=$(dbus-send --session --print-reply --dest=org.freedesktop.DBus /org/freedesktop/DBus \
+                      org.freedesktop.DBus.GetConnectionUnixProcessID string:org.freedesktop.secrets 2>/dev/null \
+                    | awk '/uint32/ {print $2}')
+              [ -n "$pid" ] && break
+              sleep 0.1
+            done
+            echo "ADDRESS $DBUS_SESSION_BUS_ADDRESS"
+            echo "PID $pid"
+            exec sleep 600
+        "#;
+        let mut session = std::os::unix::process::CommandExt::process_group(
+            Command::new("dbus-run-session")
+                .args(["--", "sh", "-c", script])
+                .env("XDG_DATA_HOME", &data)
+                .env("XDG_RUNTIME_DIR", &run)
+                .stdout(Stdio::piped()),
+            0,
+        )
+        .spawn()
+        .unwrap();
+        let mut reader = BufReader::new(session.stdout.take().unwrap());
+        let (mut address, mut pid) = (String::new(), String::new());
+        let mut line = String::new();
+        while address.is_empty() || pid.is_empty() {
+            line.clear();
+            assert!(
+                reader.read_line(&mut line).unwrap() > 0,
+                "private keyring did not start"
+            );
+            if let Some(a) = line.trim().strip_prefix("ADDRESS ") {
+                address = a.to_owned();
+            } else if let Some(p) = line.trim().strip_prefix("PID") {
+                pid = p.trim().to_owned();
+                assert!(
+                    !pid.is_empty(),
+                    "gnome-keyring never owned org.freedesktop.secrets"
+                );
+            }
+        }
+        PrivateKeyring {
+            session,
+            address,
+            daemon_pid: pid,
+            _dir: dir,
+        }
+    }
+
+    fn signal(&self, sig: &str) {
+        let status = Command::new("kill")
+            .args([&format!("-{sig}"), &self.daemon_pid])
+            .status()
+            .unwrap();
+        assert!(status.success());
+    }
+}
+
+impl Drop for PrivateKeyring {
+    fn drop(&mut self) {
+        let _ = Command::new("kill")
+            .args(["-CONT", &self.daemon_pid])
+            .status();
+        let _ = Command::new("kill")
+            .args(["-KILL", &self.daemon_pid])
+            .status();
+        let group = format!("-{}", self.session.id());
+        let _ = Command::new("kill").args(["-KILL", "--", &group]).status();
+        let _ = self.session.wait();
+    }
+}
