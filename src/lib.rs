@@ -3,11 +3,13 @@
 //!
 //! Library code never prints; `cmd::*` renders. stdout is reserved for machine-read output.
 pub mod cli;
-pub mod env;
 pub mod cmd;
+pub mod config;
+pub mod env;
 pub mod error;
 pub mod exit;
 pub mod secret;
+pub mod settings;
 pub mod types;
 
 use clap::Parser;

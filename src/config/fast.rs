@@ -1,0 +1,1 @@
+pub fn find_awsx_profile() {}
