@@ -179,13 +179,13 @@ impl Document {
                     line: s.line,
                     message: format!("[{}] repeats the header on line {first}; the AWS CLI refuses the whole file: merge the two sections", s.header),
                 });
-            } else if s.name != SectionName::Other {
-                if let Some((first, header)) = names.insert(&s.name, (s.line, &s.header)) {
-                    warnings.push(Warning {
-                        line: s.line,
-                        message: format!("[{}] names the same section as [{header}] on line {first}; the AWS CLI uses this later one: remove one of them", s.header),
-                    });
-                }
+            } else if s.name != SectionName::Other
+                && let Some((first, header)) = names.insert(&s.name, (s.line, &s.header))
+            {
+                warnings.push(Warning {
+                    line: s.line,
+                    message: format!("[{}] names the same section as [{header}] on line {first}; the AWS CLI uses this later one: remove one of them", s.header),
+                });
             }
             for (i, e) in s.entries.iter().enumerate() {
                 if let Some(first) = s.entries[..i].iter().find(|f| f.key == e.key) {

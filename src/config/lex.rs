@@ -123,10 +123,11 @@ impl<'a> Lexer<'a> {
             return Kind::Comment;
         }
         let indent = content.len() - content.trim_start().len();
-        if let Some(key_indent) = self.open_key_indent {
-            if indent > key_indent {
-                return Kind::Continuation { text: stripped };
-            }
+        if self
+            .open_key_indent
+            .is_some_and(|key_indent| indent > key_indent)
+        {
+            return Kind::Continuation { text: stripped };
         }
         if let Some(inner) = header_inner(stripped) {
             self.in_section = true;
@@ -153,10 +154,9 @@ impl<'a> Lexer<'a> {
     }
 }
 
-impl<'a> Iterator for Lexer<'a> {
-    type Item = Line<'a>;
-
-    fn next(&mut self) -> Option<Line<'a>> {
+impl<'a> Lexer<'a> {
+    /// The next line without classifying it.
+    fn next_raw(&mut self) -> Option<(usize, &'a str, &'a str)> {
         if self.pos >= self.text.len() {
             return None;
         }
@@ -169,11 +169,56 @@ impl<'a> Iterator for Lexer<'a> {
         let start = self.pos;
         self.pos += line.len() + eol.len();
         self.number += 1;
-        let kind = self.classify(line);
+        Some((start, line, eol))
+    }
+
+    /// The next header line, skipping the rest: what `self.find(is header)` gives, but
+    /// cheaper, for the hot path. Most lines of a big config are unindented `key = value`
+    /// lines; for those only the first byte and the delimiter are looked at, and the
+    /// lexer state is updated exactly as `classify` would. Every other line (indented,
+    /// blank, non-ASCII start, `[`) goes through `classify` itself.
+    pub fn next_header(&mut self) -> Option<Line<'a>> {
+        loop {
+            let (start, content, eol) = self.next_raw()?;
+            match content.as_bytes().first() {
+                Some(b'#' | b';') => continue,
+                Some(&b) if b.is_ascii() && b != b'[' && !char::from(b).is_whitespace() => {
+                    // Column 0, not a comment or header: a key (or a line botocore
+                    // rejects). Neither is a continuation, since nothing is indented less.
+                    if self.in_section {
+                        // A key needs a delimiter with something before it (`= v` is rejected).
+                        let is_key = b != b'=' && b != b':' && content.contains(['=', ':']);
+                        self.open_key_indent =
+                            (is_key || self.open_key_indent.is_some()).then_some(0);
+                    }
+                }
+                _ => {
+                    let kind = self.classify(content);
+                    if let Kind::Header { .. } = kind {
+                        return Some(Line {
+                            number: self.number,
+                            start,
+                            content,
+                            eol,
+                            kind,
+                        });
+                    }
+                }
+            }
+        }
+    }
+}
+
+impl<'a> Iterator for Lexer<'a> {
+    type Item = Line<'a>;
+
+    fn next(&mut self) -> Option<Line<'a>> {
+        let (start, content, eol) = self.next_raw()?;
+        let kind = self.classify(content);
         Some(Line {
             number: self.number,
             start,
-            content: line,
+            content,
             eol,
             kind,
         })
@@ -376,6 +421,46 @@ mod tests {
         assert_eq!(k[0], Kind::Garbage(Garbage::OutsideSection));
         assert_eq!(k[2], Kind::Garbage(Garbage::NoDelimiter));
         assert_eq!(k[3], Kind::Garbage(Garbage::EmptyKey));
+    }
+
+    #[test]
+    fn next_header_finds_exactly_the_headers_the_full_lexer_finds() {
+        let pieces = [
+            "[a]",
+            "  [b]",
+            "[c] x",
+            "k = v",
+            "k",
+            "= v",
+            "  k = v",
+            "\tnested = 1",
+            "# c",
+            "; c",
+            "",
+            " ",
+            "[",
+            "[]",
+            "\u{a0}[d]",
+            "[profile e]",
+            "  # c",
+            "junk:",
+            "\u{feff}",
+            "x\r",
+        ];
+        let mut rng = fastrand::Rng::with_seed(11);
+        for _ in 0..3000 {
+            let mut text = String::new();
+            for _ in 0..rng.usize(0..12) {
+                text.push_str(pieces[rng.usize(..pieces.len())]);
+                text.push_str(["\n", "\r\n", ""][rng.usize(..3)]);
+            }
+            let full: Vec<Line<'_>> = Lexer::new(&text)
+                .filter(|l| matches!(l.kind, Kind::Header { .. }))
+                .collect();
+            let mut lexer = Lexer::new(&text);
+            let fast: Vec<Line<'_>> = std::iter::from_fn(|| lexer.next_header()).collect();
+            assert_eq!(fast, full, "{text:?}");
+        }
     }
 
     #[test]

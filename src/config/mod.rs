@@ -61,15 +61,8 @@ pub enum Error {
         fix: &'static str,
     },
 
-    #[error("{section} in {} (line {line}): {key} = {value:?} is not valid: {reason}; correct it", path.display())]
-    InvalidKey {
-        section: String,
-        path: PathBuf,
-        line: usize,
-        key: String,
-        value: String,
-        reason: String,
-    },
+    #[error(transparent)]
+    InvalidKey(Box<InvalidKey>),
 
     #[error("{section} appears twice in {} (lines {first} and {second}), which the AWS CLI refuses; merge the two sections", path.display())]
     DuplicateSection {
@@ -121,6 +114,18 @@ pub enum Error {
 
     #[error("invalid edit of {}: {reason}", path.display())]
     InvalidEdit { path: PathBuf, reason: String },
+}
+
+/// A key with a value awsx cannot use (boxed: it is the largest error).
+#[derive(Debug, thiserror::Error)]
+#[error("{section} in {} (line {line}): {key} = {value:?} is not valid: {reason}; correct it", path.display())]
+pub struct InvalidKey {
+    pub section: String,
+    pub path: PathBuf,
+    pub line: usize,
+    pub key: String,
+    pub value: String,
+    pub reason: String,
 }
 
 fn did_you_mean(suggestions: &[String]) -> String {

@@ -38,12 +38,11 @@ impl SsoSession {
     pub fn names(doc: &Document) -> Vec<SsoSessionName> {
         let mut names: Vec<SsoSessionName> = Vec::new();
         for s in doc.sections() {
-            if let super::lex::SectionName::SsoSession(n) = &s.name {
-                if let Ok(n) = n.parse() {
-                    if !names.contains(&n) {
-                        names.push(n);
-                    }
-                }
+            if let super::lex::SectionName::SsoSession(n) = &s.name
+                && let Ok(n) = n.parse()
+                && !names.contains(&n)
+            {
+                names.push(n);
             }
         }
         names
@@ -99,14 +98,14 @@ impl Found<'_> {
     }
 
     pub(super) fn invalid(&self, path: &Path, reason: impl Into<String>) -> Error {
-        Error::InvalidKey {
+        Error::InvalidKey(Box::new(super::InvalidKey {
             section: self.section.to_owned(),
             path: path.to_owned(),
             line: self.line,
             key: self.key.to_owned(),
             value: self.value.to_owned(),
             reason: reason.into(),
-        }
+        }))
     }
 
     pub(super) fn value(&self) -> &str {

@@ -63,12 +63,12 @@ pub fn atomic_write(path: &Path, contents: &[u8], expected: Option<&Snapshot>) -
         _ => PathBuf::from("."),
     };
     create_private_dir(&dir).map_err(write_err)?;
-    if let Some(expected) = expected {
-        if Snapshot::read(&target).map_err(write_err)? != *expected {
-            return Err(Error::Changed {
-                path: path.to_owned(),
-            });
-        }
+    if let Some(expected) = expected
+        && Snapshot::read(&target).map_err(write_err)? != *expected
+    {
+        return Err(Error::Changed {
+            path: path.to_owned(),
+        });
     }
     let permissions = match std::fs::metadata(&target) {
         Ok(m) => Some(m.permissions()),

@@ -1,1 +1,2 @@
 //! awsx's integration tests: one binary, one module per area.
+mod config;
