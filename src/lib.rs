@@ -5,12 +5,14 @@
 pub mod aws;
 pub mod cli;
 pub mod cmd;
+pub mod config;
 pub mod creds;
 pub mod env;
 pub mod error;
 pub mod exit;
 pub mod lock;
 pub mod secret;
+pub mod settings;
 pub mod sso;
 pub mod store;
 pub mod types;

@@ -1,4 +1,5 @@
 //! awsx's integration tests: one binary, one module per area. They run the real `awsx`
 //! binary against the emulator and the real keychains (run them with `scripts/test`).
+mod config;
 mod harness;
 mod store;

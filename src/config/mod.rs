@@ -1,0 +1,231 @@
+//! The AWS config and credentials files: a lossless reader/editor (`document`, `edit`,
+//! `write`), typed views of profiles and sso-sessions (`profile`, `session`) and the
+//! `credential-process` hot path (`fast`).
+//!
+//! Reading follows botocore's rules (see `lex`). Where botocore rejects a whole file
+//! (a repeated header or key, an unparseable line, a BOM), awsx keeps going: it reports a
+//! warning, and refuses only a profile that is itself ambiguous.
+pub mod document;
+pub mod edit;
+pub mod fast;
+pub mod lex;
+pub mod profile;
+pub mod session;
+pub mod suggest;
+pub mod write;
+
+use std::path::{Path, PathBuf};
+
+use crate::env::Env;
+use crate::exit::{ExitCode, HasExitCode};
+
+pub use document::{Document, Entry, Flavor, Section, Warning};
+pub use edit::{MANAGED_BEGIN, MANAGED_END};
+pub use fast::find_awsx_profile;
+pub use profile::{AwsxProfile, BreakGlassProfile, Profile, SsoProfile};
+pub use session::SsoSession;
+pub use suggest::suggest;
+pub use write::{Snapshot, atomic_write};
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("cannot read {}: {source}", path.display())]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+
+    #[error("{} (line {line}) is not valid UTF-8; save it as UTF-8", path.display())]
+    NotUtf8 { path: PathBuf, line: usize },
+
+    #[error("profile {name} is not in {}{}; run awsx sync, or awsx use to pick one", path.display(), did_you_mean(.suggestions))]
+    ProfileNotFound {
+        name: String,
+        path: PathBuf,
+        suggestions: Vec<String>,
+    },
+
+    #[error("profile {name} in {} (line {line}) is not an awsx profile (no awsx_sso_session or awsx_breakglass_role_arn); run awsx sync or add those keys", path.display())]
+    NotAwsx {
+        name: String,
+        path: PathBuf,
+        line: usize,
+    },
+
+    #[error("{section} in {} (line {line}) has no {key}; {fix}", path.display())]
+    MissingKey {
+        section: String,
+        path: PathBuf,
+        line: usize,
+        key: &'static str,
+        fix: &'static str,
+    },
+
+    #[error(transparent)]
+    InvalidKey(Box<InvalidKey>),
+
+    #[error("{section} appears twice in {} (lines {first} and {second}), which the AWS CLI refuses; merge the two sections", path.display())]
+    DuplicateSection {
+        section: String,
+        path: PathBuf,
+        first: usize,
+        second: usize,
+    },
+
+    #[error("{section} in {} sets {key} twice (lines {first} and {second}), which the AWS CLI refuses; keep one", path.display())]
+    DuplicateKey {
+        section: String,
+        path: PathBuf,
+        key: String,
+        first: usize,
+        second: usize,
+    },
+
+    #[error("profile {profile} in {} (line {line}) uses sso-session {name}, but there is no [sso-session {name}] section; run awsx configure or add it", path.display())]
+    SsoSessionNotFound {
+        name: String,
+        profile: String,
+        path: PathBuf,
+        line: usize,
+    },
+
+    #[error("{} (line {line}): {problem}", path.display())]
+    ManagedBlock {
+        path: PathBuf,
+        line: usize,
+        problem: String,
+    },
+
+    #[error("profile {name} is inside the block awsx sync manages in {} (line {line}); choose another name or remove it from awsx sync", path.display())]
+    InsideManagedBlock {
+        name: String,
+        path: PathBuf,
+        line: usize,
+    },
+
+    #[error("{} changed on disk since awsx read it; nothing was written: run the command again", path.display())]
+    Changed { path: PathBuf },
+
+    #[error("cannot write {}: {source}; the original file is unchanged", path.display())]
+    Write {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+
+    #[error("invalid edit of {}: {reason}", path.display())]
+    InvalidEdit { path: PathBuf, reason: String },
+}
+
+/// A key with a value awsx cannot use (boxed: it is the largest error).
+#[derive(Debug, thiserror::Error)]
+#[error("{section} in {} (line {line}): {key} = {value:?} is not valid: {reason}; correct it", path.display())]
+pub struct InvalidKey {
+    pub section: String,
+    pub path: PathBuf,
+    pub line: usize,
+    pub key: String,
+    pub value: String,
+    pub reason: String,
+}
+
+fn did_you_mean(suggestions: &[String]) -> String {
+    match suggestions {
+        [] => String::new(),
+        [one] => format!(" (did you mean {one}?)"),
+        many => format!(" (did you mean one of {}?)", many.join(", ")),
+    }
+}
+
+impl HasExitCode for Error {
+    fn exit_code(&self) -> ExitCode {
+        match self {
+            Error::Read { .. } | Error::Write { .. } | Error::Changed { .. } => ExitCode::Failure,
+            _ => ExitCode::Usage,
+        }
+    }
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// One of the two AWS files as read from disk, ready to query, edit and save.
+#[derive(Debug, Clone)]
+pub struct ConfigFile {
+    doc: Document,
+    /// What was on disk when we read it, so `save` refuses to clobber someone else's edit.
+    snapshot: Snapshot,
+}
+
+impl ConfigFile {
+    /// `AWS_CONFIG_FILE` or `~/.aws/config`.
+    pub fn load_config(env: &Env) -> Result<Self> {
+        Self::load(&env.aws_config_file(), Flavor::Config)
+    }
+
+    /// `AWS_SHARED_CREDENTIALS_FILE` or `~/.aws/credentials`.
+    pub fn load_credentials(env: &Env) -> Result<Self> {
+        Self::load(&env.aws_credentials_file(), Flavor::Credentials)
+    }
+
+    /// Read `path`; a missing file is an empty document (the first save creates it).
+    pub fn load(path: &Path, flavor: Flavor) -> Result<Self> {
+        let (text, snapshot) = read_text(path)?;
+        Ok(ConfigFile {
+            doc: Document::parse(text, flavor, path),
+            snapshot,
+        })
+    }
+
+    pub fn path(&self) -> &Path {
+        self.doc.path()
+    }
+
+    pub fn doc(&self) -> &Document {
+        &self.doc
+    }
+
+    /// For edits (see `edit.rs`); nothing reaches the disk before `save`.
+    pub fn doc_mut(&mut self) -> &mut Document {
+        &mut self.doc
+    }
+
+    /// Write the edited document atomically, unless the file changed on disk since it was
+    /// read. Writes nothing when there was no edit.
+    pub fn save(&mut self) -> Result<()> {
+        let bytes = self.doc.render().as_bytes();
+        if self.snapshot.matches(bytes) {
+            return Ok(());
+        }
+        atomic_write(self.doc.path(), bytes, Some(&self.snapshot))?;
+        self.snapshot = Snapshot::of(Some(bytes));
+        Ok(())
+    }
+}
+
+/// The file as UTF-8 text (empty when missing) and a snapshot of what was read.
+pub(crate) fn read_text(path: &Path) -> Result<(String, Snapshot)> {
+    let bytes = match std::fs::read(path) {
+        Ok(b) => b,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return Ok((String::new(), Snapshot::of(None)));
+        }
+        Err(source) => {
+            return Err(Error::Read {
+                path: path.to_owned(),
+                source,
+            });
+        }
+    };
+    let snapshot = Snapshot::of(Some(&bytes));
+    let text = String::from_utf8(bytes).map_err(|e| {
+        let valid = e.utf8_error().valid_up_to();
+        let line = 1 + e.as_bytes()[..valid]
+            .iter()
+            .filter(|&&b| b == b'\n')
+            .count();
+        Error::NotUtf8 {
+            path: path.to_owned(),
+            line,
+        }
+    })?;
+    Ok((text, snapshot))
+}

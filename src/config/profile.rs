@@ -1,0 +1,460 @@
+//! Profiles: the generic view (`Profile`, any key) and what awsx serves (`AwsxProfile`).
+//!
+//! An awsx profile carries awsx's own keys, never the standard `sso_*` ones: botocore's
+//! SSO provider runs before its process provider, so a profile with both bypasses awsx.
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::time::Duration;
+
+use super::document::{Document, Section};
+use super::lex::SectionName;
+use super::session::{Found, SsoSession, optional, pick, required};
+use super::{Error, Result};
+use crate::types::{AccountId, ProfileName, Region, RoleName, SsoSessionName};
+
+/// Any profile, with every key it sets (lower-cased, continuation lines joined by `\n`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Profile {
+    pub name: ProfileName,
+    /// The header's line.
+    pub line: usize,
+    keys: BTreeMap<String, String>,
+}
+
+impl Profile {
+    /// Profile `name` in `doc` (`[default]` and `[profile default]` are the same profile;
+    /// the later section wins, as in botocore). `None` if absent.
+    pub fn find(doc: &Document, name: &ProfileName) -> Result<Option<Profile>> {
+        let section = pick(
+            doc.profile_sections(name.as_str()),
+            &format!("profile {name}"),
+            doc.path(),
+        )?;
+        Ok(section.map(|s| Profile {
+            name: name.clone(),
+            line: s.line,
+            keys: s
+                .entries
+                .iter()
+                .map(|e| (e.key.clone(), e.value.clone()))
+                .collect(),
+        }))
+    }
+
+    pub fn get(&self, key: &str) -> Option<&str> {
+        self.keys.get(&key.to_ascii_lowercase()).map(String::as_str)
+    }
+
+    pub fn region(&self) -> Option<&str> {
+        self.get("region")
+    }
+    pub fn credential_process(&self) -> Option<&str> {
+        self.get("credential_process")
+    }
+    pub fn source_profile(&self) -> Option<&str> {
+        self.get("source_profile")
+    }
+    pub fn role_arn(&self) -> Option<&str> {
+        self.get("role_arn")
+    }
+
+    /// The standard `sso_*` keys (`sso_session`, `sso_start_url`, `sso_account_id`, …).
+    pub fn sso_keys(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.keys
+            .iter()
+            .filter(|(k, _)| k.starts_with("sso_"))
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+    }
+
+    /// awsx's own keys (`awsx_*`).
+    pub fn awsx_keys(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.keys
+            .iter()
+            .filter(|(k, _)| k.starts_with("awsx_"))
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+    }
+
+    /// True when botocore's SSO provider would answer for this profile before awsx's
+    /// `credential_process` is ever run (for doctor).
+    pub fn shadowed_by_standard_sso(&self) -> bool {
+        self.get("sso_start_url").is_some() || self.get("sso_session").is_some()
+    }
+}
+
+/// Every profile name in `doc`, in file order, each once (completion, `use`, suggestions).
+pub fn profile_names(doc: &Document) -> Vec<ProfileName> {
+    let mut seen = std::collections::HashSet::new();
+    doc.sections()
+        .iter()
+        .filter_map(|s| match &s.name {
+            SectionName::Profile(n) => n.parse::<ProfileName>().ok(),
+            _ => None,
+        })
+        .filter(|n| seen.insert(n.clone()))
+        .collect()
+}
+
+/// A profile awsx serves.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AwsxProfile {
+    Sso(SsoProfile),
+    BreakGlass(BreakGlassProfile),
+}
+
+impl AwsxProfile {
+    pub fn name(&self) -> &ProfileName {
+        match self {
+            AwsxProfile::Sso(p) => &p.profile,
+            AwsxProfile::BreakGlass(p) => &p.profile,
+        }
+    }
+}
+
+/// Role credentials through IAM Identity Center.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SsoProfile {
+    pub profile: ProfileName,
+    pub session: SsoSession,
+    pub account_id: AccountId,
+    pub role_name: RoleName,
+    /// `awsx_region`, else the standard `region`.
+    pub region: Option<Region>,
+    /// `awsx_auto_login`; `None` means "use the global setting".
+    pub auto_login: Option<bool>,
+}
+
+/// A break-glass role assumed through an IAM user with MFA.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BreakGlassProfile {
+    pub profile: ProfileName,
+    /// `awsx_breakglass_role_arn`.
+    pub role_arn: String,
+    /// `awsx_breakglass_user`: the IAM user whose key is in the keychain.
+    pub user: String,
+    /// `awsx_mfa_serial`; `None` lets the break-glass code derive it.
+    pub mfa_serial: Option<String>,
+    /// `awsx_breakglass_duration` (`3600`, `3600s`, `60m`, `1h`); `None` means the default.
+    pub duration: Option<Duration>,
+    /// `awsx_breakglass_identity`, the SourceIdentity (e.g. the person's email).
+    pub identity: Option<String>,
+    /// `awsx_region`, else `region`.
+    pub region: Option<Region>,
+}
+
+/// STS AssumeRole's limits for DurationSeconds.
+const MIN_DURATION: u64 = 900;
+const MAX_DURATION: u64 = 43_200;
+
+impl AwsxProfile {
+    /// Resolve profile `name` from a whole parsed document.
+    pub fn resolve(doc: &Document, name: &ProfileName) -> Result<AwsxProfile> {
+        let what = format!("profile {name}");
+        let Some(section) = pick(doc.profile_sections(name.as_str()), &what, doc.path())? else {
+            return Err(not_found(
+                name,
+                doc.path(),
+                profile_names(doc).iter().map(|n| n.as_str()),
+            ));
+        };
+        Self::from_section(name, section, doc.path(), |session| {
+            SsoSession::find(doc, session)
+        })
+    }
+
+    /// Shared by `resolve` and the hot path, which finds sections its own way.
+    pub(super) fn from_section(
+        name: &ProfileName,
+        section: &Section,
+        path: &Path,
+        find_session: impl FnOnce(&SsoSessionName) -> Result<Option<SsoSession>>,
+    ) -> Result<AwsxProfile> {
+        let what = format!("profile {name}");
+        let region = match optional(section, &what, "awsx_region")
+            .or_else(|| optional(section, &what, "region"))
+        {
+            Some(f) if !f.value().is_empty() => Some(f.map::<Region>(path)?),
+            _ => None,
+        };
+        if let Some(role) = optional(section, &what, "awsx_breakglass_role_arn") {
+            return breakglass(name, section, &what, path, &role, region);
+        }
+        let Some(session) = optional(section, &what, "awsx_sso_session") else {
+            return Err(Error::NotAwsx {
+                name: name.to_string(),
+                path: path.to_owned(),
+                line: section.line,
+            });
+        };
+        let fix = "run awsx sync or add it";
+        let session_name: SsoSessionName = session.map(path)?;
+        let account_id = required(section, &what, path, "awsx_account_id", fix)?.map(path)?;
+        let role_name = required(section, &what, path, "awsx_role_name", fix)?.map(path)?;
+        let auto_login = match optional(section, &what, "awsx_auto_login") {
+            Some(f) => {
+                Some(parse_bool(f.value()).ok_or_else(|| f.invalid(path, "use true or false"))?)
+            }
+            None => None,
+        };
+        let session = find_session(&session_name)?.ok_or_else(|| Error::SsoSessionNotFound {
+            name: session_name.to_string(),
+            profile: name.to_string(),
+            path: path.to_owned(),
+            line: section.line,
+        })?;
+        Ok(AwsxProfile::Sso(SsoProfile {
+            profile: name.clone(),
+            session,
+            account_id,
+            role_name,
+            region,
+            auto_login,
+        }))
+    }
+}
+
+fn breakglass(
+    name: &ProfileName,
+    section: &Section,
+    what: &str,
+    path: &Path,
+    role: &Found<'_>,
+    region: Option<Region>,
+) -> Result<AwsxProfile> {
+    let role_arn = role.value();
+    if !(role_arn.starts_with("arn:") && role_arn.contains(":role/")) {
+        return Err(role.invalid(
+            path,
+            "expected a role ARN such as arn:aws:iam::123456789012:role/BreakGlass",
+        ));
+    }
+    let fix = "run awsx breakglass enroll or add it";
+    let user = required(section, what, path, "awsx_breakglass_user", fix)?
+        .value()
+        .to_owned();
+    let text = |key| {
+        optional(section, what, key)
+            .map(|f| f.value().to_owned())
+            .filter(|v| !v.is_empty())
+    };
+    let duration = match optional(section, what, "awsx_breakglass_duration") {
+        Some(f) => Some(
+            parse_duration(f.value())
+                .filter(|d| (MIN_DURATION..=MAX_DURATION).contains(&d.as_secs()))
+                .ok_or_else(|| f.invalid(path, "use 15m to 12h, e.g. 3600, 60m or 1h"))?,
+        ),
+        None => None,
+    };
+    Ok(AwsxProfile::BreakGlass(BreakGlassProfile {
+        profile: name.clone(),
+        role_arn: role_arn.to_owned(),
+        user,
+        mfa_serial: text("awsx_mfa_serial"),
+        duration,
+        identity: text("awsx_breakglass_identity"),
+        region,
+    }))
+}
+
+pub(super) fn not_found<'a>(
+    name: &ProfileName,
+    path: &Path,
+    names: impl IntoIterator<Item = &'a str>,
+) -> Error {
+    Error::ProfileNotFound {
+        name: name.to_string(),
+        path: path.to_owned(),
+        suggestions: super::suggest(name.as_str(), names)
+            .into_iter()
+            .map(str::to_owned)
+            .collect(),
+    }
+}
+
+/// The spellings people use in INI files.
+pub fn parse_bool(s: &str) -> Option<bool> {
+    match s.to_ascii_lowercase().as_str() {
+        "true" | "yes" | "on" | "1" => Some(true),
+        "false" | "no" | "off" | "0" => Some(false),
+        _ => None,
+    }
+}
+
+/// Seconds, or a number with `s`, `m` or `h`.
+fn parse_duration(s: &str) -> Option<Duration> {
+    let s = s.trim();
+    let (digits, unit) = match s.char_indices().find(|(_, c)| !c.is_ascii_digit()) {
+        Some((i, _)) => (&s[..i], &s[i..]),
+        None => (s, "s"),
+    };
+    let n: u64 = digits.parse().ok()?;
+    let secs = match unit.trim() {
+        "s" => n,
+        "m" => n.checked_mul(60)?,
+        "h" => n.checked_mul(3600)?,
+        _ => return None,
+    };
+    Some(Duration::from_secs(secs))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Flavor;
+
+    const SESSION: &str = "[sso-session corp]\nsso_start_url = https://corp.awsapps.com/start\nsso_region = eu-west-1\n";
+
+    fn doc(text: &str) -> Document {
+        Document::parse(text, Flavor::Config, "~/.aws/config")
+    }
+
+    fn name(s: &str) -> ProfileName {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn resolves_an_sso_profile_with_its_session() {
+        let d = doc(&format!(
+            "[profile dev]\ncredential_process = awsx credential-process --profile dev\nawsx_sso_session = corp\nawsx_account_id = 123456789012\nawsx_role_name = ReadOnly\nregion = eu-central-1\nawsx_auto_login = true\n\n{SESSION}"
+        ));
+        let AwsxProfile::Sso(p) = AwsxProfile::resolve(&d, &name("dev")).unwrap() else {
+            panic!("expected an SSO profile");
+        };
+        assert_eq!(p.account_id.as_str(), "123456789012");
+        assert_eq!(p.role_name.as_str(), "ReadOnly");
+        assert_eq!(p.region.as_ref().map(Region::as_str), Some("eu-central-1"));
+        assert_eq!(
+            p.session.start_url.as_str(),
+            "https://corp.awsapps.com/start"
+        );
+        assert_eq!(p.auto_login, Some(true));
+    }
+
+    #[test]
+    fn a_missing_awsx_key_says_file_line_and_fix() {
+        let d = doc(&format!(
+            "{SESSION}\n\n\n\n\n\n\n[profile prod-readonly]\nawsx_sso_session = corp\nawsx_account_id = 123456789012\n"
+        ));
+        let err = AwsxProfile::resolve(&d, &name("prod-readonly")).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "profile prod-readonly in ~/.aws/config (line 11) has no awsx_role_name; run awsx sync or add it"
+        );
+        assert_eq!(
+            crate::exit::HasExitCode::exit_code(&err),
+            crate::exit::ExitCode::Usage
+        );
+    }
+
+    #[test]
+    fn a_missing_profile_suggests_near_names() {
+        let d = doc("[profile prod-readonly]\n[profile dev]\n");
+        let err = AwsxProfile::resolve(&d, &name("prod-readonyl"))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("did you mean prod-readonly?"), "{err}");
+    }
+
+    #[test]
+    fn a_missing_session_section_is_named() {
+        let d = doc(
+            "[profile dev]\nawsx_sso_session = nope\nawsx_account_id = 123456789012\nawsx_role_name = R\n",
+        );
+        let err = AwsxProfile::resolve(&d, &name("dev"))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("no [sso-session nope] section"), "{err}");
+    }
+
+    #[test]
+    fn a_plain_profile_is_not_awsx() {
+        let d = doc("[default]\nregion = eu-west-1\n");
+        assert!(matches!(
+            AwsxProfile::resolve(&d, &name("default")),
+            Err(Error::NotAwsx { line: 1, .. })
+        ));
+    }
+
+    #[test]
+    fn resolves_a_breakglass_profile() {
+        let d = doc(
+            "[profile prod-bg]\nawsx_breakglass_role_arn = arn:aws:iam::123456789012:role/BreakGlass\nawsx_breakglass_user = bg-alice\nawsx_mfa_serial = arn:aws:iam::999999999999:mfa/bg-alice\nawsx_breakglass_duration = 1h\nregion = us-east-1\n",
+        );
+        let AwsxProfile::BreakGlass(p) = AwsxProfile::resolve(&d, &name("prod-bg")).unwrap() else {
+            panic!("expected break-glass");
+        };
+        assert_eq!(p.user, "bg-alice");
+        assert_eq!(p.duration, Some(Duration::from_secs(3600)));
+        assert_eq!(p.identity, None);
+        assert_eq!(
+            p.mfa_serial.as_deref(),
+            Some("arn:aws:iam::999999999999:mfa/bg-alice")
+        );
+    }
+
+    #[test]
+    fn a_breakglass_duration_outside_sts_limits_is_rejected() {
+        let d = doc(
+            "[profile bg]\nawsx_breakglass_role_arn = arn:aws:iam::123456789012:role/B\nawsx_breakglass_user = u\nawsx_breakglass_duration = 13h\n",
+        );
+        let err = AwsxProfile::resolve(&d, &name("bg"))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("(line 4)") && err.contains("15m to 12h"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn default_and_profile_default_are_one_profile_and_the_later_wins() {
+        let d = doc("[profile default]\nregion = eu-west-1\n[default]\nregion = us-east-1\n");
+        let p = Profile::find(&d, &name("default")).unwrap().unwrap();
+        assert_eq!(p.region(), Some("us-east-1"));
+        assert_eq!(profile_names(&d), vec![name("default")]);
+    }
+
+    #[test]
+    fn a_repeated_header_or_key_is_refused_for_that_profile_only() {
+        let d =
+            doc("[profile a]\nk=1\n[profile a]\nk=2\n[profile b]\nk=1\nk=2\n[profile c]\nk=1\n");
+        assert!(matches!(
+            Profile::find(&d, &name("a")),
+            Err(Error::DuplicateSection {
+                first: 1,
+                second: 3,
+                ..
+            })
+        ));
+        assert!(matches!(
+            Profile::find(&d, &name("b")),
+            Err(Error::DuplicateKey {
+                first: 6,
+                second: 7,
+                ..
+            })
+        ));
+        assert!(Profile::find(&d, &name("c")).unwrap().is_some());
+    }
+
+    #[test]
+    fn credentials_file_headers_have_no_prefix() {
+        let d = Document::parse(
+            "[prod]\naws_access_key_id = AKIA\n[profile x]\n",
+            Flavor::Credentials,
+            "c",
+        );
+        assert_eq!(profile_names(&d), vec![name("prod"), name("profile x")]);
+        let p = Profile::find(&d, &name("prod")).unwrap().unwrap();
+        assert_eq!(p.get("AWS_ACCESS_KEY_ID"), Some("AKIA"));
+    }
+
+    #[test]
+    fn parses_durations_and_bools() {
+        assert_eq!(parse_duration("3600"), Some(Duration::from_secs(3600)));
+        assert_eq!(parse_duration("90m"), Some(Duration::from_secs(5400)));
+        assert_eq!(parse_duration("1 h"), Some(Duration::from_secs(3600)));
+        assert_eq!(parse_duration("1d"), None);
+        assert_eq!(parse_bool("TRUE"), Some(true));
+        assert_eq!(parse_bool("maybe"), None);
+    }
+}

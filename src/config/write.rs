@@ -1,0 +1,222 @@
+//! Replacing a file so that a crash, a full disk or a concurrent editor never leaves it
+//! half-written or silently overwritten: temp file in the same directory, fsync, rename,
+//! fsync the directory.
+use std::hash::{Hash, Hasher};
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+
+use super::{Error, Result};
+
+/// What a file held when it was read: `save` refuses to replace a file that no longer
+/// matches (someone else edited it meanwhile), rather than clobber their change.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Snapshot {
+    contents: Option<(u64, u64)>,
+}
+
+impl Snapshot {
+    /// `None` for a file that did not exist.
+    pub fn of(bytes: Option<&[u8]>) -> Self {
+        Snapshot {
+            contents: bytes.map(|b| (b.len() as u64, digest(b))),
+        }
+    }
+
+    /// Read `path` now.
+    pub fn read(path: &Path) -> std::io::Result<Self> {
+        match std::fs::read(path) {
+            Ok(b) => Ok(Snapshot::of(Some(&b))),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Snapshot::of(None)),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Would writing `bytes` change nothing? (A missing file equals an empty one here.)
+    pub fn matches(&self, bytes: &[u8]) -> bool {
+        match self.contents {
+            Some(c) => c == (bytes.len() as u64, digest(bytes)),
+            None => bytes.is_empty(),
+        }
+    }
+}
+
+/// Not cryptographic: it only has to notice an edit between our read and our write.
+fn digest(bytes: &[u8]) -> u64 {
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    bytes.hash(&mut h);
+    h.finish()
+}
+
+/// Replace `path` with `contents` atomically. A symlinked `path` (dotfile managers link
+/// `~/.aws/config`) is followed: the target is replaced and the link stays. The file keeps
+/// its permissions; a new file gets 0600 (it may name accounts and roles). With
+/// `expected`, fail with [`Error::Changed`] if the file no longer holds what was read.
+/// On any failure the original is untouched.
+pub fn atomic_write(path: &Path, contents: &[u8], expected: Option<&Snapshot>) -> Result<()> {
+    let write_err = |source| Error::Write {
+        path: path.to_owned(),
+        source,
+    };
+    let target = follow_symlinks(path).map_err(write_err)?;
+    let dir = match target.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d.to_owned(),
+        _ => PathBuf::from("."),
+    };
+    create_private_dir(&dir).map_err(write_err)?;
+    if let Some(expected) = expected
+        && Snapshot::read(&target).map_err(write_err)? != *expected
+    {
+        return Err(Error::Changed {
+            path: path.to_owned(),
+        });
+    }
+    let permissions = match std::fs::metadata(&target) {
+        Ok(m) => Some(m.permissions()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+        Err(e) => return Err(write_err(e)),
+    };
+    let file_name = target
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    // Same directory, so the rename cannot cross file systems; dropped (deleted) on error.
+    let mut tmp = tempfile::Builder::new()
+        .prefix(&format!(".{file_name}.awsx-"))
+        .suffix(".tmp")
+        .tempfile_in(&dir)
+        .map_err(write_err)?;
+    tmp.write_all(contents).map_err(write_err)?;
+    if let Some(p) = permissions {
+        // tempfile creates 0600 files, which is already right for a new file.
+        tmp.as_file().set_permissions(p).map_err(write_err)?;
+    }
+    tmp.as_file().sync_all().map_err(write_err)?;
+    tmp.persist(&target).map_err(|e| write_err(e.error))?;
+    // Make the rename itself durable. The new file is in place by now, so a failure here
+    // cannot be reported as "unchanged"; it is also practically unheard of: ignore it.
+    #[cfg(unix)]
+    if let Ok(d) = std::fs::File::open(&dir) {
+        let _ = d.sync_all();
+    }
+    Ok(())
+}
+
+/// The file a chain of symlinks ends at (which may not exist yet).
+fn follow_symlinks(path: &Path) -> std::io::Result<PathBuf> {
+    let mut current = path.to_owned();
+    for _ in 0..40 {
+        match std::fs::symlink_metadata(&current) {
+            Ok(m) if m.file_type().is_symlink() => {
+                let link = std::fs::read_link(&current)?;
+                current = match current.parent() {
+                    Some(parent) if link.is_relative() => parent.join(link),
+                    _ => link,
+                };
+            }
+            Ok(_) => return Ok(current),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(current),
+            Err(e) => return Err(e),
+        }
+    }
+    Err(std::io::Error::other("too many levels of symbolic links"))
+}
+
+fn create_private_dir(dir: &Path) -> std::io::Result<()> {
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+    builder.create(dir)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    #[cfg(unix)]
+    use std::os::unix::fs::PermissionsExt;
+
+    #[test]
+    fn replaces_the_file_and_leaves_no_temp_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("config");
+        std::fs::write(&path, "old").unwrap();
+        atomic_write(&path, b"new", None).unwrap();
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "new");
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn new_files_are_private_and_existing_files_keep_their_mode() {
+        let dir = tempfile::tempdir().unwrap();
+        let new = dir.path().join("sub").join("config");
+        atomic_write(&new, b"x", None).unwrap();
+        assert_eq!(
+            std::fs::metadata(&new).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
+        let old = dir.path().join("credentials");
+        std::fs::write(&old, "x").unwrap();
+        std::fs::set_permissions(&old, std::fs::Permissions::from_mode(0o640)).unwrap();
+        atomic_write(&old, b"y", None).unwrap();
+        assert_eq!(
+            std::fs::metadata(&old).unwrap().permissions().mode() & 0o777,
+            0o640
+        );
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_symlinked_config_keeps_its_link_and_the_target_changes() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir(dir.path().join("dotfiles")).unwrap();
+        let target = dir.path().join("dotfiles").join("aws-config");
+        std::fs::write(&target, "old").unwrap();
+        let link = dir.path().join("config");
+        std::os::unix::fs::symlink("dotfiles/aws-config", &link).unwrap();
+        atomic_write(&link, b"new", None).unwrap();
+        assert!(
+            std::fs::symlink_metadata(&link)
+                .unwrap()
+                .file_type()
+                .is_symlink()
+        );
+        assert_eq!(std::fs::read_to_string(&target).unwrap(), "new");
+    }
+
+    #[test]
+    fn refuses_to_overwrite_a_file_changed_since_it_was_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("config");
+        std::fs::write(&path, "as read").unwrap();
+        let snap = Snapshot::read(&path).unwrap();
+        std::fs::write(&path, "someone else's edit").unwrap();
+        let err = atomic_write(&path, b"ours", Some(&snap)).unwrap_err();
+        assert!(matches!(err, Error::Changed { .. }), "{err}");
+        assert_eq!(
+            std::fs::read_to_string(&path).unwrap(),
+            "someone else's edit"
+        );
+        let absent = Snapshot::of(None);
+        assert!(matches!(
+            atomic_write(&path, b"ours", Some(&absent)),
+            Err(Error::Changed { .. })
+        ));
+    }
+
+    #[test]
+    fn a_failed_rename_leaves_the_original_and_no_temp_file() {
+        // Renaming a file over a non-empty directory fails, even for root.
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("config");
+        std::fs::create_dir(&path).unwrap();
+        std::fs::write(path.join("keep"), "original").unwrap();
+        let result = atomic_write(&path, b"new", None);
+        assert!(matches!(result, Err(Error::Write { .. })), "{result:?}");
+        assert_eq!(
+            std::fs::read_to_string(path.join("keep")).unwrap(),
+            "original"
+        );
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+    }
+}

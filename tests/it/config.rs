@@ -1,0 +1,415 @@
+//! The config corpus (`tests/fixtures/config/`): real-world shapes of `~/.aws/config` and
+//! `~/.aws/credentials` must survive parse + render byte for byte, and each kind of edit
+//! must leave every byte outside what it owns unchanged.
+use std::ops::Range;
+use std::path::PathBuf;
+
+use awsx::config::{
+    AwsxProfile, ConfigFile, Document, Error, Flavor, MANAGED_BEGIN, MANAGED_END, Profile,
+    SsoSession, find_awsx_profile,
+};
+use awsx::types::{ProfileName, Region, SsoSessionName, StartUrl};
+
+fn fixtures() -> Vec<(String, String, Flavor)> {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/config");
+    let mut all: Vec<_> = std::fs::read_dir(&dir)
+        .expect("fixture dir")
+        .map(|e| e.expect("entry").path())
+        .map(|p| {
+            let name = p.file_name().expect("name").to_string_lossy().into_owned();
+            let flavor = if name.ends_with(".credentials") {
+                Flavor::Credentials
+            } else {
+                Flavor::Config
+            };
+            (
+                name,
+                std::fs::read_to_string(&p).expect("fixtures are UTF-8"),
+                flavor,
+            )
+        })
+        .collect();
+    all.sort_by(|a, b| a.0.cmp(&b.0));
+    assert!(all.len() >= 12, "corpus went missing");
+    all
+}
+
+fn parse(name: &str, text: &str, flavor: Flavor) -> Document {
+    Document::parse(text, flavor, format!("fixtures/{name}"))
+}
+
+fn profile(s: &str) -> ProfileName {
+    s.parse().expect("profile name")
+}
+
+/// The edit changed only bytes inside `owned` (an empty range at the end = appended).
+#[track_caller]
+fn assert_changed_only_within(name: &str, old: &str, new: &str, owned: Range<usize>) {
+    if old == new {
+        return;
+    }
+    let (o, n) = (old.as_bytes(), new.as_bytes());
+    let prefix = o.iter().zip(n).take_while(|(a, b)| a == b).count();
+    let max_suffix = o.len().min(n.len()) - prefix;
+    let suffix = o
+        .iter()
+        .rev()
+        .zip(n.iter().rev())
+        .take(max_suffix)
+        .take_while(|(a, b)| a == b)
+        .count();
+    let changed = prefix..o.len() - suffix;
+    assert!(
+        changed.start >= owned.start && changed.end <= owned.end,
+        "{name}: changed bytes {changed:?} outside {owned:?}\n--- old\n{old}\n--- new\n{new}"
+    );
+}
+
+#[test]
+fn every_fixture_round_trips_byte_for_byte() {
+    for (name, text, flavor) in fixtures() {
+        assert_eq!(parse(&name, &text, flavor).render(), text, "{name}");
+    }
+}
+
+#[test]
+fn generated_documents_round_trip_and_edits_stay_in_their_lines() {
+    const PIECES: [&str; 22] = [
+        "[default]",
+        "[profile a]",
+        "[profile  b ]",
+        "[sso-session corp]",
+        "[a]",
+        "  [profile c]",
+        "k = v",
+        "region=eu-west-1",
+        "s3 =",
+        "  nested = 1",
+        "\tx : y",
+        "# c",
+        "; c",
+        "",
+        "   ",
+        "junk",
+        "= v",
+        "[]",
+        MANAGED_BEGIN,
+        MANAGED_END,
+        "\u{feff}",
+        "[profile \"q q\"]",
+    ];
+    let mut rng = fastrand::Rng::with_seed(7);
+    for round in 0..400 {
+        let mut text = String::new();
+        for _ in 0..rng.usize(0..14) {
+            text.push_str(PIECES[rng.usize(..PIECES.len())]);
+            text.push_str(["\n", "\r\n", "\n", ""][rng.usize(..4)]);
+        }
+        let doc = parse("generated", &text, Flavor::Config);
+        assert_eq!(doc.render(), text, "round {round}");
+        // Editing outside the block must never touch the block or anything else.
+        let mut edited = doc.clone();
+        if edited
+            .set_profile_keys(&profile("zz"), &[("k", "v")])
+            .is_ok()
+        {
+            assert_changed_only_within("generated", &text, edited.render(), text.len()..text.len());
+        }
+        let mut edited = doc.clone();
+        match edited.managed_block() {
+            Ok(Some(block)) => {
+                edited
+                    .replace_managed_block("[profile m]\nk = v\n")
+                    .expect("replace");
+                assert_changed_only_within("generated", &text, edited.render(), block.outer);
+            }
+            Ok(None) => {
+                edited
+                    .replace_managed_block("[profile m]\n")
+                    .expect("append");
+                assert_changed_only_within(
+                    "generated",
+                    &text,
+                    edited.render(),
+                    text.len()..text.len(),
+                );
+            }
+            Err(_) => {}
+        }
+    }
+}
+
+#[test]
+fn fixtures_resolve_as_the_aws_cli_reads_them() {
+    let get = |file: &str, p: &str, key: &str| {
+        let (_, text, flavor) = fixtures()
+            .into_iter()
+            .find(|f| f.0 == file)
+            .expect("fixture");
+        let doc = parse(file, &text, flavor);
+        Profile::find(&doc, &profile(p))
+            .expect("profile")
+            .and_then(|p| p.get(key).map(str::to_owned))
+    };
+    assert_eq!(
+        get("defaults.config", "default", "region").as_deref(),
+        Some("eu-west-1")
+    );
+    assert_eq!(
+        get("defaults.config", "default", "output").as_deref(),
+        Some("text")
+    );
+    assert_eq!(
+        get("odd-spacing.config", "spaced", "region").as_deref(),
+        Some("eu-west-1")
+    );
+    assert_eq!(
+        get("odd-spacing.config", "quoted name", "region").as_deref(),
+        Some("us-west-2")
+    );
+    assert_eq!(get("odd-spacing.config", "not-a-profile", "k"), None);
+    assert_eq!(
+        get("commented.config", "default", "cli_pager").as_deref(),
+        Some("")
+    );
+    assert_eq!(
+        get("commented.config", "legacy", "source_profile").as_deref(),
+        Some("default")
+    );
+    assert_eq!(
+        get("unknown-keys.config", "tools", "x-vendor.setting").as_deref(),
+        Some("on")
+    );
+    assert_eq!(
+        get("no-final-newline.config", "last", "region").as_deref(),
+        Some("us-east-1")
+    );
+    assert_eq!(
+        get("garbage.config", "ok", "region").as_deref(),
+        Some("us-east-1")
+    );
+    assert_eq!(
+        get("several.credentials", "profile odd", "aws_session_token").as_deref(),
+        Some("token")
+    );
+    let nested = get("nested-s3.config", "default", "s3").expect("s3");
+    assert!(
+        nested.starts_with('\n') && nested.contains("use_accelerate_endpoint = false"),
+        "{nested:?}"
+    );
+}
+
+#[test]
+fn sso_sessions_written_by_aws_configure_sso_and_with_a_bom_are_read() {
+    for (file, session, url) in [
+        (
+            "aws-configure-sso.config",
+            "my-sso",
+            "https://my-sso-portal.awsapps.com/start",
+        ),
+        ("bom.config", "corp", "https://corp.awsapps.com/start"),
+        ("crlf.config", "corp", "https://corp.awsapps.com/start"),
+    ] {
+        let (_, text, flavor) = fixtures()
+            .into_iter()
+            .find(|f| f.0 == file)
+            .expect("fixture");
+        let doc = parse(file, &text, flavor);
+        let name: SsoSessionName = session.parse().expect("name");
+        let s = SsoSession::find(&doc, &name)
+            .expect("valid")
+            .expect("present");
+        assert_eq!(s.start_url.as_str(), url, "{file}");
+    }
+}
+
+#[test]
+fn the_garbage_fixture_is_kept_and_reported() {
+    let (_, text, _) = fixtures()
+        .into_iter()
+        .find(|f| f.0 == "garbage.config")
+        .expect("fixture");
+    let doc = parse("garbage.config", &text, Flavor::Config);
+    let lines: Vec<usize> = doc.warnings().iter().map(|w| w.line).collect();
+    assert_eq!(lines, vec![1, 4, 5, 6]);
+}
+
+#[test]
+fn each_edit_leaves_the_rest_of_every_fixture_byte_identical() {
+    let url: StartUrl = "https://new.awsapps.com/start".parse().expect("url");
+    let region: Region = "ap-southeast-2".parse().expect("region");
+    let corp: SsoSessionName = "corp".parse().expect("name");
+    for (name, text, flavor) in fixtures() {
+        let doc = parse(&name, &text, flavor);
+        let end = text.len()..text.len();
+
+        if flavor == Flavor::Config {
+            let mut d = doc.clone();
+            let owned = d
+                .sso_session_sections("corp")
+                .last()
+                .map_or(end.clone(), |s| s.start..s.end);
+            d.upsert_sso_session(&corp, &url, &region, &["sso:account:access".into()])
+                .expect(&name);
+            assert_changed_only_within(&name, &text, d.render(), owned);
+            let s = SsoSession::find(&d, &corp)
+                .expect("valid")
+                .expect("present");
+            assert_eq!(
+                (s.start_url.as_str(), s.region.as_str()),
+                (url.as_str(), region.as_str()),
+                "{name}"
+            );
+            let again = d.render().to_owned();
+            d.upsert_sso_session(&corp, &url, &region, &["sso:account:access".into()])
+                .expect(&name);
+            assert_eq!(d.render(), again, "{name}: upsert is idempotent");
+
+            let mut d = doc.clone();
+            let owned = d
+                .managed_block()
+                .expect("block")
+                .map_or(end.clone(), |b| b.outer);
+            let block =
+                "[profile synced]\ncredential_process = awsx credential-process --profile synced\n";
+            d.replace_managed_block(block).expect(&name);
+            assert_changed_only_within(&name, &text, d.render(), owned);
+            let eol = d.eol();
+            assert_eq!(
+                d.read_managed_block().expect("block"),
+                Some(block.replace('\n', eol).as_str()),
+                "{name}"
+            );
+            let again = d.render().to_owned();
+            d.replace_managed_block(block).expect(&name);
+            assert_eq!(d.render(), again, "{name}: a second sync changes nothing");
+        }
+
+        let mut d = doc.clone();
+        let bg = profile("prod-breakglass");
+        d.set_profile_keys(&bg, &[("awsx_breakglass_user", "alice")])
+            .expect(&name);
+        assert_changed_only_within(&name, &text, d.render(), end.clone());
+        assert!(
+            d.render()
+                .ends_with(&format!("awsx_breakglass_user = alice{}", d.eol())),
+            "{name}"
+        );
+
+        if let Some(s) = doc.profile_sections("default").last() {
+            let mut d = doc.clone();
+            d.set_profile_keys(
+                &profile("default"),
+                &[("region", "sa-east-1"), ("awsx_new", "1")],
+            )
+            .expect(&name);
+            assert_changed_only_within(&name, &text, d.render(), s.start..s.end);
+            let p = Profile::find(&d, &profile("default"))
+                .expect("ok")
+                .expect("present");
+            assert_eq!(
+                (p.region(), p.get("awsx_new")),
+                (Some("sa-east-1"), Some("1")),
+                "{name}"
+            );
+
+            // Removal covers every section that names the profile (static keys must all go).
+            let first = doc
+                .profile_sections("default")
+                .next()
+                .map_or(s.start, |f| f.start);
+            let mut d = doc.clone();
+            d.remove_profile_keys("default", &["region"]).expect(&name);
+            assert_changed_only_within(&name, &text, d.render(), first..s.end);
+            assert_eq!(
+                Profile::find(&d, &profile("default"))
+                    .expect("ok")
+                    .and_then(|p| p.region().map(str::to_owned)),
+                None
+            );
+        }
+    }
+}
+
+#[test]
+fn migrating_static_keys_out_of_the_credentials_file() {
+    let (name, text, _) = fixtures()
+        .into_iter()
+        .find(|f| f.0 == "several.credentials")
+        .expect("fixture");
+    let mut d = parse(&name, &text, Flavor::Credentials);
+    let ci = d
+        .profile_sections("ci")
+        .next()
+        .map(|s| s.start..s.end)
+        .expect("ci");
+    assert_eq!(
+        d.remove_profile_keys("ci", &["aws_access_key_id", "aws_secret_access_key"])
+            .expect("remove"),
+        2
+    );
+    assert_changed_only_within(&name, &text, d.render(), ci);
+    assert!(d.render().contains("[ci]\nregion = us-east-1\n"));
+    let before = d.render().to_owned();
+    let odd = d
+        .profile_sections("profile odd")
+        .next()
+        .map(|s| s.start..s.end)
+        .expect("odd");
+    assert_eq!(d.remove_section("profile odd").expect("remove"), 1);
+    assert_changed_only_within(&name, &before, d.render(), odd);
+    assert!(
+        d.render().ends_with("# temporary session\n"),
+        "{}",
+        d.render()
+    );
+}
+
+#[test]
+fn load_edit_save_reload_and_refuse_a_concurrent_edit() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("config");
+    let (_, text, _) = fixtures()
+        .into_iter()
+        .find(|f| f.0 == "crlf.config")
+        .expect("fixture");
+    std::fs::write(&path, &text).expect("write");
+
+    let mut file = ConfigFile::load(&path, Flavor::Config).expect("load");
+    file.doc_mut()
+        .replace_managed_block("[profile x]\nk = v\n")
+        .expect("edit");
+    file.save().expect("save");
+    let saved = std::fs::read_to_string(&path).expect("read");
+    assert!(
+        saved.starts_with(&text) && saved.ends_with(&format!("{MANAGED_END}\r\n")),
+        "{saved:?}"
+    );
+
+    let AwsxProfile::Sso(dev) = find_awsx_profile(&path, &profile("dev")).expect("dev") else {
+        panic!("dev is an SSO profile");
+    };
+    assert_eq!(dev.role_name.as_str(), "Developer");
+
+    let mut stale = ConfigFile::load(&path, Flavor::Config).expect("load");
+    std::fs::write(&path, format!("{saved}# edited meanwhile\r\n")).expect("concurrent edit");
+    stale.doc_mut().replace_managed_block("").expect("edit");
+    assert!(matches!(stale.save(), Err(Error::Changed { .. })));
+    assert!(
+        std::fs::read_to_string(&path)
+            .expect("read")
+            .ends_with("# edited meanwhile\r\n")
+    );
+}
+
+#[test]
+fn a_block_without_its_end_marker_is_never_silently_extended() {
+    let text =
+        format!("[default]\n{MANAGED_BEGIN}\n[profile synced]\n\n[profile mine]\nregion = x\n");
+    let mut d = parse("broken", &text, Flavor::Config);
+    let err = d
+        .replace_managed_block("[profile new]\n")
+        .expect_err("must refuse");
+    assert!(err.to_string().contains(MANAGED_END), "{err}");
+    assert_eq!(d.render(), text);
+}
