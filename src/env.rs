@@ -48,6 +48,18 @@ impl Env {
             .map(|(k, v)| (k.as_str(), v.as_str()))
     }
 
+    /// Every variable, sorted by name so that whatever iterates them (scan's environment
+    /// check) behaves the same on every run.
+    pub fn vars(&self) -> impl Iterator<Item = (&str, &str)> {
+        let mut vars: Vec<(&str, &str)> = self
+            .vars
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        vars.sort_unstable();
+        vars.into_iter()
+    }
+
     pub fn home(&self) -> Option<PathBuf> {
         self.var("HOME")
             .or_else(|| self.var("USERPROFILE"))

@@ -10,6 +10,7 @@ pub mod creds;
 pub mod error;
 pub mod exit;
 pub mod lock;
+pub mod scan;
 pub mod secret;
 pub mod sso;
 pub mod types;
