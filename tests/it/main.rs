@@ -1,3 +1,4 @@
 //! awsx's integration tests: one binary, one module per area. They run the real `awsx`
 //! binary against the emulator and the real keychains (run them with `scripts/test`).
 mod harness;
+mod scan;
