@@ -43,10 +43,13 @@ static KEY_ID: LazyLock<Regex> =
 /// `aws configure set aws_secret_access_key X` or fish's `set -x NAME X`) and an optional quote.
 static LABELLED_SECRET: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
-        r#"(?-u)(?:secret|Secret|SECRET)[_ .-]?(?:(?i:access)[_ .-]?)?(?i:key)["']?[ \t]*(?:=>|:=|[:=])?[ \t]*["']?([A-Za-z0-9/+]{40})"#,
+        r#"(?-u)(?:secret|Secret|SECRET)[_ .-]?(?:(?i:access)[_ .-]?)?(?i:key)["']?[ \t]*(?:=>|:=|[:=])?[ \t]*["']?[A-Za-z0-9/+]{40}"#,
     )
     .expect("valid regex")
 });
+
+/// The length of a secret access key.
+const SECRET_LEN: usize = 40;
 
 /// A run of secret-alphabet characters, to find a bare secret on an ID's line.
 static TOKEN: LazyLock<Regex> =
@@ -134,14 +137,14 @@ pub fn scan(buf: &[u8], include_examples: bool) -> Vec<Hit> {
 
     let mut secrets: Vec<usize> = Vec::new();
     let mut lines = LineCounter::default();
-    for caps in LABELLED_SECRET.captures_iter(buf) {
-        let Some(token) = caps.get(1) else { continue };
-        if !is_secret_bounded(buf, token.end())
-            || !looks_like_secret(token.as_bytes(), include_examples)
-        {
+    for m in LABELLED_SECRET.find_iter(buf) {
+        // The pattern ends with exactly the 40-character token, so no capture groups are needed
+        // (they would cost an allocation per file).
+        let token = &buf[m.end() - SECRET_LEN..m.end()];
+        if !is_secret_bounded(buf, m.end()) || !looks_like_secret(token, include_examples) {
             continue;
         }
-        secrets.push(lines.line_of(buf, token.start()));
+        secrets.push(lines.line_of(buf, m.end() - SECRET_LEN));
     }
 
     if ids.is_empty() && secrets.is_empty() {
@@ -212,7 +215,7 @@ fn is_secret_byte(b: u8) -> bool {
 /// placeholders such as `xxxx…` and upper-case identifiers. A real key fails this about once in
 /// 4,000.
 fn looks_like_secret(token: &[u8], include_examples: bool) -> bool {
-    token.len() == 40
+    token.len() == SECRET_LEN
         && token.iter().any(u8::is_ascii_uppercase)
         && token.iter().any(u8::is_ascii_lowercase)
         && token
