@@ -125,7 +125,7 @@ pub fn scan_tree(roots: &[PathBuf], options: &Options) -> Result<Report, ScanErr
                     if entry.file_type().is_some_and(|t| t.is_file()) {
                         // Files named on the command line are searched even if binary.
                         let binary = options.binary || entry.depth() == 0;
-                        shared.scan_file(entry.path(), &mut buf, options, binary);
+                        shared.scan_file(entry.path(), &mut buf, options, binary, true);
                     }
                 }
                 Err(err) => shared.unreadable(err.to_string()),
@@ -143,7 +143,7 @@ pub fn scan_files(files: &[PathBuf], options: &Options) -> Report {
     let shared = Shared::default();
     let mut buf = Vec::new();
     for file in files {
-        shared.scan_file(file, &mut buf, options, true);
+        shared.scan_file(file, &mut buf, options, true, false);
     }
     shared.into_report()
 }
@@ -166,8 +166,15 @@ enum Outcome {
 }
 
 impl Shared {
-    fn scan_file(&self, path: &Path, buf: &mut Vec<u8>, options: &Options, binary: bool) {
-        match read_file(path, buf, options.max_filesize, binary) {
+    fn scan_file(
+        &self,
+        path: &Path,
+        buf: &mut Vec<u8>,
+        options: &Options,
+        binary: bool,
+        walked: bool,
+    ) {
+        match read_file(path, buf, options.max_filesize, binary, walked) {
             Ok(Outcome::Searched) => {
                 self.files_scanned.fetch_add(1, Ordering::Relaxed);
                 let hits = patterns::scan(buf, options.include_examples);
@@ -218,39 +225,46 @@ impl Shared {
 }
 
 /// Read a whole file into `buf`, deciding on the way whether to search it at all.
+///
+/// Most files in a tree are small, so the common path is open, one read, one read that
+/// returns EOF, close: no stat. `walked` says the walker already knows this is a regular
+/// file; otherwise (the home list) an fstat rules out FIFOs and devices, which could block.
+/// A file that fills the first read is stat'ed before the rest is read, so a huge one is
+/// skipped without reading it.
 fn read_file(
     path: &Path,
     buf: &mut Vec<u8>,
     max_filesize: u64,
     binary: bool,
+    walked: bool,
 ) -> std::io::Result<Outcome> {
     let file = match File::open(path) {
         Ok(file) => file,
         Err(err) if err.kind() == std::io::ErrorKind::NotFound => return Ok(Outcome::Missing),
         Err(err) => return Err(err),
     };
-    let metadata = file.metadata()?;
-    if !metadata.is_file() {
+    if !walked && !file.metadata()?.is_file() {
         return Ok(Outcome::NotAFile);
     }
-    if metadata.len() > max_filesize {
+    buf.clear();
+    let probe = max_filesize.saturating_add(1).min(BINARY_PROBE as u64);
+    // One byte more than the probe so that read_to_end sees EOF without growing the buffer.
+    buf.reserve(BINARY_PROBE + 1);
+    (&file).take(probe).read_to_end(buf)?;
+    if buf.len() as u64 > max_filesize {
         return Ok(Outcome::TooLarge);
     }
-    buf.clear();
-    // One extra byte so that read_to_end sees EOF without growing the buffer.
-    buf.reserve(
-        usize::try_from(metadata.len())
-            .unwrap_or(0)
-            .saturating_add(1),
-    );
-    let mut reader = (&file).take(BINARY_PROBE as u64);
-    reader.read_to_end(buf)?;
     if !binary && memchr::memchr(0, buf).is_some() {
         return Ok(Outcome::Binary);
     }
-    if buf.len() == BINARY_PROBE {
+    if buf.len() as u64 == probe {
+        let len = file.metadata()?.len();
+        if len > max_filesize {
+            return Ok(Outcome::TooLarge);
+        }
+        buf.reserve(usize::try_from(len).unwrap_or(0).saturating_sub(buf.len()) + 1);
         // The file may have grown since the stat: still stop at the cap.
-        let remaining = (max_filesize + 1).saturating_sub(BINARY_PROBE as u64);
+        let remaining = (max_filesize + 1).saturating_sub(buf.len() as u64);
         (&file).take(remaining).read_to_end(buf)?;
         if buf.len() as u64 > max_filesize {
             return Ok(Outcome::TooLarge);

@@ -328,3 +328,26 @@ fn scan_does_not_follow_symlinks_unless_asked() {
         ["tree/link/keys.txt:1: AKIA…5VBL (long-lived access key id, no secret nearby)"]
     );
 }
+
+#[test]
+fn scan_skips_files_over_the_size_cap_and_says_so() {
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let mut big = "filler line\n".repeat(200);
+    big.push_str(&format!("{LONG_ID}\n"));
+    write(tmp.path().join("tree/big.txt"), &big);
+    write(tmp.path().join("tree/small.txt"), format!("{TEMP_ID}\n"));
+    let out = awsx(
+        tmp.path(),
+        tmp.path(),
+        &[],
+        &["--max-filesize", "1K", "tree"],
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", all_output(&out));
+    assert_eq!(
+        stdout_lines(&out),
+        ["tree/small.txt:1: ASIA…D3MB (temporary access key id, no secret nearby)"]
+    );
+    assert!(String::from_utf8_lossy(&out.stderr).contains("skipped 1 over 1 KiB"));
+    let out = awsx(tmp.path(), tmp.path(), &[], &["tree"]);
+    assert_eq!(stdout_lines(&out).len(), 2, "{}", all_output(&out));
+}
