@@ -23,7 +23,9 @@ use crate::types::Region;
 /// Why the SDK could not be set up.
 #[derive(Debug, thiserror::Error)]
 pub enum SetupError {
-    #[error("cannot read the CA bundle {path} named by AWS_CA_BUNDLE: {source}; fix the path or unset AWS_CA_BUNDLE")]
+    #[error(
+        "cannot read the CA bundle {path} named by AWS_CA_BUNDLE: {source}; fix the path or unset AWS_CA_BUNDLE"
+    )]
     CaBundle {
         path: String,
         source: std::io::Error,
@@ -70,26 +72,32 @@ fn http_client(
             })?;
             // As the AWS CLI does, a CA bundle replaces the system roots.
             TlsContext::builder()
-                .with_trust_store(TrustStore::empty().with_native_roots(false).with_pem_certificate(pem))
+                .with_trust_store(
+                    TrustStore::empty()
+                        .with_native_roots(false)
+                        .with_pem_certificate(pem),
+                )
                 .build()
                 .map_err(|e| SetupError::Tls(e.to_string()))?
         }
         None => TlsContext::default(),
     };
     let provider = tls::Provider::Rustls(tls::rustls_provider::CryptoMode::Ring);
-    Ok(HttpClientBuilder::new().build_with_connector_fn(move |settings, components| {
-        let mut builder = Connector::builder()
-            .proxy_config(ProxyConfig::from_env())
-            .tls_provider(provider.clone())
-            .tls_context(tls_context.clone());
-        if let Some(settings) = settings {
-            builder = builder.connector_settings(settings.clone());
-        }
-        if let Some(sleep) = components.and_then(|c| c.sleep_impl()) {
-            builder.set_sleep_impl(Some(sleep));
-        }
-        builder.build()
-    }))
+    Ok(
+        HttpClientBuilder::new().build_with_connector_fn(move |settings, components| {
+            let mut builder = Connector::builder()
+                .proxy_config(ProxyConfig::from_env())
+                .tls_provider(provider.clone())
+                .tls_context(tls_context.clone());
+            if let Some(settings) = settings {
+                builder = builder.connector_settings(settings.clone());
+            }
+            if let Some(sleep) = components.and_then(|c| c.sleep_impl()) {
+                builder.set_sleep_impl(Some(sleep));
+            }
+            builder.build()
+        }),
+    )
 }
 
 /// A single-threaded runtime for one command's network work. The `credential-process`

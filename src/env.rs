@@ -28,7 +28,10 @@ impl Env {
         V: Into<String>,
     {
         Env {
-            vars: vars.into_iter().map(|(k, v)| (k.into(), v.into())).collect(),
+            vars: vars
+                .into_iter()
+                .map(|(k, v)| (k.into(), v.into()))
+                .collect(),
         }
     }
 
@@ -41,11 +44,26 @@ impl Env {
     }
 
     /// All variables whose name starts with `prefix` (for doctor's override checks).
-    pub fn vars_with_prefix<'a>(&'a self, prefix: &'a str) -> impl Iterator<Item = (&'a str, &'a str)> {
+    pub fn vars_with_prefix<'a>(
+        &'a self,
+        prefix: &'a str,
+    ) -> impl Iterator<Item = (&'a str, &'a str)> {
         self.vars
             .iter()
             .filter(move |(k, _)| k.starts_with(prefix))
             .map(|(k, v)| (k.as_str(), v.as_str()))
+    }
+
+    /// Every variable, sorted by name so that whatever iterates them (scan's environment
+    /// check) behaves the same on every run.
+    pub fn vars(&self) -> impl Iterator<Item = (&str, &str)> {
+        let mut vars: Vec<(&str, &str)> = self
+            .vars
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        vars.sort_unstable();
+        vars.into_iter()
     }
 
     pub fn home(&self) -> Option<PathBuf> {
@@ -82,17 +100,32 @@ impl Env {
 
     /// Non-secret metadata and lock files: `AWSX_CACHE_DIR`, else the platform cache dir.
     pub fn cache_dir(&self) -> PathBuf {
-        self.xdg_dir("AWSX_CACHE_DIR", "XDG_CACHE_HOME", ".cache", dirs::cache_dir)
+        self.xdg_dir(
+            "AWSX_CACHE_DIR",
+            "XDG_CACHE_HOME",
+            ".cache",
+            dirs::cache_dir,
+        )
     }
 
     /// Durable data such as the break-glass audit log: `AWSX_DATA_DIR`, else the platform data dir.
     pub fn data_dir(&self) -> PathBuf {
-        self.xdg_dir("AWSX_DATA_DIR", "XDG_DATA_HOME", ".local/share", dirs::data_dir)
+        self.xdg_dir(
+            "AWSX_DATA_DIR",
+            "XDG_DATA_HOME",
+            ".local/share",
+            dirs::data_dir,
+        )
     }
 
     /// Global settings (`config.toml`): `AWSX_CONFIG_DIR`, else the platform config dir.
     pub fn config_dir(&self) -> PathBuf {
-        self.xdg_dir("AWSX_CONFIG_DIR", "XDG_CONFIG_HOME", ".config", dirs::config_dir)
+        self.xdg_dir(
+            "AWSX_CONFIG_DIR",
+            "XDG_CONFIG_HOME",
+            ".config",
+            dirs::config_dir,
+        )
     }
 
     fn xdg_dir(
@@ -132,7 +165,10 @@ mod tests {
     fn aws_files_follow_the_standard_variables() {
         let env = Env::from_vars([("HOME", "/h"), ("AWS_CONFIG_FILE", "~/cfg")]);
         assert_eq!(env.aws_config_file(), PathBuf::from("/h/cfg"));
-        assert_eq!(env.aws_credentials_file(), PathBuf::from("/h/.aws/credentials"));
+        assert_eq!(
+            env.aws_credentials_file(),
+            PathBuf::from("/h/.aws/credentials")
+        );
     }
 
     #[test]

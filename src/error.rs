@@ -7,12 +7,15 @@ pub enum Error {
     /// The command line asked for something impossible.
     #[error("{0}")]
     Usage(String),
+    #[error(transparent)]
+    Scan(#[from] crate::scan::ScanError),
 }
 
 impl HasExitCode for Error {
     fn exit_code(&self) -> ExitCode {
         match self {
             Error::Usage(_) => ExitCode::Usage,
+            Error::Scan(err) => err.exit_code(),
         }
     }
 }

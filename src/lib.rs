@@ -11,6 +11,7 @@ pub mod env;
 pub mod error;
 pub mod exit;
 pub mod lock;
+pub mod scan;
 pub mod secret;
 pub mod settings;
 pub mod sso;

@@ -4,6 +4,8 @@ use crate::cli::{Cli, Command};
 use crate::env::Env;
 use crate::error::Result;
 
+pub mod scan;
+
 /// What every command gets: the environment read once, and the global flags.
 #[derive(Debug)]
 pub struct Context {
@@ -12,6 +14,11 @@ pub struct Context {
 }
 
 pub fn run(cli: Cli) -> Result<()> {
-    let _ctx = Context { env: Env::from_process(), verbose: cli.verbose };
-    match cli.command {}
+    let ctx = Context {
+        env: Env::from_process(),
+        verbose: cli.verbose,
+    };
+    match cli.command {
+        Command::Scan(args) => scan::run(&ctx, args),
+    }
 }

@@ -59,7 +59,8 @@ mod tests {
 
     #[test]
     fn process_json_is_the_version_1_contract() {
-        let json: serde_json::Value = serde_json::from_str(&sample(1_800_000_000).to_process_json()).unwrap();
+        let json: serde_json::Value =
+            serde_json::from_str(&sample(1_800_000_000).to_process_json()).unwrap();
         assert_eq!(json["Version"], 1);
         assert_eq!(json["AccessKeyId"], "ASIAEXAMPLE");
         assert_eq!(json["SecretAccessKey"], "secret");
@@ -78,7 +79,10 @@ mod tests {
     #[test]
     fn debug_output_hides_secrets() {
         let dbg = format!("{:?}", sample(1_800_000_000));
-        assert!(!dbg.contains("secret\"") && !dbg.contains("\"token"), "{dbg}");
+        assert!(
+            !dbg.contains("secret\"") && !dbg.contains("\"token"),
+            "{dbg}"
+        );
         assert!(dbg.contains("REDACTED"));
     }
 }

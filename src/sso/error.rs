@@ -4,22 +4,38 @@ use crate::types::{AccountId, RoleName, SsoSessionName};
 
 #[derive(Debug, thiserror::Error)]
 pub enum SsoError {
-    #[error("not logged in to sso-session {session} (or the session expired); run: awsx login --sso-session {session}")]
+    #[error(
+        "not logged in to sso-session {session} (or the session expired); run: awsx login --sso-session {session}"
+    )]
     LoginRequired { session: SsoSessionName },
     #[error("the login request was denied in the browser; run awsx login again and approve it")]
     Denied,
-    #[error("the login code expired before it was approved; run awsx login again and approve it within {minutes} minutes")]
+    #[error(
+        "the login code expired before it was approved; run awsx login again and approve it within {minutes} minutes"
+    )]
     DeviceCodeExpired { minutes: i64 },
     #[error(
         "no access to role {role} in account {account}: the portal says the role is not assigned to you any more; run awsx sync to update your profiles, or ask your administrator"
     )]
     NoAccess { account: AccountId, role: RoleName },
-    #[error("IAM Identity Center is throttling requests (TooManyRequests) and retries ran out; wait a minute and try again")]
+    #[error(
+        "IAM Identity Center is throttling requests (TooManyRequests) and retries ran out; wait a minute and try again"
+    )]
     Throttled,
-    #[error("IAM Identity Center {operation} failed: {message}; check your network and the sso-session's region and start URL, then try again")]
-    Service { operation: &'static str, message: String },
-    #[error("IAM Identity Center {operation} returned a reply awsx cannot use ({what}); try again, and report it if it persists")]
-    BadReply { operation: &'static str, what: &'static str },
+    #[error(
+        "IAM Identity Center {operation} failed: {message}; check your network and the sso-session's region and start URL, then try again"
+    )]
+    Service {
+        operation: &'static str,
+        message: String,
+    },
+    #[error(
+        "IAM Identity Center {operation} returned a reply awsx cannot use ({what}); try again, and report it if it persists"
+    )]
+    BadReply {
+        operation: &'static str,
+        what: &'static str,
+    },
     #[error(transparent)]
     Setup(#[from] crate::aws::SetupError),
 }
@@ -35,7 +51,12 @@ impl HasExitCode for SsoError {
 
 /// The SDK error's short, secret-free description: the service's code and message, or the
 /// transport failure.
-pub(crate) fn describe<E>(err: &aws_smithy_runtime_api::client::result::SdkError<E, aws_smithy_runtime_api::client::orchestrator::HttpResponse>) -> String
+pub(crate) fn describe<E>(
+    err: &aws_smithy_runtime_api::client::result::SdkError<
+        E,
+        aws_smithy_runtime_api::client::orchestrator::HttpResponse,
+    >,
+) -> String
 where
     E: aws_smithy_types::error::metadata::ProvideErrorMetadata + std::error::Error + 'static,
 {

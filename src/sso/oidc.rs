@@ -30,11 +30,21 @@ pub async fn register_client(
         .set_scopes(Some(scopes.to_vec()))
         .send()
         .await
-        .map_err(|e| SsoError::Service { operation: "RegisterClient", message: describe(&e) })?;
-    let bad = |what| SsoError::BadReply { operation: "RegisterClient", what };
+        .map_err(|e| SsoError::Service {
+            operation: "RegisterClient",
+            message: describe(&e),
+        })?;
+    let bad = |what| SsoError::BadReply {
+        operation: "RegisterClient",
+        what,
+    };
     Ok(ClientRegistration {
         client_id: out.client_id().ok_or(bad("no clientId"))?.to_owned(),
-        client_secret: Secret::new(out.client_secret().ok_or(bad("no clientSecret"))?.to_owned()),
+        client_secret: Secret::new(
+            out.client_secret()
+                .ok_or(bad("no clientSecret"))?
+                .to_owned(),
+        ),
         expires_at: Expiration::from_unix_seconds(out.client_secret_expires_at())
             .ok_or(bad("clientSecretExpiresAt out of range"))?,
         scopes: scopes.to_vec(),
@@ -65,15 +75,26 @@ pub async fn start_device_authorization(
             operation: "StartDeviceAuthorization",
             message: describe(&e),
         })?;
-    let bad = |what| SsoError::BadReply { operation: "StartDeviceAuthorization", what };
+    let bad = |what| SsoError::BadReply {
+        operation: "StartDeviceAuthorization",
+        what,
+    };
     Ok(DeviceAuthorization {
         device_code: Secret::new(out.device_code().ok_or(bad("no deviceCode"))?.to_owned()),
         user_code: out.user_code().ok_or(bad("no userCode"))?.to_owned(),
-        verification_uri: out.verification_uri().ok_or(bad("no verificationUri"))?.to_owned(),
+        verification_uri: out
+            .verification_uri()
+            .ok_or(bad("no verificationUri"))?
+            .to_owned(),
         verification_uri_complete: out.verification_uri_complete().map(str::to_owned),
         expires_at: now + time::Duration::seconds(i64::from(out.expires_in().max(1))),
         // AWS sends 1; RFC 8628 says 5 when absent.
-        interval: Duration::from_secs(u64::try_from(out.interval()).ok().filter(|s| *s > 0).unwrap_or(5)),
+        interval: Duration::from_secs(
+            u64::try_from(out.interval())
+                .ok()
+                .filter(|s| *s > 0)
+                .unwrap_or(5),
+        ),
     })
 }
 
@@ -112,7 +133,9 @@ pub async fn wait_for_approval(
 }
 
 fn expired(device: &DeviceAuthorization) -> SsoError {
-    let minutes = (device.expires_at - OffsetDateTime::now_utc()).whole_minutes().max(10);
+    let minutes = (device.expires_at - OffsetDateTime::now_utc())
+        .whole_minutes()
+        .max(10);
     SsoError::DeviceCodeExpired { minutes }
 }
 
@@ -156,7 +179,10 @@ fn create_token_failed(
         aws_smithy_runtime_api::client::orchestrator::HttpResponse,
     >,
 ) -> SsoError {
-    SsoError::Service { operation: "CreateToken", message: describe(err) }
+    SsoError::Service {
+        operation: "CreateToken",
+        message: describe(err),
+    }
 }
 
 /// Why a refresh did not produce a token.
@@ -223,14 +249,22 @@ fn token_from(
 ) -> Result<SsoToken, SsoError> {
     let access_token = access_token
         .filter(|t| !t.is_empty())
-        .ok_or(SsoError::BadReply { operation: "CreateToken", what: "no accessToken" })?;
+        .ok_or(SsoError::BadReply {
+            operation: "CreateToken",
+            what: "no accessToken",
+        })?;
     if expires_in <= 0 {
-        return Err(SsoError::BadReply { operation: "CreateToken", what: "expiresIn is not positive" });
+        return Err(SsoError::BadReply {
+            operation: "CreateToken",
+            what: "expiresIn is not positive",
+        });
     }
     Ok(SsoToken {
         access_token: Secret::new(access_token.to_owned()),
         expires_at: Expiration::new(issued_at + time::Duration::seconds(i64::from(expires_in))),
-        refresh_token: refresh_token.filter(|t| !t.is_empty()).map(|t| Secret::new(t.to_owned())),
+        refresh_token: refresh_token
+            .filter(|t| !t.is_empty())
+            .map(|t| Secret::new(t.to_owned())),
         start_url: start_url.clone(),
         region: region.clone(),
         issued_at: Expiration::new(issued_at),

@@ -27,20 +27,35 @@ pub async fn role_credentials(
         .map_err(|err| {
             let service = err.as_service_error();
             if service.is_some_and(|e| e.is_unauthorized_exception()) {
-                SsoError::LoginRequired { session: session.clone() }
+                SsoError::LoginRequired {
+                    session: session.clone(),
+                }
             } else if service.is_some_and(|e| e.is_too_many_requests_exception()) {
                 SsoError::Throttled
             } else if service.is_some_and(|e| {
                 e.is_resource_not_found_exception() || e.code() == Some("ForbiddenException")
             }) {
-                SsoError::NoAccess { account: account.clone(), role: role.clone() }
+                SsoError::NoAccess {
+                    account: account.clone(),
+                    role: role.clone(),
+                }
             } else {
-                SsoError::Service { operation: "GetRoleCredentials", message: describe(&err) }
+                SsoError::Service {
+                    operation: "GetRoleCredentials",
+                    message: describe(&err),
+                }
             }
         })?;
-    let bad = |what| SsoError::BadReply { operation: "GetRoleCredentials", what };
+    let bad = |what| SsoError::BadReply {
+        operation: "GetRoleCredentials",
+        what,
+    };
     let creds = out.role_credentials().ok_or(bad("no roleCredentials"))?;
-    let non_empty = |v: Option<&str>, what| v.filter(|s| !s.is_empty()).map(str::to_owned).ok_or(bad(what));
+    let non_empty = |v: Option<&str>, what| {
+        v.filter(|s| !s.is_empty())
+            .map(str::to_owned)
+            .ok_or(bad(what))
+    };
     Ok(RoleCredentials {
         access_key_id: non_empty(creds.access_key_id(), "no accessKeyId")?,
         secret_access_key: Secret::new(non_empty(creds.secret_access_key(), "no secretAccessKey")?),
@@ -60,5 +75,8 @@ pub async fn logout(client: &Client, token: &SsoToken) -> Result<(), SsoError> {
         .send()
         .await
         .map(|_| ())
-        .map_err(|e| SsoError::Service { operation: "Logout", message: describe(&e) })
+        .map_err(|e| SsoError::Service {
+            operation: "Logout",
+            message: describe(&e),
+        })
 }

@@ -2,6 +2,7 @@
 //! cache, data and config dirs), its own keychain namespace (a unique
 //! `AWSX_KEYCHAIN_SERVICE`), an emulator, and a way to run the freshly built `awsx` binary
 //! with a clean environment: nothing of the developer's own AWS_* or AWSX_* settings leaks in.
+#![allow(clippy::disallowed_methods)] // reads the outer test environment on purpose
 #![allow(dead_code)]
 
 use std::ffi::OsStr;
@@ -65,7 +66,10 @@ impl TestEnvBuilder {
             emulator = emulator.fixture(fixture);
         }
         let emulator = emulator.start().expect("start the AWS emulator");
-        let home = tempfile::Builder::new().prefix("awsx-it-").tempdir().expect("temp HOME");
+        let home = tempfile::Builder::new()
+            .prefix("awsx-it-")
+            .tempdir()
+            .expect("temp HOME");
         let env = TestEnv {
             service: unique_service(),
             emulator,
@@ -107,7 +111,11 @@ pub fn require_test_keychain() {
 
 fn unique_service() -> String {
     static NEXT: AtomicU32 = AtomicU32::new(0);
-    format!("awsx-test-{}-{}", std::process::id(), NEXT.fetch_add(1, Ordering::Relaxed))
+    format!(
+        "awsx-test-{}-{}",
+        std::process::id(),
+        NEXT.fetch_add(1, Ordering::Relaxed)
+    )
 }
 
 impl TestEnv {
@@ -189,8 +197,14 @@ impl TestEnv {
             ("XDG_CACHE_HOME".into(), format!("{home}/.cache")),
             ("XDG_CONFIG_HOME".into(), format!("{home}/.config")),
             ("XDG_DATA_HOME".into(), format!("{home}/.local/share")),
-            ("AWS_CONFIG_FILE".into(), self.config_path().display().to_string()),
-            ("AWS_SHARED_CREDENTIALS_FILE".into(), self.credentials_path().display().to_string()),
+            (
+                "AWS_CONFIG_FILE".into(),
+                self.config_path().display().to_string(),
+            ),
+            (
+                "AWS_SHARED_CREDENTIALS_FILE".into(),
+                self.credentials_path().display().to_string(),
+            ),
             ("AWS_ENDPOINT_URL_SSO".into(), url.clone()),
             ("AWS_ENDPOINT_URL_SSO_OIDC".into(), url.clone()),
             ("AWS_ENDPOINT_URL_STS".into(), url.clone()),
@@ -202,7 +216,13 @@ impl TestEnv {
             ("AWS_EC2_METADATA_DISABLED".into(), "true".into()),
         ];
         // Kept from the outer environment: how to find programs and the private keychain session.
-        for key in ["PATH", "DBUS_SESSION_BUS_ADDRESS", "XDG_RUNTIME_DIR", "LANG", "TMPDIR"] {
+        for key in [
+            "PATH",
+            "DBUS_SESSION_BUS_ADDRESS",
+            "XDG_RUNTIME_DIR",
+            "LANG",
+            "TMPDIR",
+        ] {
             if let Ok(value) = std::env::var(key) {
                 vars.push((key.into(), value));
             }
@@ -228,7 +248,11 @@ impl TestEnv {
         S: AsRef<OsStr>,
     {
         let mut cmd = Command::new(program);
-        cmd.args(args).env_clear().envs(self.env_vars()).current_dir(self.home()).stdin(Stdio::null());
+        cmd.args(args)
+            .env_clear()
+            .envs(self.env_vars())
+            .current_dir(self.home())
+            .stdin(Stdio::null());
         cmd
     }
 
@@ -244,7 +268,9 @@ impl TestEnv {
     /// Every file under HOME (config, caches, data) as bytes, for "no secret on disk" checks.
     pub fn all_files(&self) -> Vec<(PathBuf, Vec<u8>)> {
         fn walk(dir: &Path, out: &mut Vec<(PathBuf, Vec<u8>)>) {
-            let Ok(entries) = std::fs::read_dir(dir) else { return };
+            let Ok(entries) = std::fs::read_dir(dir) else {
+                return;
+            };
             for entry in entries.flatten() {
                 let path = entry.path();
                 if path.is_dir() {
@@ -262,11 +288,18 @@ impl TestEnv {
     /// Assert that none of the secrets the emulator ever issued sits in any file under HOME.
     pub fn assert_no_issued_secret_on_disk(&self) {
         let secrets = self.emulator.issued_secrets();
-        assert!(!secrets.is_empty(), "the emulator issued no secret: the test did not exercise anything");
+        assert!(
+            !secrets.is_empty(),
+            "the emulator issued no secret: the test did not exercise anything"
+        );
         for (path, bytes) in self.all_files() {
             let text = String::from_utf8_lossy(&bytes);
             for secret in &secrets {
-                assert!(!text.contains(secret.as_str()), "a secret issued by the emulator was found in {}", path.display());
+                assert!(
+                    !text.contains(secret.as_str()),
+                    "a secret issued by the emulator was found in {}",
+                    path.display()
+                );
             }
         }
     }
@@ -310,18 +343,27 @@ impl Run {
 
     #[track_caller]
     pub fn stderr_contains(&self, needle: &str) -> &Self {
-        assert!(self.stderr.contains(needle), "stderr lacks {needle:?}\n--- stderr\n{}", self.stderr);
+        assert!(
+            self.stderr.contains(needle),
+            "stderr lacks {needle:?}\n--- stderr\n{}",
+            self.stderr
+        );
         self
     }
 
     #[track_caller]
     pub fn stdout_contains(&self, needle: &str) -> &Self {
-        assert!(self.stdout.contains(needle), "stdout lacks {needle:?}\n--- stdout\n{}", self.stdout);
+        assert!(
+            self.stdout.contains(needle),
+            "stdout lacks {needle:?}\n--- stdout\n{}",
+            self.stdout
+        );
         self
     }
 
     pub fn json(&self) -> serde_json::Value {
-        serde_json::from_str(&self.stdout).unwrap_or_else(|e| panic!("stdout is not JSON ({e}):\n{}", self.stdout))
+        serde_json::from_str(&self.stdout)
+            .unwrap_or_else(|e| panic!("stdout is not JSON ({e}):\n{}", self.stdout))
     }
 }
 

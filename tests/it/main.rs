@@ -2,4 +2,5 @@
 //! binary against the emulator and the real keychains (run them with `scripts/test`).
 mod config;
 mod harness;
+mod scan;
 mod store;
