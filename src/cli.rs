@@ -2,7 +2,7 @@
 //! are all generated from these definitions, so they cannot drift apart.
 use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, Parser, Subcommand, ValueEnum};
 
 /// SSO logins, keychain-cached short-lived AWS credentials and account switching.
 ///
@@ -26,7 +26,108 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Set up an IAM Identity Center session ([sso-session] in the AWS config file).
+    Configure(ConfigureArgs),
+    /// Log in to IAM Identity Center with the device-code flow.
+    Login(LoginArgs),
+    /// End an SSO session and remove its token and cached credentials from the keychain.
+    Logout(LogoutArgs),
+    /// Show sessions, token expiry and cached role credentials (never a secret).
+    Status(StatusArgs),
+    /// Print credentials for the AWS CLI and SDKs (`credential_process` in ~/.aws/config).
+    CredentialProcess(CredentialProcessArgs),
+    /// Print a profile's credentials as environment variables or JSON, for scripts.
+    Export(ExportArgs),
     Scan(ScanArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ConfigureArgs {
+    /// The AWS access portal URL, e.g. https://acme.awsapps.com/start.
+    #[arg(long, value_name = "URL")]
+    pub start_url: String,
+    /// The region of your IAM Identity Center instance, e.g. eu-west-1.
+    #[arg(long, value_name = "REGION")]
+    pub sso_region: String,
+    /// Name of the [sso-session] section [default: the portal's subdomain, e.g. acme].
+    #[arg(long, value_name = "NAME")]
+    pub name: Option<String>,
+    /// Extra OAuth scopes to register (sso:account:access is always included).
+    #[arg(long = "scope", value_name = "SCOPE")]
+    pub scopes: Vec<String>,
+}
+
+/// Which SSO session a command is about: named directly, through a profile, or the only one.
+#[derive(Debug, Args, Clone, Default)]
+pub struct SessionSelector {
+    /// The [sso-session] to use [default: the one of AWS_PROFILE, or the only one configured].
+    #[arg(long, value_name = "NAME", conflicts_with = "profile")]
+    pub sso_session: Option<String>,
+    /// Use the sso-session of this profile.
+    #[arg(long, value_name = "NAME")]
+    pub profile: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct LoginArgs {
+    #[command(flatten)]
+    pub session: SessionSelector,
+    /// Do not open a browser; only print the URL and code.
+    #[arg(long)]
+    pub no_browser: bool,
+    /// Log in again even if the current token is still valid.
+    #[arg(long)]
+    pub force: bool,
+    /// Take a still-valid token from the AWS CLI's cache (~/.aws/sso/cache) instead of logging in.
+    #[arg(long)]
+    pub import_aws_cli: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct LogoutArgs {
+    #[command(flatten)]
+    pub session: SessionSelector,
+    /// Log out of every configured session.
+    #[arg(long, conflicts_with_all = ["sso_session", "profile"])]
+    pub all: bool,
+    /// With --all: also remove every other awsx entry from the keychain (uninstall).
+    #[arg(long, requires = "all")]
+    pub purge: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct StatusArgs {
+    /// Machine-readable output (schema in the README).
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct CredentialProcessArgs {
+    /// The profile to serve [default: AWS_PROFILE].
+    #[arg(long, value_name = "NAME")]
+    pub profile: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum, Default)]
+pub enum ExportFormat {
+    /// `export AWS_ACCESS_KEY_ID=...` lines for sh-compatible shells.
+    #[default]
+    Env,
+    /// The credential_process JSON document.
+    Json,
+}
+
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    /// The profile [default: AWS_PROFILE].
+    #[arg(value_name = "NAME", conflicts_with = "profile")]
+    pub name: Option<String>,
+    /// The profile, as a flag.
+    #[arg(long, value_name = "NAME")]
+    pub profile: Option<String>,
+    #[arg(long, value_enum, default_value_t)]
+    pub format: ExportFormat,
 }
 
 /// Find AWS access keys in files and in the environment.

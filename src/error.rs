@@ -9,6 +9,19 @@ pub enum Error {
     Usage(String),
     #[error(transparent)]
     Scan(#[from] crate::scan::ScanError),
+    #[error(transparent)]
+    Config(#[from] crate::config::Error),
+    #[error(transparent)]
+    Settings(#[from] crate::settings::Error),
+    #[error(transparent)]
+    Store(#[from] crate::store::StoreError),
+    #[error(transparent)]
+    Sso(#[from] crate::sso::SsoError),
+    #[error(transparent)]
+    Setup(#[from] crate::aws::SetupError),
+    /// Writing to stdout failed (the reader went away): nothing useful can be said.
+    #[error("cannot write the output: {0}")]
+    Output(#[from] std::io::Error),
 }
 
 impl HasExitCode for Error {
@@ -16,6 +29,11 @@ impl HasExitCode for Error {
         match self {
             Error::Usage(_) => ExitCode::Usage,
             Error::Scan(err) => err.exit_code(),
+            Error::Config(err) => err.exit_code(),
+            Error::Settings(err) => err.exit_code(),
+            Error::Store(err) => err.exit_code(),
+            Error::Sso(err) => err.exit_code(),
+            Error::Setup(_) | Error::Output(_) => ExitCode::Failure,
         }
     }
 }

@@ -4,7 +4,16 @@ use crate::cli::{Cli, Command};
 use crate::env::Env;
 use crate::error::Result;
 
+pub mod common;
+pub mod configure;
+pub mod credential_process;
+pub mod credentials;
+pub mod export;
+pub mod login;
+pub mod login_ui;
+pub mod logout;
 pub mod scan;
+pub mod status;
 
 /// What every command gets: the environment read once, and the global flags.
 #[derive(Debug)]
@@ -14,11 +23,37 @@ pub struct Context {
 }
 
 pub fn run(cli: Cli) -> Result<()> {
+    let env = Env::from_process();
+    init_logging(&env, cli.verbose);
     let ctx = Context {
-        env: Env::from_process(),
+        env,
         verbose: cli.verbose,
     };
     match cli.command {
+        Command::Configure(args) => configure::run(&ctx, args),
+        Command::Login(args) => login::run(&ctx, args),
+        Command::Logout(args) => logout::run(&ctx, args),
+        Command::Status(args) => status::run(&ctx, args),
+        Command::CredentialProcess(args) => credential_process::run(&ctx, args),
+        Command::Export(args) => export::run(&ctx, args),
         Command::Scan(args) => scan::run(&ctx, args),
     }
+}
+
+/// `--verbose` or `AWSX_LOG=debug` (any tracing filter) logs to stderr. Secrets are
+/// wrapped in `Secret`, whose Debug and Display redact them, so logs never carry one.
+fn init_logging(env: &Env, verbose: bool) {
+    let filter = match (verbose, env.var("AWSX_LOG")) {
+        // A bare level is about awsx, not every crate below it.
+        (_, Some(level @ ("error" | "warn" | "info" | "debug" | "trace"))) => {
+            format!("awsx={level}")
+        }
+        (_, Some(filter)) if !filter.is_empty() => filter.to_owned(),
+        (true, _) => "awsx=debug".to_owned(),
+        _ => return,
+    };
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
+        .with_writer(std::io::stderr)
+        .try_init();
 }

@@ -1,4 +1,6 @@
 //! Role credentials: the cached entry, its freshness rules, and the `credential_process` output.
+pub mod provider;
+
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 

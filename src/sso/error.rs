@@ -8,6 +8,10 @@ pub enum SsoError {
         "not logged in to sso-session {session} (or the session expired); run: awsx login --sso-session {session}"
     )]
     LoginRequired { session: SsoSessionName },
+    #[error(
+        "not logged in to sso-session {session}, and auto-login needs a terminal (there is none here); run: awsx login --sso-session {session}"
+    )]
+    LoginRequiredNoTerminal { session: SsoSessionName },
     #[error("the login request was denied in the browser; run awsx login again and approve it")]
     Denied,
     #[error(
@@ -36,14 +40,31 @@ pub enum SsoError {
         operation: &'static str,
         what: &'static str,
     },
+    #[error(
+        "the AWS CLI's token cache entry {} is unreadable ({what}); run awsx login without --import-aws-cli",
+        path.display()
+    )]
+    AwsCliCache {
+        path: std::path::PathBuf,
+        what: String,
+    },
     #[error(transparent)]
     Setup(#[from] crate::aws::SetupError),
+    #[error(transparent)]
+    Store(#[from] crate::store::StoreError),
+    #[error(transparent)]
+    Lock(#[from] crate::lock::LockError),
 }
 
 impl HasExitCode for SsoError {
     fn exit_code(&self) -> ExitCode {
         match self {
-            SsoError::LoginRequired { .. } => ExitCode::LoginRequired,
+            SsoError::LoginRequired { .. } | SsoError::LoginRequiredNoTerminal { .. } => {
+                ExitCode::LoginRequired
+            }
+            SsoError::Store(err) => err.exit_code(),
+            // Another process is logging in (or fetching) and did not finish in time.
+            SsoError::Lock(crate::lock::LockError::TimedOut { .. }) => ExitCode::LoginRequired,
             _ => ExitCode::Failure,
         }
     }

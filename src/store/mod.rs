@@ -23,6 +23,9 @@ pub use error::StoreError;
 
 #[cfg(target_os = "linux")]
 pub mod hot;
+#[cfg(not(target_os = "linux"))]
+#[path = "hot_none.rs"]
+pub mod hot;
 #[cfg(target_os = "linux")]
 mod keyutils;
 #[cfg(target_os = "linux")]

@@ -1,0 +1,126 @@
+//! What several commands share: the settings, the keychain, the session manager, and
+//! resolving which SSO session or profile a command is about.
+use std::sync::Arc;
+
+use crate::cli::SessionSelector;
+use crate::cmd::Context;
+use crate::config::{AwsxProfile, ConfigFile, SsoSession};
+use crate::error::{Error, Result};
+use crate::settings::{Keychain, Settings};
+use crate::sso::{SessionSpec, Sessions};
+use crate::store::{self, BackendChoice, SecretStore};
+use crate::types::{ProfileName, SsoSessionName};
+
+/// The keychain as the settings choose it. `auto`'s fallback warning goes to stderr once.
+pub fn open_store(ctx: &Context, settings: &Settings) -> Result<Arc<dyn SecretStore>> {
+    let opened = store::open(&ctx.env, Some(backend_choice(settings.keychain)))?;
+    if let Some(warning) = &opened.warning {
+        eprintln!("awsx: warning: {warning}");
+    }
+    Ok(opened.store)
+}
+
+fn backend_choice(keychain: Keychain) -> BackendChoice {
+    match keychain {
+        Keychain::Auto => BackendChoice::Auto,
+        Keychain::SecretService => BackendChoice::SecretService,
+        Keychain::Keyutils => BackendChoice::Keyutils,
+        Keychain::Macos => BackendChoice::Macos,
+        Keychain::Windows => BackendChoice::Windows,
+    }
+}
+
+/// The session manager over `store`, with the settings' margin and lock wait.
+pub fn sessions<'a>(
+    ctx: &'a Context,
+    settings: &Settings,
+    store: &'a dyn SecretStore,
+) -> Sessions<'a> {
+    Sessions {
+        env: &ctx.env,
+        store,
+        cache_dir: ctx.env.cache_dir(),
+        margin: margin(settings),
+        lock_wait: settings.lock_wait,
+    }
+}
+
+pub fn margin(settings: &Settings) -> time::Duration {
+    time::Duration::try_from(settings.refresh_margin).unwrap_or(time::Duration::minutes(15))
+}
+
+/// A profile name given on the command line, else `AWS_PROFILE`.
+pub fn profile_name(ctx: &Context, given: Option<&str>) -> Result<ProfileName> {
+    let (name, origin) = match (given, ctx.env.var("AWS_PROFILE")) {
+        (Some(name), _) => (name, "the profile name"),
+        (None, Some(name)) if !name.is_empty() => (name, "AWS_PROFILE"),
+        _ => {
+            return Err(Error::Usage(
+                "no profile given; pass --profile NAME (or set AWS_PROFILE)".to_owned(),
+            ));
+        }
+    };
+    name.parse()
+        .map_err(|e| Error::Usage(format!("{origin} {name:?} is not valid: {e}")))
+}
+
+/// The SSO session a command is about: `--sso-session`, the session of `--profile`, the
+/// session of `AWS_PROFILE`, or the only one configured.
+pub fn resolve_session(ctx: &Context, selector: &SessionSelector) -> Result<SsoSession> {
+    let file = ConfigFile::load_config(&ctx.env)?;
+    let doc = file.doc();
+    if let Some(name) = &selector.sso_session {
+        let name: SsoSessionName = name
+            .parse()
+            .map_err(|e| Error::Usage(format!("--sso-session {name:?} is not valid: {e}")))?;
+        return SsoSession::find(doc, &name)?.ok_or_else(|| {
+            Error::Usage(format!(
+                "there is no [sso-session {name}] in {}; {}",
+                doc.path().display(),
+                known_sessions(doc)
+            ))
+        });
+    }
+    let profile = match &selector.profile {
+        Some(name) => Some(profile_name(ctx, Some(name))?),
+        None => ctx
+            .env
+            .var("AWS_PROFILE")
+            .filter(|p| !p.is_empty())
+            .and_then(|p| p.parse::<ProfileName>().ok()),
+    };
+    if let Some(name) = profile {
+        match AwsxProfile::resolve(doc, &name)? {
+            AwsxProfile::Sso(p) => return Ok(p.session),
+            AwsxProfile::BreakGlass(_) => {
+                return Err(Error::Usage(format!(
+                    "profile {name} is a break-glass profile, which needs no SSO login; use awsx breakglass {name} --reason ..."
+                )));
+            }
+        }
+    }
+    let names = SsoSession::names(doc);
+    match names.as_slice() {
+        [only] => SsoSession::find(doc, only)?
+            .ok_or_else(|| Error::Usage(format!("[sso-session {only}] disappeared while reading"))),
+        _ => Err(Error::Usage(format!(
+            "which SSO session? pass --sso-session NAME or --profile NAME; {}",
+            known_sessions(doc)
+        ))),
+    }
+}
+
+fn known_sessions(doc: &crate::config::Document) -> String {
+    let names = SsoSession::names(doc);
+    if names.is_empty() {
+        "none is configured yet: run awsx configure --start-url URL --sso-region REGION".to_owned()
+    } else {
+        let list: Vec<&str> = names.iter().map(|n| n.as_str()).collect();
+        format!("configured: {}", list.join(", "))
+    }
+}
+
+/// `resolve_session` as the spec the SSO layer works with.
+pub fn session_spec(ctx: &Context, selector: &SessionSelector) -> Result<SessionSpec> {
+    Ok(SessionSpec::from_config(&resolve_session(ctx, selector)?))
+}

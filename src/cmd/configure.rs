@@ -1,0 +1,78 @@
+//! `awsx configure`: write a standard `[sso-session NAME]` section, the one thing a new
+//! user has to set up. The AWS CLI reads the same section.
+use crate::cli::ConfigureArgs;
+use crate::cmd::Context;
+use crate::config::ConfigFile;
+use crate::error::{Error, Result};
+use crate::sso::oidc::ACCOUNT_ACCESS_SCOPE;
+use crate::types::{Region, SsoSessionName, StartUrl};
+
+pub fn run(ctx: &Context, args: ConfigureArgs) -> Result<()> {
+    let start_url: StartUrl = args.start_url.parse().map_err(|e| {
+        Error::Usage(format!(
+            "--start-url {:?} is not valid: {e}",
+            args.start_url
+        ))
+    })?;
+    let region: Region = args.sso_region.parse().map_err(|e| {
+        Error::Usage(format!(
+            "--sso-region {:?} is not valid: {e}",
+            args.sso_region
+        ))
+    })?;
+    let name_text = match &args.name {
+        Some(name) => name.clone(),
+        None => default_name(&start_url).ok_or_else(|| {
+            Error::Usage(format!(
+                "cannot derive a session name from {start_url}; pass --name NAME"
+            ))
+        })?,
+    };
+    let name: SsoSessionName = name_text
+        .parse()
+        .map_err(|e| Error::Usage(format!("session name {name_text:?} is not valid: {e}")))?;
+    let mut scopes = vec![ACCOUNT_ACCESS_SCOPE.to_owned()];
+    for scope in args.scopes {
+        if !scopes.contains(&scope) {
+            scopes.push(scope);
+        }
+    }
+
+    let mut file = ConfigFile::load_config(&ctx.env)?;
+    let before = file.doc().render().to_owned();
+    file.doc_mut()
+        .upsert_sso_session(&name, &start_url, &region, &scopes)?;
+    if file.doc().render() == before {
+        eprintln!(
+            "[sso-session {name}] in {} is already set up like this.",
+            file.path().display()
+        );
+    } else {
+        file.save()?;
+        eprintln!("Wrote [sso-session {name}] to {}.", file.path().display());
+    }
+    eprintln!("Next: awsx login --sso-session {name}");
+    Ok(())
+}
+
+/// `https://acme.awsapps.com/start` → `acme`; the portal's subdomain is what people call
+/// their organisation's SSO anyway.
+fn default_name(start_url: &StartUrl) -> Option<String> {
+    let rest = start_url.as_str().split_once("://")?.1;
+    let host = rest.split(['/', ':']).next()?;
+    let first = host.split('.').next()?.to_ascii_lowercase();
+    (!first.is_empty()).then_some(first)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_default_name_is_the_portal_subdomain() {
+        let url: StartUrl = "https://acme.awsapps.com/start".parse().unwrap();
+        assert_eq!(default_name(&url).as_deref(), Some("acme"));
+        let url: StartUrl = "https://d-90679a1b2c.awsapps.com/start#/".parse().unwrap();
+        assert_eq!(default_name(&url).as_deref(), Some("d-90679a1b2c"));
+    }
+}

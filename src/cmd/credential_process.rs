@@ -1,0 +1,16 @@
+//! `awsx credential-process --profile NAME`: the Version 1 JSON on stdout for the AWS CLI
+//! and SDKs, nothing else there. Failures are one stderr line that the SDK shows the user.
+use std::io::Write;
+
+use crate::cli::CredentialProcessArgs;
+use crate::cmd::{Context, common, credentials};
+use crate::error::Result;
+
+pub fn run(ctx: &Context, args: CredentialProcessArgs) -> Result<()> {
+    let name = common::profile_name(ctx, args.profile.as_deref())?;
+    let (creds, _) = credentials::for_profile(ctx, &name)?;
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "{}", creds.to_process_json())?;
+    out.flush()?;
+    Ok(())
+}

@@ -1,0 +1,76 @@
+//! Serving a profile's credentials: what `credential-process` and `export` (and later
+//! `exec`) share. The cheapest source wins: hot tier, keychain, then the network.
+use std::time::Instant;
+
+use crate::cmd::login_ui::TerminalUi;
+use crate::cmd::{Context, common};
+use crate::config::{AwsxProfile, SsoProfile, find_awsx_profile};
+use crate::creds::RoleCredentials;
+use crate::creds::provider::{self, RoleSource};
+use crate::error::{Error, Result};
+use crate::settings::Settings;
+use crate::sso::{LoginUi, SsoError};
+use crate::store::hot::HotTier;
+use crate::types::ProfileName;
+
+/// Resolve `name` and return fresh credentials for it, with its region when it names one.
+pub fn for_profile(ctx: &Context, name: &ProfileName) -> Result<(RoleCredentials, AwsxProfile)> {
+    let started = Instant::now();
+    let settings = Settings::load(&ctx.env)?;
+    let profile = find_awsx_profile(&ctx.env.aws_config_file(), name)?;
+    let creds = match &profile {
+        AwsxProfile::Sso(sso) => sso_credentials(ctx, &settings, sso)?,
+        AwsxProfile::BreakGlass(_) => {
+            return Err(Error::Usage(format!(
+                "profile {name} is a break-glass profile; break-glass sessions are not available in this build"
+            )));
+        }
+    };
+    tracing::debug!(
+        elapsed_us = started.elapsed().as_micros() as u64,
+        "served credentials"
+    );
+    Ok((creds, profile))
+}
+
+fn sso_credentials(
+    ctx: &Context,
+    settings: &Settings,
+    profile: &SsoProfile,
+) -> Result<RoleCredentials> {
+    let margin = common::margin(settings);
+    let hot = settings.hot_tier.then(|| HotTier::open(&ctx.env)).flatten();
+    let entry = provider::entry_for(profile);
+    if let Some(hot) = &hot
+        && let Some(creds) = provider::hot_hit(hot, &entry, margin)
+    {
+        tracing::debug!(entry = %entry, "hot tier hit");
+        return Ok(creds);
+    }
+    let store = common::open_store(ctx, settings)?;
+    let sessions = common::sessions(ctx, settings, store.as_ref());
+    // With keyutils as the keychain itself, a hot tier in front of it is the same memory twice.
+    let hot = hot.filter(|_| store.backend().is_durable());
+    let source = RoleSource {
+        sessions: &sessions,
+        hot: hot.as_ref(),
+        margin,
+    };
+    let auto_login = profile.auto_login.unwrap_or(settings.auto_login);
+    let mut tty_ui = if auto_login {
+        TerminalUi::controlling_terminal(&ctx.env, settings)
+    } else {
+        None
+    };
+    let login = tty_ui.as_mut().map(|ui| ui as &mut dyn LoginUi);
+    match source.role_credentials(profile, login) {
+        Ok((creds, origin)) => {
+            tracing::debug!(entry = %entry, ?origin, "served role credentials");
+            Ok(creds)
+        }
+        Err(SsoError::LoginRequired { session }) if auto_login && tty_ui.is_none() => {
+            Err(Error::Sso(SsoError::LoginRequiredNoTerminal { session }))
+        }
+        Err(err) => Err(err.into()),
+    }
+}

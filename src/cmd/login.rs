@@ -1,0 +1,96 @@
+//! `awsx login`: the device-code flow for one SSO session, or an import from the AWS CLI's
+//! cache. Ctrl-C while waiting leaves the keychain as it was: the token is written only
+//! once the login has succeeded.
+use time::OffsetDateTime;
+
+use crate::cli::LoginArgs;
+use crate::cmd::Context;
+use crate::cmd::common;
+use crate::cmd::login_ui::TerminalUi;
+use crate::error::{Error, Result};
+use crate::settings::Settings;
+use crate::sso::{LoginOutcome, SsoToken};
+
+pub fn run(ctx: &Context, args: LoginArgs) -> Result<()> {
+    let settings = Settings::load(&ctx.env)?;
+    let spec = common::session_spec(ctx, &args.session)?;
+    let store = common::open_store(ctx, &settings)?;
+    let sessions = common::sessions(ctx, &settings, store.as_ref());
+
+    if args.import_aws_cli {
+        return match sessions.import_aws_cli(&spec)? {
+            Some(token) => {
+                eprintln!(
+                    "Imported the AWS CLI's token for sso-session {} into the keychain; {}",
+                    spec.name,
+                    validity(&token)
+                );
+                Ok(())
+            }
+            None => Err(Error::Usage(format!(
+                "the AWS CLI has no valid token for sso-session {} (looked in {}); run awsx login --sso-session {}",
+                spec.name,
+                ctx.env.aws_cli_sso_cache_dir().display(),
+                spec.name
+            ))),
+        };
+    }
+
+    let mut ui = TerminalUi::stderr(&ctx.env, &settings, args.no_browser);
+    let runtime = crate::aws::runtime()?;
+    let outcome = runtime.block_on(async {
+        tokio::select! {
+            outcome = sessions.login(&spec, args.force, &mut ui) => Some(outcome),
+            _ = tokio::signal::ctrl_c() => None,
+        }
+    });
+    ui.finish();
+    match outcome {
+        None => {
+            eprintln!("Login cancelled; nothing was saved.");
+            // 128 + SIGINT, as a shell reports a process ended by Ctrl-C.
+            std::process::exit(130);
+        }
+        Some(Ok(LoginOutcome::AlreadyLoggedIn(token))) => {
+            eprintln!(
+                "Already logged in to sso-session {}; {} (use --force to log in again).",
+                spec.name,
+                validity(&token)
+            );
+        }
+        Some(Ok(LoginOutcome::LoggedIn(token) | LoginOutcome::Imported(token))) => {
+            eprintln!(
+                "Logged in to sso-session {}; {}.",
+                spec.name,
+                validity(&token)
+            );
+        }
+        Some(Err(err)) => return Err(err.into()),
+    }
+    Ok(())
+}
+
+/// "valid until 18:04 UTC (7h 59m), renews itself" — never the token itself.
+pub fn validity(token: &SsoToken) -> String {
+    let left = token.expires_at.remaining(OffsetDateTime::now_utc());
+    let renew = if token.refresh_token.is_some() {
+        ", renewed automatically"
+    } else {
+        ""
+    };
+    format!(
+        "the token is valid until {} ({}){renew}",
+        token.expires_at,
+        human_duration(left)
+    )
+}
+
+pub fn human_duration(d: time::Duration) -> String {
+    let secs = d.whole_seconds().max(0);
+    let (h, m, s) = (secs / 3600, (secs % 3600) / 60, secs % 60);
+    match (h, m) {
+        (0, 0) => format!("{s}s"),
+        (0, _) => format!("{m}m"),
+        _ => format!("{h}h {m}m"),
+    }
+}

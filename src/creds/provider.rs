@@ -1,0 +1,182 @@
+//! Where an SSO profile's role credentials come from, cheapest first: the hot tier (kernel
+//! keyutils, Linux), the keychain, then IAM Identity Center. A miss takes the role's lock
+//! so that any number of processes missing at once make one GetRoleCredentials call; the
+//! others wait and read what it stored.
+use std::path::PathBuf;
+
+use time::OffsetDateTime;
+
+use super::RoleCredentials;
+use crate::config::SsoProfile;
+use crate::lock::{self, Acquired};
+use crate::secret::Secret;
+use crate::sso::{LoginUi, SessionSpec, Sessions, SsoError, portal};
+use crate::store::hot::HotTier;
+use crate::store::{EntryName, SecretStore, StoreError};
+
+/// The keychain entry of a profile's role credentials.
+pub fn entry_for(profile: &SsoProfile) -> EntryName {
+    EntryName::role(
+        &profile.session.name,
+        &profile.account_id,
+        &profile.role_name,
+    )
+}
+
+/// A hot-tier hit: fresh credentials straight from the kernel, or `None`. This is the
+/// whole hot path: no keychain, no runtime, no SDK.
+pub fn hot_hit(
+    hot: &HotTier,
+    entry: &EntryName,
+    margin: time::Duration,
+) -> Option<RoleCredentials> {
+    let value = hot.get(entry)?;
+    let creds: RoleCredentials = serde_json::from_str(value.expose()).ok()?;
+    creds
+        .is_fresh(OffsetDateTime::now_utc(), margin)
+        .then_some(creds)
+}
+
+/// How a fetch ended, for `--verbose` and tests.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Origin {
+    Keychain,
+    /// Another process fetched them while this one waited for the lock.
+    OtherProcess,
+    Fetched,
+}
+
+pub struct RoleSource<'a> {
+    pub sessions: &'a Sessions<'a>,
+    pub hot: Option<&'a HotTier>,
+    /// Role credentials with less than this left are renewed.
+    pub margin: time::Duration,
+}
+
+impl RoleSource<'_> {
+    fn store(&self) -> &dyn SecretStore {
+        self.sessions.store
+    }
+
+    fn cache_dir(&self) -> &PathBuf {
+        &self.sessions.cache_dir
+    }
+
+    /// Fresh credentials from the keychain (copied into the hot tier), or `None`. A
+    /// corrupt entry is discarded so the next fetch replaces it.
+    pub fn cached(&self, entry: &EntryName) -> Result<Option<RoleCredentials>, StoreError> {
+        let raw = match self.store().get(entry) {
+            Ok(Some(raw)) => raw,
+            Ok(None) => return Ok(None),
+            Err(err) if err.is_discardable_entry() => {
+                self.store().delete(entry)?;
+                return Ok(None);
+            }
+            Err(err) => return Err(err),
+        };
+        let Ok(creds) = serde_json::from_str::<RoleCredentials>(raw.expose()) else {
+            tracing::warn!(entry = %entry, "discarding a keychain entry that does not parse");
+            self.store().delete(entry)?;
+            return Ok(None);
+        };
+        if !creds.is_fresh(OffsetDateTime::now_utc(), self.margin) {
+            return Ok(None);
+        }
+        if let Some(hot) = self.hot {
+            hot.put(entry, &raw, creds.expiration, self.margin);
+        }
+        Ok(Some(creds))
+    }
+
+    /// Fresh credentials for `profile`: from the keychain, or fetched once for everyone.
+    /// With `login`, a missing or dead SSO session starts the device flow through it
+    /// (auto-login); without, it is `SsoError::LoginRequired`.
+    pub fn role_credentials(
+        &self,
+        profile: &SsoProfile,
+        login: Option<&mut dyn LoginUi>,
+    ) -> Result<(RoleCredentials, Origin), SsoError> {
+        let entry = entry_for(profile);
+        if let Some(creds) = self.cached(&entry)? {
+            return Ok((creds, Origin::Keychain));
+        }
+        let path = lock::lock_path(
+            self.cache_dir(),
+            "role",
+            &[
+                profile.session.name.as_str(),
+                profile.account_id.as_str(),
+                profile.role_name.as_str(),
+            ],
+        );
+        let what = format!(
+            "fetching credentials for {} in account {}",
+            profile.role_name, profile.account_id
+        );
+        let (_guard, acquired) = lock::acquire(&path, &what, self.sessions.lock_wait)?;
+        if let Some(creds) = self.cached(&entry)? {
+            let origin = match acquired {
+                Acquired::AfterWaiting => Origin::OtherProcess,
+                Acquired::Immediately => Origin::Keychain,
+            };
+            return Ok((creds, origin));
+        }
+        let spec = SessionSpec::from_config(&profile.session);
+        let runtime = crate::aws::runtime()?;
+        let creds = match runtime.block_on(self.fetch(&spec, profile)) {
+            Err(SsoError::LoginRequired { .. }) if login.is_some() => {
+                let ui = login.expect("checked above");
+                runtime.block_on(self.sessions.login(&spec, false, ui))?;
+                runtime.block_on(self.fetch(&spec, profile))?
+            }
+            other => other?,
+        };
+        Ok((creds, Origin::Fetched))
+    }
+
+    async fn fetch(
+        &self,
+        spec: &SessionSpec,
+        profile: &SsoProfile,
+    ) -> Result<RoleCredentials, SsoError> {
+        let token = self.sessions.usable_token(spec).await?;
+        let client = self.sessions.portal_client(&spec.region).await?;
+        let entry = entry_for(profile);
+        let result = portal::role_credentials(
+            &client,
+            &spec.name,
+            &token,
+            &profile.account_id,
+            &profile.role_name,
+        )
+        .await;
+        let creds = match result {
+            Ok(creds) => creds,
+            Err(err @ SsoError::LoginRequired { .. }) => {
+                // The portal no longer accepts the token (revoked, or the session ended
+                // elsewhere): keep nothing that cannot work.
+                self.store().delete(&EntryName::sso_token(&spec.name))?;
+                return Err(err);
+            }
+            Err(err @ SsoError::NoAccess { .. }) => {
+                self.store().delete(&entry)?;
+                if let Some(hot) = self.hot {
+                    hot.remove(&entry);
+                }
+                return Err(err);
+            }
+            Err(err) => return Err(err),
+        };
+        let json = Secret::new(
+            serde_json::to_string(&creds).map_err(|_| SsoError::BadReply {
+                operation: "GetRoleCredentials",
+                what: "credentials that cannot be serialised",
+            })?,
+        );
+        self.store().set(&entry, &json, Some(creds.expiration))?;
+        if let Some(hot) = self.hot {
+            hot.put(&entry, &json, creds.expiration, self.margin);
+        }
+        Ok(creds)
+    }
+}

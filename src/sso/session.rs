@@ -1,0 +1,289 @@
+//! The token lifecycle of one SSO session: the cached token and client registration in the
+//! keychain, refresh (single flight per session), the device-code login, import from the
+//! AWS CLI's cache, and logout.
+use std::path::PathBuf;
+use std::time::Duration;
+
+use time::OffsetDateTime;
+
+use super::error::SsoError;
+use super::model::{ClientRegistration, DeviceAuthorization, SsoToken};
+use super::oidc::{self, RefreshFailure};
+use super::portal;
+use crate::env::Env;
+use crate::lock::{self, Acquired};
+use crate::secret::Secret;
+use crate::store::{EntryName, SecretStore};
+use crate::types::{Region, SsoSessionName, StartUrl};
+
+/// An `[sso-session]` as awsx uses it.
+#[derive(Debug, Clone)]
+pub struct SessionSpec {
+    pub name: SsoSessionName,
+    pub start_url: StartUrl,
+    pub region: Region,
+    /// Registration scopes; always includes `sso:account:access`.
+    pub scopes: Vec<String>,
+}
+
+impl SessionSpec {
+    /// The session as configured, with `sso:account:access` always among the scopes: it is
+    /// what makes Identity Center grant a refresh token.
+    pub fn from_config(session: &crate::config::SsoSession) -> Self {
+        let mut scopes = session.registration_scopes.clone();
+        if !scopes.iter().any(|s| s == oidc::ACCOUNT_ACCESS_SCOPE) {
+            scopes.insert(0, oidc::ACCOUNT_ACCESS_SCOPE.to_owned());
+        }
+        SessionSpec {
+            name: session.name.clone(),
+            start_url: session.start_url.clone(),
+            region: session.region.clone(),
+            scopes,
+        }
+    }
+}
+
+/// How a login talks to the person: the library decides, the command renders.
+pub trait LoginUi {
+    /// The code to approve and where; the UI shows it and may open a browser.
+    fn show_code(&mut self, device: &DeviceAuthorization);
+    /// Called at each poll while waiting for approval.
+    fn polled(&mut self, polls: u32);
+}
+
+/// What `login` did.
+#[derive(Debug)]
+pub enum LoginOutcome {
+    /// A valid token was there already (and `force` was not given).
+    AlreadyLoggedIn(SsoToken),
+    LoggedIn(SsoToken),
+    Imported(SsoToken),
+}
+
+/// The session manager: keychain, cache dir (locks), margins.
+pub struct Sessions<'a> {
+    pub env: &'a Env,
+    pub store: &'a dyn SecretStore,
+    pub cache_dir: PathBuf,
+    /// Refresh a token when less than this remains.
+    pub margin: time::Duration,
+    /// How long a waiter waits for another process's login or refresh.
+    pub lock_wait: Duration,
+}
+
+impl Sessions<'_> {
+    /// The stored token, if any. A corrupt entry is discarded (it would only fail later).
+    pub fn cached_token(&self, session: &SsoSessionName) -> Result<Option<SsoToken>, SsoError> {
+        self.read_json(&EntryName::sso_token(session))
+    }
+
+    pub fn cached_registration(
+        &self,
+        session: &SsoSessionName,
+    ) -> Result<Option<ClientRegistration>, SsoError> {
+        self.read_json(&EntryName::sso_client(session))
+    }
+
+    fn read_json<T: serde::de::DeserializeOwned>(
+        &self,
+        name: &EntryName,
+    ) -> Result<Option<T>, SsoError> {
+        let Some(raw) = self.store.get(name)? else {
+            return Ok(None);
+        };
+        match serde_json::from_str(raw.expose()) {
+            Ok(value) => Ok(Some(value)),
+            Err(_) => {
+                tracing::warn!(entry = %name, "discarding a keychain entry that does not parse");
+                self.store.delete(name)?;
+                Ok(None)
+            }
+        }
+    }
+
+    fn write_json<T: serde::Serialize>(
+        &self,
+        name: &EntryName,
+        value: &T,
+        expires: Option<crate::types::Expiration>,
+    ) -> Result<(), SsoError> {
+        let json = Secret::new(
+            serde_json::to_string(value).map_err(|_| SsoError::BadReply {
+                operation: "store",
+                what: "unserialisable",
+            })?,
+        );
+        self.store.set(name, &json, expires)?;
+        Ok(())
+    }
+
+    /// Store a token. The expiry hint (keyutils turns it into a key timeout) is the access
+    /// token's only when there is no refresh token: a refresh token outlives its access token.
+    fn store_token(&self, session: &SsoSessionName, token: &SsoToken) -> Result<(), SsoError> {
+        let hint = token.refresh_token.is_none().then_some(token.expires_at);
+        self.write_json(&EntryName::sso_token(session), token, hint)
+    }
+
+    fn session_lock(
+        &self,
+        session: &SsoSessionName,
+    ) -> Result<(lock::LockGuard, Acquired), SsoError> {
+        let path = lock::lock_path(&self.cache_dir, "session", &[session.as_str()]);
+        Ok(lock::acquire(
+            &path,
+            &format!("sso-session {session}"),
+            self.lock_wait,
+        )?)
+    }
+
+    /// A token fresh enough to use now: the cached one, or a refreshed one. At most one
+    /// process per session refreshes; the others wait for it and read what it stored.
+    pub async fn usable_token(&self, spec: &SessionSpec) -> Result<SsoToken, SsoError> {
+        let now = OffsetDateTime::now_utc();
+        if let Some(token) = self.cached_token(&spec.name)?
+            && token.is_fresh(now, self.margin)
+        {
+            return Ok(token);
+        }
+        let _guard = self.session_lock(&spec.name)?;
+        let login_required = || SsoError::LoginRequired {
+            session: spec.name.clone(),
+        };
+        let Some(token) = self.cached_token(&spec.name)? else {
+            return Err(login_required());
+        };
+        let now = OffsetDateTime::now_utc();
+        if token.is_fresh(now, self.margin) {
+            return Ok(token);
+        }
+        let Some(registration) = self.cached_registration(&spec.name)? else {
+            return if token.is_valid(now) {
+                Ok(token)
+            } else {
+                Err(login_required())
+            };
+        };
+        if token.refresh_token.is_none()
+            || registration.expires_at.remaining(now) <= time::Duration::ZERO
+        {
+            return if token.is_valid(now) {
+                Ok(token)
+            } else {
+                Err(login_required())
+            };
+        }
+        let client = self.oidc_client(&spec.region).await?;
+        match oidc::refresh(&client, &registration, &token).await {
+            Ok(fresh) => {
+                self.store_token(&spec.name, &fresh)?;
+                tracing::debug!(session = %spec.name, expires = %fresh.expires_at, "refreshed the SSO token");
+                Ok(fresh)
+            }
+            Err(RefreshFailure::Rejected) => {
+                // The refresh token is spent or revoked: keep nothing that cannot work.
+                self.store.delete(&EntryName::sso_token(&spec.name))?;
+                Err(login_required())
+            }
+            // A network or server failure: a token that still works is better than none.
+            Err(RefreshFailure::Other(_)) if token.is_valid(now) => Ok(token),
+            Err(RefreshFailure::Other(e)) => Err(e),
+        }
+    }
+
+    async fn oidc_client(&self, region: &Region) -> Result<aws_sdk_ssooidc::Client, SsoError> {
+        let config = crate::aws::sdk_config(self.env, region, None).await?;
+        Ok(aws_sdk_ssooidc::Client::new(&config))
+    }
+
+    pub async fn portal_client(&self, region: &Region) -> Result<aws_sdk_sso::Client, SsoError> {
+        let config = crate::aws::sdk_config(self.env, region, None).await?;
+        Ok(aws_sdk_sso::Client::new(&config))
+    }
+
+    /// The device-code login. Holds the session lock throughout, so concurrent logins (or
+    /// auto-logins from many credential_process calls) open one browser tab, not many.
+    pub async fn login(
+        &self,
+        spec: &SessionSpec,
+        force: bool,
+        ui: &mut dyn LoginUi,
+    ) -> Result<LoginOutcome, SsoError> {
+        let (_guard, acquired) = self.session_lock(&spec.name)?;
+        let now = OffsetDateTime::now_utc();
+        if let Some(token) = self.cached_token(&spec.name)? {
+            let someone_else_just_did_it =
+                acquired == Acquired::AfterWaiting && token.is_fresh(now, self.margin);
+            if someone_else_just_did_it
+                || (!force && token.is_fresh(now, self.margin) && token.start_url == spec.start_url)
+            {
+                return Ok(LoginOutcome::AlreadyLoggedIn(token));
+            }
+        }
+        let client = self.oidc_client(&spec.region).await?;
+        let registration = match self.cached_registration(&spec.name)? {
+            Some(reg) if reg.usable_for(&spec.scopes, &spec.region, now) => reg,
+            _ => {
+                let reg = oidc::register_client(&client, &spec.scopes, &spec.region).await?;
+                self.write_json(
+                    &EntryName::sso_client(&spec.name),
+                    &reg,
+                    Some(reg.expires_at),
+                )?;
+                reg
+            }
+        };
+        let device =
+            oidc::start_device_authorization(&client, &registration, &spec.start_url, now).await?;
+        ui.show_code(&device);
+        let token =
+            oidc::wait_for_approval(&client, &registration, &device, &spec.start_url, |n| {
+                ui.polled(n)
+            })
+            .await?;
+        self.store_token(&spec.name, &token)?;
+        Ok(LoginOutcome::LoggedIn(token))
+    }
+
+    /// Take a still-valid token (and its client registration, for refreshing) from the AWS
+    /// CLI's cache. Read only: awsx never writes there. `None` when it has nothing usable.
+    pub fn import_aws_cli(&self, spec: &SessionSpec) -> Result<Option<SsoToken>, SsoError> {
+        let Some(found) = super::import::read_aws_cli_cache(self.env, spec)? else {
+            return Ok(None);
+        };
+        let _guard = self.session_lock(&spec.name)?;
+        if let Some(registration) = &found.registration {
+            self.write_json(
+                &EntryName::sso_client(&spec.name),
+                registration,
+                Some(registration.expires_at),
+            )?;
+        }
+        self.store_token(&spec.name, &found.token)?;
+        Ok(Some(found.token))
+    }
+
+    /// Logout: tell Identity Center (best effort), then remove the token, the client
+    /// registration and every role credential cached for the session. Returns the removed
+    /// keychain entries (the caller also drops them from the hot tier) and whether the
+    /// portal logout worked.
+    pub async fn logout(
+        &self,
+        session: &SsoSessionName,
+        region: Option<&Region>,
+    ) -> Result<(Vec<EntryName>, bool), SsoError> {
+        let mut portal_ok = false;
+        if let (Some(token), Some(region)) = (self.cached_token(session)?, region)
+            && token.is_valid(OffsetDateTime::now_utc())
+        {
+            let client = self.portal_client(region).await?;
+            portal_ok = portal::logout(&client, &token).await.is_ok();
+        }
+        let mut removed = Vec::new();
+        for name in self.store.list()? {
+            if name.sso_session() == Some(session) && self.store.delete(&name)? {
+                removed.push(name);
+            }
+        }
+        Ok((removed, portal_ok))
+    }
+}
