@@ -47,6 +47,21 @@ fn sso_credentials(
         tracing::debug!(entry = %entry, "hot tier hit");
         return Ok(creds);
     }
+    // A hot-tier miss in a storm of cold processes: queue on the role's lock before
+    // touching the keychain, so that one process talks to D-Bus and the network while the
+    // rest find its result in the hot tier. (Without a hot tier they read the keychain
+    // first and queue only to fetch.)
+    let locked = match &hot {
+        Some(hot) => {
+            let held = provider::lock_role(&ctx.env.cache_dir(), settings.lock_wait, profile)?;
+            if let Some(creds) = provider::hot_hit(hot, &entry, margin) {
+                tracing::debug!(entry = %entry, "hot tier hit after waiting");
+                return Ok(creds);
+            }
+            Some(held)
+        }
+        None => None,
+    };
     let store = common::open_store(ctx, settings)?;
     let sessions = common::sessions(ctx, settings, store.as_ref());
     // With keyutils as the keychain itself, a hot tier in front of it is the same memory twice.
@@ -63,7 +78,11 @@ fn sso_credentials(
         None
     };
     let login = tty_ui.as_mut().map(|ui| ui as &mut dyn LoginUi);
-    match source.role_credentials(profile, login) {
+    let served = match locked {
+        Some((_guard, acquired)) => source.role_credentials_locked(profile, acquired, login),
+        None => source.role_credentials(profile, login),
+    };
+    match served {
         Ok((creds, origin)) => {
             tracing::debug!(entry = %entry, ?origin, "served role credentials");
             Ok(creds)

@@ -53,7 +53,7 @@ pub fn run(ctx: &Context, args: StatusArgs) -> Result<()> {
 
     let mut status = Status {
         version: 1,
-        keychain: store.backend().to_string(),
+        keychain: store.backend().id().to_owned(),
         hot_tier,
         sessions: Vec::new(),
     };
@@ -88,7 +88,7 @@ pub fn run(ctx: &Context, args: StatusArgs) -> Result<()> {
         );
         return Ok(());
     }
-    println!("keychain: {}", status.keychain);
+    println!("keychain: {}", store.backend());
     println!(
         "hot tier: {}",
         if status.hot_tier {

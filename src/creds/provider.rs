@@ -2,13 +2,14 @@
 //! keyutils, Linux), the keychain, then IAM Identity Center. A miss takes the role's lock
 //! so that any number of processes missing at once make one GetRoleCredentials call; the
 //! others wait and read what it stored.
-use std::path::PathBuf;
+use std::path::Path;
+use std::time::Duration;
 
 use time::OffsetDateTime;
 
 use super::RoleCredentials;
 use crate::config::SsoProfile;
-use crate::lock::{self, Acquired};
+use crate::lock::{self, Acquired, LockGuard};
 use crate::secret::Secret;
 use crate::sso::{LoginUi, SessionSpec, Sessions, SsoError, portal};
 use crate::store::hot::HotTier;
@@ -37,6 +38,28 @@ pub fn hot_hit(
         .then_some(creds)
 }
 
+/// Take the lock of `profile`'s role: one process fetches, the others wait and re-read.
+pub fn lock_role(
+    cache_dir: &Path,
+    wait: Duration,
+    profile: &SsoProfile,
+) -> Result<(LockGuard, Acquired), SsoError> {
+    let path = lock::lock_path(
+        cache_dir,
+        "role",
+        &[
+            profile.session.name.as_str(),
+            profile.account_id.as_str(),
+            profile.role_name.as_str(),
+        ],
+    );
+    let what = format!(
+        "fetching credentials for {} in account {}",
+        profile.role_name, profile.account_id
+    );
+    Ok(lock::acquire(&path, &what, wait)?)
+}
+
 /// How a fetch ended, for `--verbose` and tests.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Origin {
@@ -56,10 +79,6 @@ pub struct RoleSource<'a> {
 impl RoleSource<'_> {
     fn store(&self) -> &dyn SecretStore {
         self.sessions.store
-    }
-
-    fn cache_dir(&self) -> &PathBuf {
-        &self.sessions.cache_dir
     }
 
     /// Fresh credentials from the keychain (copied into the hot tier), or `None`. A
@@ -100,20 +119,19 @@ impl RoleSource<'_> {
         if let Some(creds) = self.cached(&entry)? {
             return Ok((creds, Origin::Keychain));
         }
-        let path = lock::lock_path(
-            self.cache_dir(),
-            "role",
-            &[
-                profile.session.name.as_str(),
-                profile.account_id.as_str(),
-                profile.role_name.as_str(),
-            ],
-        );
-        let what = format!(
-            "fetching credentials for {} in account {}",
-            profile.role_name, profile.account_id
-        );
-        let (_guard, acquired) = lock::acquire(&path, &what, self.sessions.lock_wait)?;
+        let (_guard, acquired) =
+            lock_role(&self.sessions.cache_dir, self.sessions.lock_wait, profile)?;
+        self.role_credentials_locked(profile, acquired, login)
+    }
+
+    /// `role_credentials` for a caller that already holds the role's lock.
+    pub fn role_credentials_locked(
+        &self,
+        profile: &SsoProfile,
+        acquired: Acquired,
+        login: Option<&mut dyn LoginUi>,
+    ) -> Result<(RoleCredentials, Origin), SsoError> {
+        let entry = entry_for(profile);
         if let Some(creds) = self.cached(&entry)? {
             let origin = match acquired {
                 Acquired::AfterWaiting => Origin::OtherProcess,

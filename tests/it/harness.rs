@@ -265,6 +265,31 @@ impl TestEnv {
         Run::from(self.awsx(args).output().expect("run awsx"))
     }
 
+    /// `awsx login --sso-session acme --no-browser`, which must succeed (the emulator
+    /// approves by itself unless the test turned that off).
+    pub fn login(&self) -> Run {
+        let run = self.run(["login", "--sso-session", "acme", "--no-browser"]);
+        run.success();
+        run
+    }
+
+    /// `awsx credential-process --profile NAME`, parsed; panics unless it succeeded.
+    #[track_caller]
+    pub fn credentials(&self, profile: &str) -> serde_json::Value {
+        let run = self.run(["credential-process", "--profile", profile]);
+        run.success();
+        run.json()
+    }
+
+    /// The keychain this test's awsx uses, opened through awsx's own library (to plant a
+    /// corrupt entry, or read what was stored).
+    pub fn store(&self) -> std::sync::Arc<dyn awsx::store::SecretStore> {
+        let env = awsx::env::Env::from_vars(self.env_vars());
+        awsx::store::open(&env, None)
+            .expect("open the test keychain")
+            .store
+    }
+
     /// Every file under HOME (config, caches, data) as bytes, for "no secret on disk" checks.
     pub fn all_files(&self) -> Vec<(PathBuf, Vec<u8>)> {
         fn walk(dir: &Path, out: &mut Vec<(PathBuf, Vec<u8>)>) {

@@ -1,0 +1,564 @@
+//! Issue 5: `credential-process` and `export` — cache hits without the network, single
+//! flight across processes, the error paths, and real AWS clients reading awsx's output.
+use std::collections::BTreeSet;
+use std::process::Stdio;
+
+use awsx::secret::Secret;
+use awsx::store::EntryName;
+use awsx_emulator::{Fault, Op};
+
+use crate::harness::{Run, TestEnv, awsx_bin};
+
+const SANDBOX: &str = "200000000002";
+
+fn logged_in() -> TestEnv {
+    let env = TestEnv::new();
+    env.add_sso_profile("sandbox-admin", SANDBOX, "AdministratorAccess");
+    env.login();
+    env
+}
+
+fn role_entry(account: &str, role: &str) -> EntryName {
+    EntryName::role(
+        &"acme".parse().unwrap(),
+        &account.parse().unwrap(),
+        &role.parse().unwrap(),
+    )
+}
+
+#[test]
+fn prints_the_version_1_document_and_serves_hits_without_the_network() {
+    let env = logged_in();
+    let first = env.credentials("sandbox-admin");
+    assert_eq!(first["Version"], 1);
+    for key in [
+        "AccessKeyId",
+        "SecretAccessKey",
+        "SessionToken",
+        "Expiration",
+    ] {
+        assert!(
+            first[key].as_str().is_some_and(|v| !v.is_empty()),
+            "{key} in {first}"
+        );
+    }
+    assert!(first["Expiration"].as_str().unwrap().ends_with('Z'));
+    assert_eq!(env.emulator.count(Op::GetRoleCredentials), 1);
+
+    // Every AWS endpoint down: a hit still answers, from the hot tier or the keychain.
+    env.emulator.set_outage(true);
+    assert_eq!(env.credentials("sandbox-admin"), first);
+    let mut no_hot = env.awsx(["credential-process", "--profile", "sandbox-admin"]);
+    no_hot.env("AWSX_HOT_TIER", "off");
+    let run = Run::from(no_hot.output().unwrap());
+    run.success();
+    assert_eq!(run.json(), first);
+    assert_eq!(env.emulator.count(Op::GetRoleCredentials), 1);
+    env.assert_no_issued_secret_on_disk();
+}
+
+#[test]
+fn the_profile_may_come_from_aws_profile() {
+    let mut env = logged_in();
+    env.set_env("AWS_PROFILE", "sandbox-admin");
+    let run = env.run(["credential-process"]);
+    run.success();
+    assert_eq!(run.json()["Version"], 1);
+}
+
+#[test]
+fn without_a_session_it_exits_3_at_once_with_one_line_naming_the_command() {
+    let env = TestEnv::new();
+    env.add_sso_profile("sandbox-admin", SANDBOX, "AdministratorAccess");
+    let run = env.run(["credential-process", "--profile", "sandbox-admin"]);
+    run.code(3);
+    assert_eq!(run.stdout, "", "nothing on stdout for the SDK to misread");
+    assert_eq!(run.stderr.lines().count(), 1, "{}", run.stderr);
+    run.stderr_contains("awsx login --sso-session acme");
+}
+
+#[test]
+fn auto_login_without_a_terminal_is_refused_cleanly() {
+    let env = TestEnv::new();
+    env.append_config(&format!(
+        "\n[profile auto]\ncredential_process = {} credential-process --profile auto\nawsx_sso_session = acme\nawsx_account_id = {SANDBOX}\nawsx_role_name = ReadOnlyAccess\nawsx_auto_login = true\n",
+        awsx_bin().display()
+    ));
+    // setsid: no controlling terminal, as under an IDE or a CI job.
+    let run = Run::from(
+        env.command(
+            "setsid",
+            [
+                "-w",
+                awsx_bin().to_str().unwrap(),
+                "credential-process",
+                "--profile",
+                "auto",
+            ],
+        )
+        .output()
+        .unwrap(),
+    );
+    run.code(3).stderr_contains("needs a terminal");
+    assert_eq!(env.emulator.count(Op::StartDeviceAuthorization), 0);
+}
+
+#[test]
+fn auto_login_talks_through_the_terminal_and_starts_one_login_for_many_processes() {
+    let env = TestEnv::builder()
+        .auto_approve(Some(std::time::Duration::from_secs(2)))
+        .build();
+    env.append_config(&format!(
+        "\n[profile auto]\ncredential_process = {} credential-process --profile auto\nawsx_sso_session = acme\nawsx_account_id = {SANDBOX}\nawsx_role_name = ReadOnlyAccess\nawsx_auto_login = true\n",
+        awsx_bin().display()
+    ));
+    // `script` gives each process a terminal of its own; all four want a login at once.
+    let command = format!("{} credential-process --profile auto", awsx_bin().display());
+    let children: Vec<_> = (0..4)
+        .map(|_| {
+            env.command("script", ["-qec", &command, "/dev/null"])
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    for child in children {
+        let run = Run::from(child.wait_with_output().unwrap());
+        run.success();
+        assert!(run.stdout.contains("\"Version\":1"), "{}", run.stdout);
+    }
+    assert_eq!(
+        env.emulator.count(Op::StartDeviceAuthorization),
+        1,
+        "one login, one browser tab"
+    );
+    assert_eq!(env.emulator.count(Op::GetRoleCredentials), 1);
+}
+
+#[test]
+fn a_missing_or_incomplete_profile_is_a_usage_error_with_a_suggestion() {
+    let env = logged_in();
+    env.run(["credential-process", "--profile", "sandbox-admn"])
+        .code(2)
+        .stderr_contains("did you mean sandbox-admin");
+    env.append_config(
+        "\n[profile half]\nawsx_sso_session = acme\nawsx_account_id = 200000000002\n",
+    );
+    env.run(["credential-process", "--profile", "half"])
+        .code(2)
+        .stderr_contains("awsx_role_name");
+    env.run(["credential-process"])
+        .code(2)
+        .stderr_contains("--profile");
+}
+
+#[test]
+fn a_role_the_user_lost_is_exit_1_with_directions() {
+    let env = logged_in();
+    env.emulator
+        .revoke_assignment("alice", SANDBOX, "AdministratorAccess");
+    env.run(["credential-process", "--profile", "sandbox-admin"])
+        .code(1)
+        .stderr_contains("awsx sync");
+}
+
+#[test]
+fn a_portal_outage_or_server_errors_fail_cleanly() {
+    let env = logged_in();
+    env.emulator
+        .set_fault(Some(Op::GetRoleCredentials), Fault::ServerError, 1.0);
+    env.run(["credential-process", "--profile", "sandbox-admin"])
+        .code(1)
+        .stderr_contains("GetRoleCredentials failed");
+    env.emulator.clear_faults();
+    env.emulator.set_outage(true);
+    let run = env.run(["credential-process", "--profile", "sandbox-admin"]);
+    run.code(1);
+    assert_eq!(run.stderr.lines().count(), 1, "{}", run.stderr);
+}
+
+#[test]
+fn throttling_is_retried_with_backoff_and_then_reported() {
+    let env = logged_in();
+    env.emulator
+        .set_fault(Some(Op::GetRoleCredentials), Fault::Throttle, 1.0);
+    env.run(["credential-process", "--profile", "sandbox-admin"])
+        .code(1)
+        .stderr_contains("throttling");
+    let attempts = env.emulator.count(Op::GetRoleCredentials);
+    assert!(
+        (2..=5).contains(&attempts),
+        "bounded retries, got {attempts}"
+    );
+    // Half the calls throttled: the retries get through.
+    env.emulator.clear_faults();
+    env.emulator
+        .set_fault(Some(Op::GetRoleCredentials), Fault::Throttle, 0.5);
+    let served = (0..4)
+        .filter(|_| {
+            env.store()
+                .delete(&role_entry(SANDBOX, "AdministratorAccess"))
+                .unwrap();
+            env.awsx(["credential-process", "--profile", "sandbox-admin"])
+                .env("AWSX_HOT_TIER", "off")
+                .output()
+                .unwrap()
+                .status
+                .success()
+        })
+        .count();
+    assert!(served >= 3, "only {served} of 4 got through 50% throttling");
+}
+
+#[test]
+fn a_corrupt_cache_entry_is_discarded_and_refetched() {
+    let mut env = logged_in();
+    env.set_env("AWSX_HOT_TIER", "off");
+    env.credentials("sandbox-admin");
+    env.store()
+        .set(
+            &role_entry(SANDBOX, "AdministratorAccess"),
+            &Secret::new("{not json".into()),
+            None,
+        )
+        .unwrap();
+    assert_eq!(env.credentials("sandbox-admin")["Version"], 1);
+    assert_eq!(env.emulator.count(Op::GetRoleCredentials), 2);
+    // And what was stored again is whole.
+    env.emulator.set_outage(true);
+    assert_eq!(env.credentials("sandbox-admin")["Version"], 1);
+}
+
+#[test]
+fn credentials_near_expiry_are_renewed_not_served() {
+    let mut env = logged_in();
+    // Role credentials live 1 h at the emulator; a 2 h margin makes every entry stale.
+    env.set_env("AWSX_REFRESH_MARGIN_SECONDS", "7200");
+    env.credentials("sandbox-admin");
+    env.credentials("sandbox-admin");
+    assert_eq!(env.emulator.count(Op::GetRoleCredentials), 2);
+}
+
+/// Many cold processes at once, as a parallel `terraform plan` starts them.
+fn run_concurrently(
+    env: &TestEnv,
+    profiles: &[&str],
+    per_profile: usize,
+) -> Vec<serde_json::Value> {
+    let children: Vec<_> = profiles
+        .iter()
+        .flat_map(|p| std::iter::repeat_n(*p, per_profile))
+        .map(|p| {
+            env.awsx(["credential-process", "--profile", p])
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    children
+        .into_iter()
+        .map(|c| {
+            let run = Run::from(c.wait_with_output().unwrap());
+            run.success();
+            run.json()
+        })
+        .collect()
+}
+
+#[test]
+fn sixty_four_cold_processes_make_one_get_role_credentials_call() {
+    let env = logged_in();
+    let outputs = run_concurrently(&env, &["sandbox-admin"], 64);
+    let keys: BTreeSet<_> = outputs
+        .iter()
+        .map(|o| o["AccessKeyId"].to_string())
+        .collect();
+    assert_eq!(keys.len(), 1, "every process got the same credentials");
+    assert_eq!(env.emulator.count(Op::GetRoleCredentials), 1);
+}
+
+#[test]
+fn eight_profiles_at_once_make_one_call_each_and_one_token_refresh() {
+    let mut env = TestEnv::new();
+    env.emulator.set_lifetimes(awsx_emulator::Lifetimes {
+        access_token_seconds: 60,
+        ..Default::default()
+    });
+    env.set_env("AWSX_REFRESH_MARGIN_SECONDS", "120");
+    let accounts = [
+        "100000000001",
+        "200000000002",
+        "300000000003",
+        "400000000004",
+    ];
+    let mut names = Vec::new();
+    for account in accounts {
+        for role in ["AdministratorAccess", "ReadOnlyAccess"] {
+            let name = format!("p-{account}-{role}");
+            env.add_sso_profile(&name, account, role);
+            names.push(name);
+        }
+    }
+    env.login();
+    // Refreshed tokens live an hour again, so the first refresh serves everyone.
+    env.emulator
+        .set_lifetimes(awsx_emulator::Lifetimes::default());
+    let before = env.emulator.count(Op::CreateToken);
+    let refs: Vec<&str> = names.iter().map(String::as_str).collect();
+    run_concurrently(&env, &refs, 4);
+    assert_eq!(env.emulator.count(Op::GetRoleCredentials), 8);
+    assert_eq!(
+        env.emulator.count(Op::CreateToken) - before,
+        1,
+        "one refresh for the session"
+    );
+}
+
+#[test]
+fn export_prints_env_lines_and_json() {
+    let env = logged_in();
+    let run = env.run(["export", "sandbox-admin"]);
+    run.success();
+    for var in [
+        "AWS_ACCESS_KEY_ID",
+        "AWS_SECRET_ACCESS_KEY",
+        "AWS_SESSION_TOKEN",
+        "AWS_CREDENTIAL_EXPIRATION",
+        "AWS_REGION",
+    ] {
+        assert!(run.stdout.contains(&format!("export {var}='")), "{var}");
+    }
+    // The lines work in a real shell.
+    let script = format!("{}\necho \"$AWS_CREDENTIAL_EXPIRATION\"", run.stdout);
+    let out = env.command("bash", ["-c", &script]).output().unwrap();
+    assert!(String::from_utf8_lossy(&out.stdout).trim().ends_with('Z'));
+    let json = env.run(["export", "--profile", "sandbox-admin", "--format", "json"]);
+    json.success();
+    assert_eq!(json.json()["Version"], 1);
+}
+
+// ---- real clients ----------------------------------------------------------------------
+
+fn assert_sandbox_identity(text: &str) {
+    let id: serde_json::Value =
+        serde_json::from_str(text).unwrap_or_else(|e| panic!("not JSON ({e}): {text}"));
+    assert_eq!(id["Account"], SANDBOX, "{id}");
+    assert!(
+        id["Arn"]
+            .as_str()
+            .unwrap()
+            .contains("assumed-role/AWSReservedSSO_AdministratorAccess"),
+        "{id}"
+    );
+}
+
+#[test]
+fn the_aws_cli_calls_sts_through_awsx() {
+    let env = logged_in();
+    let out = env
+        .command(
+            "python3",
+            [
+                "-m",
+                "awscli",
+                "sts",
+                "get-caller-identity",
+                "--profile",
+                "sandbox-admin",
+                "--output",
+                "json",
+            ],
+        )
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_sandbox_identity(&String::from_utf8_lossy(&out.stdout));
+}
+
+#[test]
+fn boto3_calls_sts_through_awsx() {
+    let env = logged_in();
+    let script = "import boto3, json\n\
+        s = boto3.Session(profile_name='sandbox-admin')\n\
+        print(json.dumps(s.client('sts').get_caller_identity()))";
+    let out = env.command("python3", ["-c", script]).output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_sandbox_identity(&String::from_utf8_lossy(&out.stdout));
+}
+
+#[test]
+fn the_debian_aws_cli_v2_exports_awsx_credentials() {
+    let aws = std::path::Path::new("/usr/bin/aws");
+    assert!(
+        aws.exists(),
+        "install the Debian awscli package (scripts/install-test-deps)"
+    );
+    let env = logged_in();
+    let out = env
+        .command(
+            aws,
+            [
+                "configure",
+                "export-credentials",
+                "--profile",
+                "sandbox-admin",
+                "--format",
+                "process",
+            ],
+        )
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let got: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        got["AccessKeyId"],
+        env.credentials("sandbox-admin")["AccessKeyId"]
+    );
+}
+
+#[test]
+fn role_chaining_through_an_awsx_source_profile_works_in_boto3() {
+    let env = TestEnv::new();
+    env.add_sso_profile("mgmt-admin", "100000000001", "AdministratorAccess");
+    env.append_config(
+        "\n[profile staging-via-mgmt]\nsource_profile = mgmt-admin\nrole_arn = arn:aws:iam::300000000003:role/OrganizationAccountAccessRole\nregion = us-east-1\n",
+    );
+    env.login();
+    let out = env
+        .command(
+            "python3",
+            [
+                "-m",
+                "awscli",
+                "sts",
+                "get-caller-identity",
+                "--profile",
+                "staging-via-mgmt",
+                "--output",
+                "json",
+            ],
+        )
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let id: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(id["Account"], "300000000003");
+    assert!(
+        id["Arn"]
+            .as_str()
+            .unwrap()
+            .contains("assumed-role/OrganizationAccountAccessRole")
+    );
+}
+
+#[test]
+#[allow(deprecated)] // the non-deprecated names live in aws-runtime, not worth a dependency here
+fn the_rust_sdk_reads_awsx_through_its_profile_provider() {
+    use aws_config::profile::ProfileFileCredentialsProvider;
+    use aws_config::profile::profile_file::{ProfileFileKind, ProfileFiles};
+
+    let env = logged_in();
+    // The SDK runs the process with the test runner's environment, so the profile passes
+    // this test's settings through `env` (none of them is a secret).
+    let vars: Vec<String> = env
+        .env_vars()
+        .into_iter()
+        .filter(|(k, _)| {
+            k.starts_with("AWS")
+                || k.starts_with("XDG")
+                || k == "HOME"
+                || k == "DBUS_SESSION_BUS_ADDRESS"
+        })
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect();
+    let sdk_config = env.home().join("sdk-config");
+    std::fs::write(
+        &sdk_config,
+        format!(
+            "[profile via-sdk]\ncredential_process = /usr/bin/env {} {} credential-process --profile sandbox-admin\nregion = us-east-1\n",
+            vars.join(" "),
+            awsx_bin().display()
+        ),
+    )
+    .unwrap();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let identity = runtime.block_on(async {
+        // awsx's own SDK setup supplies the HTTP client; the provider and endpoint are the test's.
+        let base = awsx::aws::sdk_config(
+            &awsx::env::Env::from_vars(env.env_vars()),
+            &"us-east-1".parse().unwrap(),
+            None,
+        )
+        .await
+        .unwrap();
+        let provider = ProfileFileCredentialsProvider::builder()
+            .profile_files(
+                ProfileFiles::builder()
+                    .with_file(ProfileFileKind::Config, &sdk_config)
+                    .build(),
+            )
+            .profile_name("via-sdk")
+            .configure(
+                &aws_config::provider_config::ProviderConfig::default()
+                    .with_http_client(base.http_client().unwrap()),
+            )
+            .build();
+        let config = aws_sdk_sts::config::Builder::from(&base)
+            .endpoint_url(env.emulator.url())
+            .credentials_provider(provider)
+            .build();
+        aws_sdk_sts::Client::from_conf(config)
+            .get_caller_identity()
+            .send()
+            .await
+            .expect("GetCallerIdentity with awsx's credentials")
+    });
+    assert_eq!(identity.account(), Some(SANDBOX));
+}
+
+#[test]
+fn an_unreachable_keychain_is_exit_4_but_a_hot_tier_hit_never_needs_it() {
+    let env = logged_in();
+    let first = env.credentials("sandbox-admin");
+    let no_bus = "unix:path=/nonexistent/awsx-test-bus";
+    // A hit comes from the kernel keyring: no D-Bus at all.
+    let hit = Run::from(
+        env.awsx(["credential-process", "--profile", "sandbox-admin"])
+            .env("DBUS_SESSION_BUS_ADDRESS", no_bus)
+            .output()
+            .unwrap(),
+    );
+    hit.success();
+    assert_eq!(hit.json(), first);
+    // With the hot tier off, the keychain is needed, and its absence is exit 4 with a fix.
+    let miss = Run::from(
+        env.awsx(["credential-process", "--profile", "sandbox-admin"])
+            .env("DBUS_SESSION_BUS_ADDRESS", no_bus)
+            .env("AWSX_HOT_TIER", "off")
+            .output()
+            .unwrap(),
+    );
+    miss.code(4).stderr_contains("AWSX_KEYCHAIN=keyutils");
+    assert_eq!(miss.stderr.lines().count(), 1, "{}", miss.stderr);
+}
