@@ -134,7 +134,7 @@ fn login_finds_the_session_through_a_profile_or_when_it_is_the_only_one() {
 
 /// Starts `awsx login`, waits until the emulator has its user code, and returns both.
 fn start_login(env: &TestEnv) -> (std::process::Child, String) {
-    let child = env
+    let mut child = env
         .awsx(["login", "--sso-session", "acme", "--no-browser"])
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
