@@ -145,10 +145,11 @@ fn start_login(env: &TestEnv) -> (std::process::Child, String) {
         if let Some(code) = env.emulator.pending_user_codes().into_iter().next() {
             return (child, code);
         }
-        assert!(
-            started.elapsed() < Duration::from_secs(30),
-            "no device authorization started"
-        );
+        if started.elapsed() > Duration::from_secs(30) {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("no device authorization started");
+        }
         std::thread::sleep(Duration::from_millis(20));
     }
 }
