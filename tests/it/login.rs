@@ -133,6 +133,7 @@ fn login_finds_the_session_through_a_profile_or_when_it_is_the_only_one() {
 }
 
 /// Starts `awsx login`, waits until the emulator has its user code, and returns both.
+#[allow(clippy::zombie_processes)] // the caller waits for the child it gets back
 fn start_login(env: &TestEnv) -> (std::process::Child, String) {
     let mut child = env
         .awsx(["login", "--sso-session", "acme", "--no-browser"])
