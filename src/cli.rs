@@ -4,6 +4,9 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
+mod breakglass;
+pub use breakglass::*;
+
 /// SSO logins, keychain-cached short-lived AWS credentials and account switching.
 ///
 /// awsx replaces static access keys on developer machines: log in through IAM Identity
@@ -27,6 +30,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     Scan(ScanArgs),
+    Breakglass(BreakglassArgs),
 }
 
 /// Find AWS access keys in files and in the environment.

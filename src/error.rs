@@ -9,6 +9,8 @@ pub enum Error {
     Usage(String),
     #[error(transparent)]
     Scan(#[from] crate::scan::ScanError),
+    #[error(transparent)]
+    Breakglass(#[from] crate::breakglass::BreakglassError),
 }
 
 impl HasExitCode for Error {
@@ -16,6 +18,7 @@ impl HasExitCode for Error {
         match self {
             Error::Usage(_) => ExitCode::Usage,
             Error::Scan(err) => err.exit_code(),
+            Error::Breakglass(err) => err.exit_code(),
         }
     }
 }

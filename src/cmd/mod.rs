@@ -4,6 +4,7 @@ use crate::cli::{Cli, Command};
 use crate::env::Env;
 use crate::error::Result;
 
+pub mod breakglass;
 pub mod scan;
 
 /// What every command gets: the environment read once, and the global flags.
@@ -20,5 +21,6 @@ pub fn run(cli: Cli) -> Result<()> {
     };
     match cli.command {
         Command::Scan(args) => scan::run(&ctx, args),
+        Command::Breakglass(args) => breakglass::run(&ctx, args),
     }
 }
