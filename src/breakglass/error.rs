@@ -49,7 +49,7 @@ pub enum BreakglassError {
     SessionNeeded { profile: ProfileName, expired: bool },
 
     /// STS or IAM refused or failed.
-    #[error("{operation} failed: {message}{}", hint.as_deref().map(|h| format!("; {h}")).unwrap_or_default())]
+    #[error("{operation} failed: {code}: {message}{}", hint.as_deref().map(|h| format!("; {h}")).unwrap_or_default())]
     Aws {
         operation: &'static str,
         /// AWS's error code (`AccessDenied`, `InvalidClientTokenId`, …) or a transport
@@ -169,7 +169,7 @@ mod tests {
             hint: Some("h".into()),
         };
         assert_eq!(aws.exit_code(), ExitCode::Failure);
-        assert_eq!(aws.to_string(), "STS AssumeRole failed: m; h");
+        assert_eq!(aws.to_string(), "STS AssumeRole failed: AccessDenied: m; h");
         assert_eq!(aws.audit_code(), "AccessDenied");
         let volatile = BreakglassError::VolatileKeychain {
             backend: crate::store::Backend::Keyutils,
