@@ -23,7 +23,11 @@ use crate::types::{AccountId, IamUserName, ProfileName, RoleName};
 ///   awsx_breakglass_identity = alice@example.com                       (default: $USER)
 ///   awsx_breakglass_duration = 30m                                     (default and cap: 1h)
 #[derive(Debug, Args)]
-#[command(args_conflicts_with_subcommands = true, subcommand_negates_reqs = true)]
+#[command(
+    args_conflicts_with_subcommands = true,
+    subcommand_negates_reqs = true,
+    verbatim_doc_comment
+)]
 #[command(
     after_help = "Exit codes: 0 session granted, 1 AWS refused or failed (wrong MFA code, trust policy), \
 2 usage or configuration (no reason, not enrolled), 3 (status) no valid session, 4 keychain unavailable."

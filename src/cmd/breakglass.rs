@@ -249,6 +249,8 @@ fn log(ctx: &Context, args: LogArgs) -> Result<()> {
 fn describe(e: &AuditEvent) -> String {
     let time = e
         .time
+        .replace_nanosecond(0)
+        .unwrap_or(e.time)
         .format(&time::format_description::well_known::Rfc3339)
         .unwrap_or_default();
     let who = match (&e.os_user, &e.identity) {
