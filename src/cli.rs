@@ -4,6 +4,9 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+mod breakglass;
+pub use breakglass::*;
+
 /// SSO logins, keychain-cached short-lived AWS credentials and account switching.
 ///
 /// awsx replaces static access keys on developer machines: log in through IAM Identity
@@ -39,6 +42,7 @@ pub enum Command {
     /// Print a profile's credentials as environment variables or JSON, for scripts.
     Export(ExportArgs),
     Scan(ScanArgs),
+    Breakglass(BreakglassArgs),
 }
 
 #[derive(Debug, Args)]

@@ -22,6 +22,8 @@ pub enum Error {
     /// Writing to stdout failed (the reader went away): nothing useful can be said.
     #[error("cannot write the output: {0}")]
     Output(#[from] std::io::Error),
+    #[error(transparent)]
+    Breakglass(#[from] crate::breakglass::BreakglassError),
 }
 
 impl HasExitCode for Error {
@@ -34,6 +36,7 @@ impl HasExitCode for Error {
             Error::Store(err) => err.exit_code(),
             Error::Sso(err) => err.exit_code(),
             Error::Setup(_) | Error::Output(_) => ExitCode::Failure,
+            Error::Breakglass(err) => err.exit_code(),
         }
     }
 }

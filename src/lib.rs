@@ -3,6 +3,7 @@
 //!
 //! Library code never prints; `cmd::*` renders. stdout is reserved for machine-read output.
 pub mod aws;
+pub mod breakglass;
 pub mod cli;
 pub mod cmd;
 pub mod config;

@@ -20,10 +20,19 @@ pub fn for_profile(ctx: &Context, name: &ProfileName) -> Result<(RoleCredentials
     let profile = find_awsx_profile(&ctx.env.aws_config_file(), name)?;
     let creds = match &profile {
         AwsxProfile::Sso(sso) => sso_credentials(ctx, &settings, sso)?,
-        AwsxProfile::BreakGlass(_) => {
-            return Err(Error::Usage(format!(
-                "profile {name} is a break-glass profile; break-glass sessions are not available in this build"
-            )));
+        AwsxProfile::BreakGlass(breakglass) => {
+            // Served from the keychain only, never renewed: a new session needs a person,
+            // an MFA code and a reason (`awsx breakglass PROFILE --reason ...`).
+            let store = common::open_store(ctx, &settings)?;
+            let served = crate::breakglass::cached_session(
+                store.as_ref(),
+                breakglass,
+                time::OffsetDateTime::now_utc(),
+            )?;
+            if let Some(warning) = &served.warning {
+                eprintln!("awsx: warning: {warning}");
+            }
+            served.credentials
         }
     };
     tracing::debug!(

@@ -4,6 +4,7 @@ use crate::cli::{Cli, Command};
 use crate::env::Env;
 use crate::error::Result;
 
+pub mod breakglass;
 pub mod common;
 pub mod configure;
 pub mod credential_process;
@@ -37,6 +38,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::CredentialProcess(args) => credential_process::run(&ctx, args),
         Command::Export(args) => export::run(&ctx, args),
         Command::Scan(args) => scan::run(&ctx, args),
+        Command::Breakglass(args) => breakglass::run(&ctx, args),
     }
 }
 

@@ -1,0 +1,191 @@
+//! `awsx breakglass PROFILE --reason …`: check the reason, read the MFA code, AssumeRole
+//! with the enrolled key, record the attempt, cache the session, run the notify hook.
+//! Nothing of IAM Identity Center is touched, so this works while SSO is down.
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use time::OffsetDateTime;
+
+use super::audit::{self, AuditEvent, AuditLog};
+use super::key::StoredKey;
+use super::remote::{self, AssumeRequest, Clients};
+use super::session::CachedSession;
+use super::{BreakglassError, naming, notify};
+use crate::config::{AwsxProfile, BreakGlassProfile, ConfigFile};
+use crate::env::Env;
+use crate::store::{BackendChoice, SecretStore};
+use crate::types::{IamUserName, ProfileName};
+
+/// One break-glass request as the command line gives it.
+#[derive(Debug, Clone)]
+pub struct Request {
+    pub profile: ProfileName,
+    pub reason: Option<String>,
+    /// `--duration`; else the profile's `awsx_breakglass_duration`; else 1 h. Capped at 1 h.
+    pub duration: Option<Duration>,
+    /// `--notify-command`, else the `breakglass_notify_command` setting.
+    pub notify_command: Option<String>,
+    /// The `keychain` setting (`AWSX_KEYCHAIN` beats it).
+    pub keychain: Option<BackendChoice>,
+}
+
+/// A granted session and what the command should tell the user.
+#[derive(Debug)]
+pub struct Granted {
+    pub profile: BreakGlassProfile,
+    pub session: CachedSession,
+    pub duration: Duration,
+    /// The duration asked for, when it was cut to the allowed range.
+    pub capped_from: Option<Duration>,
+    pub audit_path: PathBuf,
+    /// One line each for stderr: keychain fallback, notify hook failure.
+    pub warnings: Vec<String>,
+}
+
+/// Run one attempt. `read_code` is asked for the MFA code (given the device's ARN) only
+/// after everything that can be checked offline has been. Every attempt that gets as far
+/// as opening the audit log is recorded there, success or failure.
+pub fn assume(
+    env: &Env,
+    req: &Request,
+    now: OffsetDateTime,
+    read_code: &mut dyn FnMut(&str) -> Result<String, BreakglassError>,
+) -> Result<Granted, BreakglassError> {
+    let mut event = AuditEvent::new("assume", env, now);
+    event.profile = Some(req.profile.to_string());
+    event.reason = req.reason.clone();
+    let audit_path = audit::path(env);
+    let mut log = AuditLog::open(&audit_path)?;
+    let mut warnings = Vec::new();
+    let result = attempt(env, req, &mut event, &mut warnings, read_code);
+    match &result {
+        Ok(_) => event.succeeded(),
+        Err(e) => event.failed(e),
+    }
+    // Recorded before the session is cached: an unrecorded session is never served.
+    log.append(&event)?;
+    let (profile, session, duration, capped_from, store) = result?;
+    session.save(store.as_ref(), &profile.profile)?;
+    if let Some(command) = &req.notify_command
+        && let Err(warning) = notify::run(command, &event)
+    {
+        warnings.push(warning);
+    }
+    Ok(Granted {
+        profile,
+        session,
+        duration,
+        capped_from,
+        audit_path,
+        warnings,
+    })
+}
+
+type Attempt = (
+    BreakGlassProfile,
+    CachedSession,
+    Duration,
+    Option<Duration>,
+    Arc<dyn SecretStore>,
+);
+
+fn attempt(
+    env: &Env,
+    req: &Request,
+    event: &mut AuditEvent,
+    warnings: &mut Vec<String>,
+    read_code: &mut dyn FnMut(&str) -> Result<String, BreakglassError>,
+) -> Result<Attempt, BreakglassError> {
+    let reason = req
+        .reason
+        .as_deref()
+        .map(str::trim)
+        .filter(|r| !r.is_empty())
+        .ok_or_else(|| BreakglassError::MissingReason {
+            profile: req.profile.clone(),
+        })?;
+    let profile = load_profile(env, &req.profile)?;
+    event.role_arn = Some(profile.role_arn.clone());
+    event.iam_user = Some(profile.user.clone());
+    let user: IamUserName = profile.user.parse().map_err(|e| {
+        BreakglassError::Config(format!(
+            "profile {}: awsx_breakglass_user: {e}",
+            profile.profile
+        ))
+    })?;
+    let raw_identity = match profile.identity.clone().or_else(|| naming::os_user(env)) {
+        Some(id) => id,
+        None => {
+            return Err(BreakglassError::Config(format!(
+                "cannot tell who you are (no USER variable); set awsx_breakglass_identity = you@example.com in profile {}",
+                profile.profile
+            )));
+        }
+    };
+    let identity = naming::source_identity(&raw_identity)?;
+    let session_name = naming::session_name(&identity);
+    event.identity = Some(identity.clone());
+    event.session_name = Some(session_name.clone());
+    let requested = req.duration.or(profile.duration);
+    let (duration, capped) = naming::capped_duration(requested);
+    event.duration_seconds = Some(duration.as_secs());
+
+    let opened = crate::store::open(env, req.keychain)?;
+    warnings.extend(opened.warning.clone());
+    let key = StoredKey::load(opened.store.as_ref(), &user)?;
+    let mfa_serial = profile
+        .mfa_serial
+        .clone()
+        .unwrap_or_else(|| key.mfa_serial.clone());
+    event.mfa_serial = Some(mfa_serial.clone());
+    let code = super::input::parse_totp(&read_code(&mfa_serial)?)?;
+
+    let rt = crate::aws::runtime()?;
+    let assumed = rt.block_on(async {
+        let clients = Clients::new(env, profile.region.as_ref(), key.credentials()).await?;
+        remote::assume_role(
+            &clients.sts,
+            &AssumeRequest {
+                role_arn: &profile.role_arn,
+                session_name: &session_name,
+                source_identity: &identity,
+                mfa_serial: &mfa_serial,
+                token_code: &code,
+                reason_tag: &naming::reason_tag(reason),
+                duration_seconds: duration.as_secs(),
+            },
+        )
+        .await
+    })?;
+    event.assumed_role_arn = Some(assumed.assumed_role_arn.clone());
+    event.access_key_id = Some(assumed.credentials.access_key_id.clone());
+    event.expiration = Some(assumed.credentials.expiration.to_rfc3339());
+    let session = CachedSession {
+        credentials: assumed.credentials,
+        role_arn: profile.role_arn.clone(),
+        assumed_role_arn: assumed.assumed_role_arn,
+        session_name,
+        source_identity: identity,
+        reason: reason.to_owned(),
+        started: event.time,
+    };
+    Ok((
+        profile,
+        session,
+        duration,
+        capped.then(|| requested.unwrap_or_default()),
+        opened.store,
+    ))
+}
+
+/// The break-glass profile `name` from the AWS config file.
+pub fn load_profile(env: &Env, name: &ProfileName) -> Result<BreakGlassProfile, BreakglassError> {
+    let file = ConfigFile::load_config(env)?;
+    match AwsxProfile::resolve(file.doc(), name)? {
+        AwsxProfile::BreakGlass(p) => Ok(p),
+        AwsxProfile::Sso(_) => Err(BreakglassError::NotBreakglass {
+            profile: name.clone(),
+        }),
+    }
+}

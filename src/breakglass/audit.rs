@@ -1,0 +1,278 @@
+//! The audit log: `breakglass-audit.jsonl` in awsx's data directory, one JSON object per
+//! line, appended and fsynced for every break-glass attempt (and enrolment, rotation),
+//! successful or not. It names people, roles, reasons and session names; never a secret.
+//!
+//! The file is opened before any network call, so an attempt that could not be recorded
+//! is never made. Each line is written with one `write` on an `O_APPEND` descriptor, so
+//! concurrent awsx processes never interleave within a line.
+use std::fs::{File, OpenOptions};
+use std::io::{BufRead, BufReader, Write};
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+
+use super::BreakglassError;
+use crate::env::Env;
+
+pub const FILE_NAME: &str = "breakglass-audit.jsonl";
+/// Bumped only when a field changes meaning; new fields may appear at any time.
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// One line of the log (its documented JSON schema).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditEvent {
+    pub version: u32,
+    #[serde(with = "time::serde::rfc3339")]
+    pub time: OffsetDateTime,
+    /// `assume`, `enroll` or `rotate`.
+    pub event: String,
+    /// `success` or `failure`.
+    pub result: String,
+    /// For failures: AWS's error code (`AccessDenied`, …) or awsx's (`MissingReason`, …).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error_code: Option<String>,
+    /// For failures: the message the user saw (secret-free by construction).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    /// The login name of whoever ran awsx.
+    pub os_user: Option<String>,
+    pub host: Option<String>,
+    /// The SourceIdentity sent to STS.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub identity: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub profile: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub role_arn: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub iam_user: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mfa_serial: Option<String>,
+    /// The full reason as typed (the session tag carries a sanitised copy).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub session_name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub assumed_role_arn: Option<String>,
+    /// The session's (or enrolled key's) access key id, to find it in CloudTrail. Not secret.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub access_key_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub duration_seconds: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expiration: Option<String>,
+    pub awsx_version: String,
+}
+
+impl AuditEvent {
+    /// An event of `kind` at `now` for the current user and host, other fields empty.
+    pub fn new(kind: &str, env: &Env, now: OffsetDateTime) -> AuditEvent {
+        AuditEvent {
+            version: SCHEMA_VERSION,
+            time: now,
+            event: kind.to_owned(),
+            result: "failure".to_owned(),
+            error_code: None,
+            error: None,
+            os_user: super::naming::os_user(env),
+            host: super::naming::host_name(env),
+            identity: None,
+            profile: None,
+            role_arn: None,
+            iam_user: None,
+            mfa_serial: None,
+            reason: None,
+            session_name: None,
+            assumed_role_arn: None,
+            access_key_id: None,
+            duration_seconds: None,
+            expiration: None,
+            awsx_version: env!("CARGO_PKG_VERSION").to_owned(),
+        }
+    }
+
+    pub fn succeeded(&mut self) {
+        self.result = "success".to_owned();
+        self.error_code = None;
+        self.error = None;
+    }
+
+    pub fn failed(&mut self, err: &BreakglassError) {
+        self.result = "failure".to_owned();
+        self.error_code = Some(err.audit_code());
+        self.error = Some(err.to_string());
+    }
+
+    pub fn is_success(&self) -> bool {
+        self.result == "success"
+    }
+
+    pub fn to_json(&self) -> String {
+        serde_json::to_string(self).unwrap_or_default()
+    }
+}
+
+/// `<data dir>/breakglass-audit.jsonl`.
+pub fn path(env: &Env) -> PathBuf {
+    env.data_dir().join(FILE_NAME)
+}
+
+/// The log, open for appending.
+#[derive(Debug)]
+pub struct AuditLog {
+    path: PathBuf,
+    file: File,
+}
+
+impl AuditLog {
+    /// Open (creating it 0600, its directory 0700) for appending. Call this before the
+    /// attempt: failing here refuses the attempt.
+    pub fn open(path: &Path) -> Result<AuditLog, BreakglassError> {
+        let err = |source| BreakglassError::Audit {
+            path: path.to_owned(),
+            source,
+        };
+        if let Some(dir) = path.parent() {
+            create_private_dir(dir).map_err(err)?;
+        }
+        let mut options = OpenOptions::new();
+        options.append(true).create(true);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::OpenOptionsExt;
+            options.mode(0o600);
+        }
+        let file = options.open(path).map_err(err)?;
+        Ok(AuditLog {
+            path: path.to_owned(),
+            file,
+        })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Append one line and fsync it.
+    pub fn append(&mut self, event: &AuditEvent) -> Result<(), BreakglassError> {
+        let mut line = event.to_json();
+        line.push('\n');
+        let err = |source| BreakglassError::Audit {
+            path: self.path.clone(),
+            source,
+        };
+        self.file.write_all(line.as_bytes()).map_err(err)?;
+        self.file.sync_data().map_err(err)
+    }
+}
+
+fn create_private_dir(dir: &Path) -> std::io::Result<()> {
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::DirBuilderExt;
+        builder.mode(0o700);
+    }
+    builder.create(dir)
+}
+
+/// Every event in the log, oldest first, and how many lines could not be read (a torn
+/// last line after a crash, or a hand edit). A missing log is empty.
+pub fn read(path: &Path) -> Result<(Vec<AuditEvent>, usize), BreakglassError> {
+    let file = match File::open(path) {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok((Vec::new(), 0)),
+        Err(source) => {
+            return Err(BreakglassError::Audit {
+                path: path.to_owned(),
+                source,
+            });
+        }
+    };
+    let mut events = Vec::new();
+    let mut unreadable = 0;
+    for line in BufReader::new(file).split(b'\n') {
+        let line = line.map_err(|source| BreakglassError::Audit {
+            path: path.to_owned(),
+            source,
+        })?;
+        if line.iter().all(u8::is_ascii_whitespace) {
+            continue;
+        }
+        match serde_json::from_slice::<AuditEvent>(&line) {
+            Ok(e) => events.push(e),
+            Err(_) => unreadable += 1,
+        }
+    }
+    Ok((events, unreadable))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn event(result_ok: bool) -> AuditEvent {
+        let env = Env::from_vars([("USER", "alice")]);
+        let mut e = AuditEvent::new(
+            "assume",
+            &env,
+            OffsetDateTime::from_unix_timestamp(1_800_000_000).unwrap(),
+        );
+        e.profile = Some("prod-bg".into());
+        e.reason = Some("INC-1: \"quoted\"\nnewline".into());
+        if result_ok {
+            e.succeeded();
+        }
+        e
+    }
+
+    #[test]
+    fn appends_one_json_line_per_event_and_reads_them_back() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("sub").join(FILE_NAME);
+        let mut log = AuditLog::open(&path).unwrap();
+        log.append(&event(true)).unwrap();
+        drop(log);
+        // A second process appends; nothing is overwritten.
+        AuditLog::open(&path)
+            .unwrap()
+            .append(&event(false))
+            .unwrap();
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert_eq!(text.lines().count(), 2);
+        let (events, bad) = read(&path).unwrap();
+        assert_eq!(bad, 0);
+        assert_eq!(events.len(), 2);
+        assert!(events[0].is_success() && !events[1].is_success());
+        assert_eq!(
+            events[0].reason.as_deref(),
+            Some("INC-1: \"quoted\"\nnewline")
+        );
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+            assert_eq!(mode & 0o777, 0o600);
+        }
+    }
+
+    #[test]
+    fn a_torn_line_is_counted_not_fatal() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(FILE_NAME);
+        let mut text = event(true).to_json();
+        text.push_str("\n{\"version\":1,\"ti");
+        std::fs::write(&path, text).unwrap();
+        let (events, bad) = read(&path).unwrap();
+        assert_eq!((events.len(), bad), (1, 1));
+    }
+
+    #[test]
+    fn a_missing_log_is_empty() {
+        let dir = tempfile::tempdir().unwrap();
+        assert_eq!(read(&dir.path().join("none")).unwrap(), (Vec::new(), 0));
+    }
+}
