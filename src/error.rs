@@ -9,6 +9,15 @@ pub enum Error {
     Usage(String),
     #[error(transparent)]
     Scan(#[from] crate::scan::ScanError),
+    #[error(transparent)]
+    Config(#[from] crate::config::Error),
+    /// Writing machine-read output (completions, man pages) failed.
+    #[error("cannot write {what}: {source}")]
+    Output {
+        what: String,
+        #[source]
+        source: std::io::Error,
+    },
 }
 
 impl HasExitCode for Error {
@@ -16,6 +25,8 @@ impl HasExitCode for Error {
         match self {
             Error::Usage(_) => ExitCode::Usage,
             Error::Scan(err) => err.exit_code(),
+            Error::Config(err) => err.exit_code(),
+            Error::Output { .. } => ExitCode::Failure,
         }
     }
 }

@@ -4,6 +4,9 @@ use crate::cli::{Cli, Command};
 use crate::env::Env;
 use crate::error::Result;
 
+pub mod complete_profiles;
+pub mod completions;
+pub mod man;
 pub mod scan;
 
 /// What every command gets: the environment read once, and the global flags.
@@ -20,5 +23,7 @@ pub fn run(cli: Cli) -> Result<()> {
     };
     match cli.command {
         Command::Scan(args) => scan::run(&ctx, args),
+        Command::Completions(args) => completions::run(&ctx, args),
+        Command::Man(args) => man::run(&ctx, args),
     }
 }
