@@ -36,7 +36,8 @@ pub fn run(_ctx: &Context, args: ManArgs) -> Result<()> {
 /// The top-level page, awsx(1), as roff.
 pub fn render(cmd: Command) -> Result<Vec<u8>> {
     let mut page = Vec::new();
-    clap_mangen::Man::new(cmd)
+    // As in `write_pages`: clap's `help` subcommand gets no page, so awsx(1) lists none.
+    clap_mangen::Man::new(cmd.disable_help_subcommand(true))
         .render(&mut page)
         .map_err(|source| Error::Output {
             what: "the manual page".into(),

@@ -2,5 +2,6 @@
 //! binary against the emulator and the real keychains (run them with `scripts/test`).
 mod config;
 mod harness;
+mod packaging;
 mod scan;
 mod store;
