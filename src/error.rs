@@ -24,6 +24,13 @@ pub enum Error {
     Output(#[from] std::io::Error),
     #[error(transparent)]
     Breakglass(#[from] crate::breakglass::BreakglassError),
+    /// Writing machine-read output (completions, man pages) failed.
+    #[error("cannot write {what}: {source}")]
+    WriteOutput {
+        what: String,
+        #[source]
+        source: std::io::Error,
+    },
 }
 
 impl HasExitCode for Error {
@@ -37,6 +44,7 @@ impl HasExitCode for Error {
             Error::Sso(err) => err.exit_code(),
             Error::Setup(_) | Error::Output(_) => ExitCode::Failure,
             Error::Breakglass(err) => err.exit_code(),
+            Error::WriteOutput { .. } => ExitCode::Failure,
         }
     }
 }

@@ -24,8 +24,15 @@ use exit::HasExitCode;
 
 /// Parse the command line, run the command, and turn the outcome into an exit code.
 pub fn main() -> std::process::ExitCode {
-    let cli = cli::Cli::parse();
-    match cmd::run(cli) {
+    // The completion scripts' callback runs before clap: see `cmd::complete_profiles`.
+    let outcome = if std::env::args_os().nth(1).as_deref()
+        == Some(std::ffi::OsStr::new(cmd::complete_profiles::SUBCOMMAND))
+    {
+        cmd::complete_profiles::run(&env::Env::from_process())
+    } else {
+        cmd::run(cli::Cli::parse())
+    };
+    match outcome {
         Ok(()) => exit::ExitCode::Success.into(),
         Err(err) => {
             eprintln!("awsx: {err}");

@@ -13,6 +13,9 @@ pub mod export;
 pub mod login;
 pub mod login_ui;
 pub mod logout;
+pub mod complete_profiles;
+pub mod completions;
+pub mod man;
 pub mod scan;
 pub mod status;
 
@@ -39,6 +42,8 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Export(args) => export::run(&ctx, args),
         Command::Scan(args) => scan::run(&ctx, args),
         Command::Breakglass(args) => breakglass::run(&ctx, args),
+        Command::Completions(args) => completions::run(&ctx, args),
+        Command::Man(args) => man::run(&ctx, args),
     }
 }
 

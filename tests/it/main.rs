@@ -5,5 +5,6 @@ mod config;
 mod credential_process;
 mod harness;
 mod login;
+mod packaging;
 mod scan;
 mod store;
