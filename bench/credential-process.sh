@@ -32,7 +32,7 @@ fi
 bin="$PWD/target/release"
 work=$(mktemp -d "${TMPDIR:-/tmp}/awsx-bench.XXXXXX")
 cleanup() {
-  [ -n "${emulator_pid:-}" ] && kill "$emulator_pid" 2>/dev/null || true
+  if [ -n "${emulator_pid:-}" ]; then kill "$emulator_pid" 2>/dev/null || true; fi
   rm -rf "$work"
 }
 trap cleanup EXIT

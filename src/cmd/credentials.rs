@@ -80,7 +80,16 @@ fn sso_credentials(
         hot: hot.as_ref(),
         margin,
     };
-    let auto_login = profile.auto_login.unwrap_or(settings.auto_login);
+    // The profile's `awsx_auto_login`, else its session's, else the global setting.
+    let session_auto_login = profile
+        .session
+        .awsx
+        .get("awsx_auto_login")
+        .and_then(|v| crate::config::profile::parse_bool(v));
+    let auto_login = profile
+        .auto_login
+        .or(session_auto_login)
+        .unwrap_or(settings.auto_login);
     let mut tty_ui = if auto_login {
         TerminalUi::controlling_terminal(&ctx.env, settings)
     } else {

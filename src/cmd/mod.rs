@@ -6,6 +6,8 @@ use crate::error::Result;
 
 pub mod breakglass;
 pub mod common;
+pub mod complete_profiles;
+pub mod completions;
 pub mod configure;
 pub mod credential_process;
 pub mod credentials;
@@ -13,8 +15,6 @@ pub mod export;
 pub mod login;
 pub mod login_ui;
 pub mod logout;
-pub mod complete_profiles;
-pub mod completions;
 pub mod man;
 pub mod scan;
 pub mod status;

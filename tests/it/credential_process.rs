@@ -108,8 +108,9 @@ fn auto_login_talks_through_the_terminal_and_starts_one_login_for_many_processes
     let env = TestEnv::builder()
         .auto_approve(Some(std::time::Duration::from_secs(2)))
         .build();
+    // Switched on for the whole session this time, not the profile.
     env.append_config(&format!(
-        "\n[profile auto]\ncredential_process = {} credential-process --profile auto\nawsx_sso_session = acme\nawsx_account_id = {SANDBOX}\nawsx_role_name = ReadOnlyAccess\nawsx_auto_login = true\n",
+        "awsx_auto_login = true\n\n[profile auto]\ncredential_process = {} credential-process --profile auto\nawsx_sso_session = acme\nawsx_account_id = {SANDBOX}\nawsx_role_name = ReadOnlyAccess\n",
         awsx_bin().display()
     ));
     // `script` gives each process a terminal of its own; all four want a login at once.
