@@ -37,7 +37,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-"$bin/awsx-emulator" --print-env >"$work/emulator.out" &
+"$bin/awsx-emulator" --auto-approve 0 --print-env >"$work/emulator.out" &
 emulator_pid=$!
 for _ in $(seq 1 100); do grep -q AWSX_SIGNIN_ENDPOINT "$work/emulator.out" 2>/dev/null && break; sleep 0.1; done
 # shellcheck disable=SC1090

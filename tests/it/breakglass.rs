@@ -592,28 +592,7 @@ fn the_aws_cli_uses_a_break_glass_session_through_credential_process_with_sso_do
     // Identity Center unreachable: nothing of SSO is needed.
     env.set_env("AWS_ENDPOINT_URL_SSO", "http://127.0.0.1:9");
     env.set_env("AWS_ENDPOINT_URL_SSO_OIDC", "http://127.0.0.1:9");
-    let out = env
-        .command(
-            "python3",
-            [
-                "-m",
-                "awscli",
-                "sts",
-                "get-caller-identity",
-                "--profile",
-                "prod-bg",
-                "--output",
-                "json",
-            ],
-        )
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let id: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let id = env.aws_cli_identity("prod-bg");
     assert!(
         id["Arn"]
             .as_str()

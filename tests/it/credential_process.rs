@@ -342,9 +342,7 @@ fn export_prints_env_lines_and_json() {
 
 // ---- real clients ----------------------------------------------------------------------
 
-fn assert_sandbox_identity(text: &str) {
-    let id: serde_json::Value =
-        serde_json::from_str(text).unwrap_or_else(|e| panic!("not JSON ({e}): {text}"));
+fn assert_sandbox_identity(id: &serde_json::Value) {
     assert_eq!(id["Account"], SANDBOX, "{id}");
     assert!(
         id["Arn"]
@@ -358,28 +356,7 @@ fn assert_sandbox_identity(text: &str) {
 #[test]
 fn the_aws_cli_calls_sts_through_awsx() {
     let env = logged_in();
-    let out = env
-        .command(
-            "python3",
-            [
-                "-m",
-                "awscli",
-                "sts",
-                "get-caller-identity",
-                "--profile",
-                "sandbox-admin",
-                "--output",
-                "json",
-            ],
-        )
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert_sandbox_identity(&String::from_utf8_lossy(&out.stdout));
+    assert_sandbox_identity(&env.aws_cli_identity("sandbox-admin"));
 }
 
 #[test]
@@ -388,13 +365,7 @@ fn boto3_calls_sts_through_awsx() {
     let script = "import boto3, json\n\
         s = boto3.Session(profile_name='sandbox-admin')\n\
         print(json.dumps(s.client('sts').get_caller_identity()))";
-    let out = env.command("python3", ["-c", script]).output().unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert_sandbox_identity(&String::from_utf8_lossy(&out.stdout));
+    assert_sandbox_identity(&env.client_json("python3", &["-c", script]));
 }
 
 #[test]
@@ -405,26 +376,17 @@ fn the_debian_aws_cli_v2_exports_awsx_credentials() {
         "install the Debian awscli package (scripts/install-test-deps)"
     );
     let env = logged_in();
-    let out = env
-        .command(
-            aws,
-            [
-                "configure",
-                "export-credentials",
-                "--profile",
-                "sandbox-admin",
-                "--format",
-                "process",
-            ],
-        )
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    let got = env.client_json(
+        aws,
+        &[
+            "configure",
+            "export-credentials",
+            "--profile",
+            "sandbox-admin",
+            "--format",
+            "process",
+        ],
     );
-    let got: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(
         got["AccessKeyId"],
         env.credentials("sandbox-admin")["AccessKeyId"]
@@ -439,28 +401,7 @@ fn role_chaining_through_an_awsx_source_profile_works_in_boto3() {
         "\n[profile staging-via-mgmt]\nsource_profile = mgmt-admin\nrole_arn = arn:aws:iam::300000000003:role/OrganizationAccountAccessRole\nregion = us-east-1\n",
     );
     env.login();
-    let out = env
-        .command(
-            "python3",
-            [
-                "-m",
-                "awscli",
-                "sts",
-                "get-caller-identity",
-                "--profile",
-                "staging-via-mgmt",
-                "--output",
-                "json",
-            ],
-        )
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let id: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let id = env.aws_cli_identity("staging-via-mgmt");
     assert_eq!(id["Account"], "300000000003");
     assert!(
         id["Arn"]
@@ -562,4 +503,29 @@ fn an_unreachable_keychain_is_exit_4_but_a_hot_tier_hit_never_needs_it() {
     );
     miss.code(4).stderr_contains("AWSX_KEYCHAIN=keyutils");
     assert_eq!(miss.stderr.lines().count(), 1, "{}", miss.stderr);
+}
+
+#[test]
+fn a_hot_tier_miss_falls_back_to_the_keychain_and_refills_the_tier() {
+    let env = logged_in();
+    let first = env.credentials("sandbox-admin");
+    let hot = awsx::store::hot::HotTier::open(&awsx::env::Env::from_vars(env.env_vars()))
+        .expect("keyutils is available in scripts/test");
+    hot.remove(&role_entry(SANDBOX, "AdministratorAccess"));
+    // No network: the keychain answers the miss...
+    env.emulator.set_outage(true);
+    assert_eq!(env.credentials("sandbox-admin"), first);
+    // ...and put the entry back in the tier, so the next hit needs no D-Bus.
+    let hit = Run::from(
+        env.awsx(["credential-process", "--profile", "sandbox-admin"])
+            .env(
+                "DBUS_SESSION_BUS_ADDRESS",
+                "unix:path=/nonexistent/awsx-test-bus",
+            )
+            .output()
+            .unwrap(),
+    );
+    hit.success();
+    assert_eq!(hit.json(), first);
+    assert_eq!(env.emulator.count(Op::GetRoleCredentials), 1);
 }

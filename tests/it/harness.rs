@@ -281,6 +281,42 @@ impl TestEnv {
         run.json()
     }
 
+    /// Run `program ARGS` (a real AWS client) and parse the JSON it prints; panics with its
+    /// stderr unless it succeeded.
+    #[track_caller]
+    pub fn client_json<P: AsRef<OsStr>>(&self, program: P, args: &[&str]) -> serde_json::Value {
+        let out = self
+            .command(program, args)
+            .output()
+            .expect("run the AWS client");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice(&out.stdout)
+            .unwrap_or_else(|e| panic!("not JSON ({e}): {}", String::from_utf8_lossy(&out.stdout)))
+    }
+
+    /// `aws sts get-caller-identity --profile PROFILE` through pip's AWS CLI (which honours
+    /// the emulator's endpoint variables).
+    #[track_caller]
+    pub fn aws_cli_identity(&self, profile: &str) -> serde_json::Value {
+        self.client_json(
+            "python3",
+            &[
+                "-m",
+                "awscli",
+                "sts",
+                "get-caller-identity",
+                "--profile",
+                profile,
+                "--output",
+                "json",
+            ],
+        )
+    }
+
     /// The keychain this test's awsx uses, opened through awsx's own library (to plant a
     /// corrupt entry, or read what was stored).
     pub fn store(&self) -> std::sync::Arc<dyn awsx::store::SecretStore> {
