@@ -3,6 +3,7 @@
 #
 #   cat of the same credentials JSON          the file floor
 #   secret-tool lookup of the keychain entry   the D-Bus (Secret Service) floor
+#   keyctl pipe of the hot-tier key            the kernel keyutils floor
 #   awsx credential-process, hot tier hit      small config, and a 4,000-profile config
 #   awsx credential-process, keychain hit      AWSX_HOT_TIER=off (Secret Service read)
 #
@@ -76,11 +77,14 @@ export AWS_CONFIG_FILE="$small"
 "$bin/awsx" credential-process --profile sandbox-admin >"$work/creds.json"
 entry="role:acme/200000000002/AdministratorAccess"
 secret-tool lookup service "$AWSX_KEYCHAIN_SERVICE" username "$entry" >/dev/null
+# The same credentials in the hot tier: a bare keyutils read of that key is keyctl's floor.
+hot_key=$(keyctl search @u user "awsx-hot:$AWSX_KEYCHAIN_SERVICE:$entry")
 
 echo "config sizes: small $(wc -c <"$small") bytes, big $(wc -c <"$big") bytes ($(grep -c '^\[profile' "$big") profiles)"
 hyperfine -N --warmup 30 --runs "$RUNS" --export-json "$work/hyperfine.json" \
   -n cat "cat $work/creds.json" \
   -n secret-tool "secret-tool lookup service $AWSX_KEYCHAIN_SERVICE username $entry" \
+  -n keyctl "keyctl pipe $hot_key" \
   -n awsx-hit-small "env AWS_CONFIG_FILE=$small $bin/awsx credential-process --profile sandbox-admin" \
   -n awsx-hit-4000 "env AWS_CONFIG_FILE=$big $bin/awsx credential-process --profile sandbox-admin" \
   -n awsx-keychain-small "env AWS_CONFIG_FILE=$small AWSX_HOT_TIER=off $bin/awsx credential-process --profile sandbox-admin" \
@@ -97,6 +101,7 @@ for name, r in res.items():
 print(f"\nawsx hit (small) / env+cat: {ms('awsx-hit-small')/ms('env-cat'):.2f}  (both start through /usr/bin/env)")
 print(f"awsx hit (4000) / env+cat:  {ms('awsx-hit-4000')/ms('env-cat'):.2f}")
 print(f"awsx keychain hit / secret-tool: {ms('awsx-keychain-small')/ms('secret-tool'):.2f}")
+print(f"awsx hot-tier hit (small) / keyctl: {ms('awsx-hit-small')/ms('keyctl'):.2f}")
 PY
 
 for config in "$small" "$big"; do
