@@ -5,7 +5,9 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 mod breakglass;
+mod doctor;
 pub use breakglass::*;
+pub use doctor::*;
 
 /// SSO logins, keychain-cached short-lived AWS credentials and account switching.
 ///
@@ -43,6 +45,8 @@ pub enum Command {
     Export(ExportArgs),
     Scan(ScanArgs),
     Breakglass(BreakglassArgs),
+    Doctor(DoctorArgs),
+    Migrate(MigrateArgs),
 }
 
 #[derive(Debug, Args)]

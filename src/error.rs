@@ -24,6 +24,8 @@ pub enum Error {
     Output(#[from] std::io::Error),
     #[error(transparent)]
     Breakglass(#[from] crate::breakglass::BreakglassError),
+    #[error(transparent)]
+    Doctor(#[from] crate::doctor::DoctorError),
 }
 
 impl HasExitCode for Error {
@@ -37,6 +39,7 @@ impl HasExitCode for Error {
             Error::Sso(err) => err.exit_code(),
             Error::Setup(_) | Error::Output(_) => ExitCode::Failure,
             Error::Breakglass(err) => err.exit_code(),
+            Error::Doctor(err) => err.exit_code(),
         }
     }
 }

@@ -9,10 +9,12 @@ pub mod common;
 pub mod configure;
 pub mod credential_process;
 pub mod credentials;
+pub mod doctor;
 pub mod export;
 pub mod login;
 pub mod login_ui;
 pub mod logout;
+pub mod migrate;
 pub mod scan;
 pub mod status;
 
@@ -39,6 +41,8 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Export(args) => export::run(&ctx, args),
         Command::Scan(args) => scan::run(&ctx, args),
         Command::Breakglass(args) => breakglass::run(&ctx, args),
+        Command::Doctor(args) => doctor::run(&ctx, args),
+        Command::Migrate(args) => migrate::run(&ctx, args),
     }
 }
 
