@@ -3,7 +3,9 @@
 mod breakglass;
 mod config;
 mod credential_process;
+mod doctor;
 mod harness;
 mod login;
+mod migrate;
 mod scan;
 mod store;
