@@ -99,6 +99,7 @@ pub fn run(ctx: &Context, args: MigrateArgs) -> Result<()> {
 
     // Enrol first: a key leaves the file only once it is safely in the keychain.
     let mut failures = 0;
+    let mut first_error: Option<BreakglassError> = None;
     let mut removed = Vec::new();
     for (key, action) in keys.iter().zip(&actions) {
         match action {
@@ -120,15 +121,17 @@ pub fn run(ctx: &Context, args: MigrateArgs) -> Result<()> {
                             key.redacted(),
                             path.display()
                         );
+                        first_error.get_or_insert(e);
                     }
                 }
             }
         }
     }
     if removed.is_empty() {
-        return Err(Error::Breakglass(BreakglassError::Input(
-            "no key was migrated; see the messages above".to_owned(),
-        )));
+        // Nothing changes; the (first) enrolment error says what to do and sets the code.
+        return Err(Error::Breakglass(first_error.unwrap_or_else(|| {
+            BreakglassError::Input("no key was migrated".to_owned())
+        })));
     }
     if terminal && !args.yes {
         let original = file.doc().render().to_owned();

@@ -204,7 +204,7 @@ fn the_profile_chain_shows_each_step_and_the_arn() {
         .stdout_contains("✔ profile sandbox-admin found")
         .stdout_contains("✔ credential_process returned key ASIA…")
         .stdout_contains(
-            "✔ STS GetCallerIdentity: arn:aws:sts::200000000002:assumed-role/AdministratorAccess",
+            "✔ STS GetCallerIdentity: arn:aws:sts::200000000002:assumed-role/AWSReservedSSO_AdministratorAccess_",
         );
     let json = doctor(&env, &["--profile", "sandbox-admin", "--json"]).json();
     assert_eq!(check(&json, "chain.sts")["status"], "ok");

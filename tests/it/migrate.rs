@@ -107,8 +107,9 @@ fn a_key_that_is_not_the_users_stays_in_the_file() {
         "bg",
         "--yes",
     ])
-    .code(1)
-    .stderr_contains("not enrolled");
+    .code(2)
+    .stderr_contains("not enrolled")
+    .stderr_contains("run again with --user breakglass-alice");
     assert_eq!(
         std::fs::read_to_string(env.credentials_path()).unwrap(),
         credentials_file()
@@ -124,7 +125,7 @@ fn delete_removes_only_that_key() {
     assert_eq!(
         std::fs::read_to_string(env.credentials_path()).unwrap(),
         format!(
-            "# personal\r\n[bg]\r\naws_access_key_id = {ALICE_KEY}\r\naws_secret_access_key = {ALICE_SECRET}\r\n\r\n[tools] ; note\r\nregion = eu-west-1\r\n"
+            "# personal\r\n\r\n[bg]\r\naws_access_key_id = {ALICE_KEY}\r\naws_secret_access_key = {ALICE_SECRET}\r\n\r\n[tools] ; note\r\nregion = eu-west-1\r\n"
         )
     );
 }
