@@ -78,7 +78,7 @@ fn is_awsx(profile: &Profile) -> bool {
     profile.awsx_keys().next().is_some()
         || profile
             .credential_process()
-            .and_then(|c| shlex::split(c))
+            .and_then(shlex::split)
             .and_then(|words| words.first().cloned())
             .is_some_and(|program| file_name_is_awsx(Path::new(&program)))
 }
