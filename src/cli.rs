@@ -5,7 +5,9 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 mod breakglass;
+mod doctor;
 pub use breakglass::*;
+pub use doctor::*;
 
 /// SSO logins, keychain-cached short-lived AWS credentials and account switching.
 ///
@@ -72,6 +74,8 @@ pub enum Command {
     // `awsx __complete-profiles` (the completion scripts' callback) is deliberately not a
     // variant: clap_complete would offer a hidden subcommand too. `crate::main` takes it
     // before clap sees the arguments; see `cmd::complete_profiles`.
+    Doctor(DoctorArgs),
+    Migrate(MigrateArgs),
 }
 
 #[derive(Debug, Args)]

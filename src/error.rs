@@ -31,6 +31,8 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
+    #[error(transparent)]
+    Doctor(#[from] crate::doctor::DoctorError),
 }
 
 impl HasExitCode for Error {
@@ -45,6 +47,7 @@ impl HasExitCode for Error {
             Error::Setup(_) | Error::Output(_) => ExitCode::Failure,
             Error::Breakglass(err) => err.exit_code(),
             Error::WriteOutput { .. } => ExitCode::Failure,
+            Error::Doctor(err) => err.exit_code(),
         }
     }
 }

@@ -51,7 +51,7 @@ pub fn remove(env: &Env, key_id: &str) -> Result<Vec<String>, BreakglassError> {
     Ok(names)
 }
 
-fn remove_from(doc: &mut Document, key_id: &str) -> Result<Vec<String>, BreakglassError> {
+pub fn remove_from(doc: &mut Document, key_id: &str) -> Result<Vec<String>, BreakglassError> {
     let names = profiles_with_key(doc, key_id);
     for name in &names {
         let only_credentials = doc.profile_sections(name).all(|s| {

@@ -20,7 +20,7 @@ pub fn open_store(ctx: &Context, settings: &Settings) -> Result<Arc<dyn SecretSt
     Ok(opened.store)
 }
 
-fn backend_choice(keychain: Keychain) -> BackendChoice {
+pub fn backend_choice(keychain: Keychain) -> BackendChoice {
     match keychain {
         Keychain::Auto => BackendChoice::Auto,
         Keychain::SecretService => BackendChoice::SecretService,

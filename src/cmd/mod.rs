@@ -11,11 +11,13 @@ pub mod completions;
 pub mod configure;
 pub mod credential_process;
 pub mod credentials;
+pub mod doctor;
 pub mod export;
 pub mod login;
 pub mod login_ui;
 pub mod logout;
 pub mod man;
+pub mod migrate;
 pub mod scan;
 pub mod status;
 
@@ -44,6 +46,8 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Breakglass(args) => breakglass::run(&ctx, args),
         Command::Completions(args) => completions::run(&ctx, args),
         Command::Man(args) => man::run(&ctx, args),
+        Command::Doctor(args) => doctor::run(&ctx, args),
+        Command::Migrate(args) => migrate::run(&ctx, args),
     }
 }
 

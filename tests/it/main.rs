@@ -3,8 +3,10 @@
 mod breakglass;
 mod config;
 mod credential_process;
+mod doctor;
 mod harness;
 mod login;
+mod migrate;
 mod packaging;
 mod scan;
 mod store;

@@ -1,0 +1,315 @@
+//! `awsx migrate`: move each long-lived key of the credentials file into the keychain as a
+//! break-glass user (the break-glass enrolment path: STS GetCallerIdentity, then the
+//! keychain), or delete it; then rewrite the file atomically, keeping every other byte.
+//! Human output goes to stderr, except `--dry-run`'s diff (the result asked for) on stdout.
+use std::io::{BufRead, IsTerminal};
+
+use time::OffsetDateTime;
+
+use super::Context;
+use crate::breakglass::audit::{self, AuditEvent, AuditLog};
+use crate::breakglass::enroll::{self, EnrollRequest};
+use crate::breakglass::input::Input;
+use crate::breakglass::{BreakglassError, credfile};
+use crate::cli::MigrateArgs;
+use crate::config::ConfigFile;
+use crate::error::{Error, Result};
+use crate::migrate::{LongLivedKey, long_lived_keys, masked_diff};
+use crate::settings::Settings;
+use crate::types::IamUserName;
+
+/// What to do with one key.
+#[derive(Debug, Clone)]
+enum Action {
+    Enroll {
+        user: IamUserName,
+        mfa_serial: String,
+    },
+    Delete,
+    Keep,
+}
+
+pub fn run(ctx: &Context, args: MigrateArgs) -> Result<()> {
+    let mut file = ConfigFile::load_credentials(&ctx.env)?;
+    let path = file.path().to_owned();
+    let keys = long_lived_keys(file.doc());
+    if keys.is_empty() {
+        eprintln!(
+            "awsx: no long-lived access key (AKIA…) in {}; nothing to migrate.",
+            path.display()
+        );
+        return Ok(());
+    }
+    let terminal = std::io::stdin().is_terminal();
+    let flagged = args.enroll_as.is_some() || !args.delete.is_empty();
+    let mut actions = flag_actions(&args, &keys)?;
+
+    if args.dry_run {
+        // Whatever is chosen for a key (enrol or delete), it leaves the file: show that.
+        let chosen: Vec<&LongLivedKey> = keys
+            .iter()
+            .zip(&actions)
+            .filter(|(_, a)| !flagged || !matches!(a, Action::Keep))
+            .map(|(k, _)| k)
+            .collect();
+        let original = file.doc().render().to_owned();
+        for key in &chosen {
+            credfile::remove_from(file.doc_mut(), &key.access_key_id)?;
+        }
+        for (key, action) in keys.iter().zip(&actions) {
+            eprintln!(
+                "awsx: {} (profile {}): {}",
+                key.redacted(),
+                key.profiles.join(", "),
+                describe(action, flagged)
+            );
+        }
+        print!(
+            "{}",
+            masked_diff(&path.display().to_string(), &original, file.doc().render())
+        );
+        eprintln!("awsx: dry run: nothing was written.");
+        return Ok(());
+    }
+
+    if !flagged {
+        if !terminal {
+            let listed: Vec<String> = keys
+                .iter()
+                .map(|k| format!("{} (profile {})", k.redacted(), k.profiles.join(", ")))
+                .collect();
+            return Err(Error::Usage(format!(
+                "{} long-lived key(s) in {}: {}; without a terminal say what to do: --enroll-as USER --mfa-serial ARN [--profile PROFILE] or --delete PROFILE, with --yes (awsx migrate --dry-run shows the change)",
+                keys.len(),
+                path.display(),
+                listed.join("; ")
+            )));
+        }
+        actions = ask_actions(&keys)?;
+    } else if !terminal && !args.yes {
+        return Err(Error::Usage(
+            "without a terminal, pass --yes to let awsx migrate rewrite the credentials file"
+                .to_owned(),
+        ));
+    }
+    if actions.iter().all(|a| matches!(a, Action::Keep)) {
+        eprintln!("awsx: nothing chosen; {} is unchanged.", path.display());
+        return Ok(());
+    }
+
+    // Enrol first: a key leaves the file only once it is safely in the keychain.
+    let mut failures = 0;
+    let mut first_error: Option<BreakglassError> = None;
+    let mut removed = Vec::new();
+    for (key, action) in keys.iter().zip(&actions) {
+        match action {
+            Action::Keep => {}
+            Action::Delete => removed.push((key, "deleted")),
+            Action::Enroll { user, mfa_serial } => {
+                match enroll_key(ctx, &args, key, user, mfa_serial) {
+                    Ok(arn) => {
+                        eprintln!(
+                            "awsx: enrolled {} as break-glass user {user} ({arn}).",
+                            key.redacted()
+                        );
+                        removed.push((key, "moved to the keychain"));
+                    }
+                    Err(e) => {
+                        failures += 1;
+                        eprintln!(
+                            "awsx: {} was not enrolled and stays in {}: {e}",
+                            key.redacted(),
+                            path.display()
+                        );
+                        first_error.get_or_insert(e);
+                    }
+                }
+            }
+        }
+    }
+    if removed.is_empty() {
+        // Nothing changes; the (first) enrolment error says what to do and sets the code.
+        return Err(Error::Breakglass(first_error.unwrap_or_else(|| {
+            BreakglassError::Input("no key was migrated".to_owned())
+        })));
+    }
+    if terminal && !args.yes {
+        let original = file.doc().render().to_owned();
+        let mut preview = file.clone();
+        for (key, _) in &removed {
+            credfile::remove_from(preview.doc_mut(), &key.access_key_id)?;
+        }
+        eprint!(
+            "{}",
+            masked_diff(
+                &path.display().to_string(),
+                &original,
+                preview.doc().render()
+            )
+        );
+        if !Input::new().confirm(&format!("awsx: rewrite {}?", path.display())) {
+            eprintln!(
+                "awsx: {} is unchanged (enrolled keys are in the keychain; run awsx migrate --delete PROFILE to remove them).",
+                path.display()
+            );
+            return Ok(());
+        }
+    }
+    for (key, _) in &removed {
+        credfile::remove_from(file.doc_mut(), &key.access_key_id)?;
+    }
+    file.save()?;
+    for (key, what) in &removed {
+        eprintln!(
+            "awsx: {} (profile {}) {what}; removed from {}.",
+            key.redacted(),
+            key.profiles.join(", "),
+            path.display()
+        );
+    }
+    eprintln!("awsx: the rest of {} is unchanged.", path.display());
+    if failures > 0 {
+        return Err(Error::Breakglass(BreakglassError::Input(format!(
+            "{failures} key(s) could not be enrolled; see the messages above"
+        ))));
+    }
+    Ok(())
+}
+
+fn describe(action: &Action, flagged: bool) -> String {
+    match action {
+        Action::Enroll { user, .. } => {
+            format!("would be enrolled as break-glass user {user} and removed")
+        }
+        Action::Delete => "would be deleted".to_owned(),
+        Action::Keep if flagged => "kept".to_owned(),
+        Action::Keep => "would be enrolled or deleted (you choose per key) and removed".to_owned(),
+    }
+}
+
+/// The actions the flags ask for, one per key (in `keys` order).
+fn flag_actions(args: &MigrateArgs, keys: &[LongLivedKey]) -> Result<Vec<Action>> {
+    let mut actions = vec![Action::Keep; keys.len()];
+    let index_of = |profile: &str, flag: &str| {
+        keys.iter()
+            .position(|k| k.profiles.iter().any(|p| p == profile))
+            .ok_or_else(|| {
+                Error::Usage(format!(
+                    "{flag} {profile}: that profile holds no long-lived key; profiles with one: {}",
+                    keys.iter()
+                        .flat_map(|k| k.profiles.iter().map(String::as_str))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ))
+            })
+    };
+    for profile in &args.delete {
+        actions[index_of(profile, "--delete")?] = Action::Delete;
+    }
+    if let (Some(user), Some(mfa_serial)) = (&args.enroll_as, &args.mfa_serial) {
+        let user: IamUserName = user
+            .parse()
+            .map_err(|e| Error::Usage(format!("--enroll-as {user:?} is not valid: {e}")))?;
+        let index = match (&args.profile, keys) {
+            (Some(profile), _) => index_of(profile, "--profile")?,
+            (None, [_]) => 0,
+            (None, _) => {
+                return Err(Error::Usage(
+                    "several long-lived keys: name the one to enrol with --profile PROFILE"
+                        .to_owned(),
+                ));
+            }
+        };
+        if matches!(actions[index], Action::Delete) {
+            return Err(Error::Usage(
+                "the same key cannot be both enrolled and deleted".to_owned(),
+            ));
+        }
+        actions[index] = Action::Enroll {
+            user,
+            mfa_serial: mfa_serial.clone(),
+        };
+    }
+    Ok(actions)
+}
+
+/// At a terminal: per key, enrol (asking for the user and MFA device) or delete, or keep.
+fn ask_actions(keys: &[LongLivedKey]) -> Result<Vec<Action>> {
+    let mut input = Input::new();
+    let mut actions = Vec::new();
+    for key in keys {
+        let what = format!("{} (profile {})", key.redacted(), key.profiles.join(", "));
+        if input.confirm(&format!(
+            "awsx: move {what} into the keychain as a break-glass user?"
+        )) {
+            let user = ask_line("IAM user name: ")?;
+            let user: IamUserName = user
+                .parse()
+                .map_err(|e| Error::Usage(format!("{user:?} is not an IAM user name: {e}")))?;
+            let mfa_serial = ask_line("MFA device ARN: ")?;
+            actions.push(Action::Enroll { user, mfa_serial });
+        } else if input.confirm(&format!("awsx: delete {what} from the credentials file?")) {
+            actions.push(Action::Delete);
+        } else {
+            actions.push(Action::Keep);
+        }
+    }
+    Ok(actions)
+}
+
+fn ask_line(prompt: &str) -> Result<String> {
+    eprint!("{prompt}");
+    let mut line = String::new();
+    std::io::stdin().lock().read_line(&mut line)?;
+    Ok(line.trim().to_owned())
+}
+
+/// Break-glass enrolment of `key` (as `awsx breakglass enroll` does it, audit log included).
+fn enroll_key(
+    ctx: &Context,
+    args: &MigrateArgs,
+    key: &LongLivedKey,
+    user: &IamUserName,
+    mfa_serial: &str,
+) -> Result<String, BreakglassError> {
+    let env = &ctx.env;
+    let settings = Settings::load(env).map_err(|e| BreakglassError::Config(e.to_string()))?;
+    let opened = crate::store::open(env, Some(super::common::backend_choice(settings.keychain)))?;
+    if let Some(w) = &opened.warning {
+        eprintln!("awsx: warning: {w}");
+    }
+    enroll::check_durable(&opened, args.allow_volatile)?;
+    let secret = key.secret_access_key.clone().ok_or_else(|| {
+        BreakglassError::Input(format!(
+            "profile {} has no aws_secret_access_key for this key",
+            key.profiles[0]
+        ))
+    })?;
+    let mut log = AuditLog::open(&audit::path(env))?;
+    let now = OffsetDateTime::now_utc();
+    let mut event = AuditEvent::new("enroll", env, now);
+    event.iam_user = Some(user.to_string());
+    event.mfa_serial = Some(mfa_serial.to_owned());
+    event.access_key_id = Some(key.access_key_id.clone());
+    let result = enroll::enroll(
+        env,
+        opened.store.as_ref(),
+        EnrollRequest {
+            user: user.clone(),
+            mfa_serial: mfa_serial.to_owned(),
+            access_key_id: key.access_key_id.clone(),
+            secret_access_key: secret,
+        },
+        now,
+    );
+    match &result {
+        Ok(_) => event.succeeded(),
+        Err(e) => event.failed(e),
+    }
+    log.append(&event)?;
+    let enrolled = result?;
+    for w in &enrolled.warnings {
+        eprintln!("awsx: warning: {w}");
+    }
+    Ok(enrolled.key.user_arn)
+}

@@ -1,0 +1,192 @@
+//! `awsx migrate`'s library half: find the long-lived keys of a credentials file, remove
+//! the chosen ones (keeping every other byte), and describe the change as a diff in which
+//! no secret appears. Enrolment itself is `breakglass::enroll`.
+use crate::config::Document;
+use crate::config::lex::SectionName;
+use crate::secret::Secret;
+
+/// One long-lived access key (AKIA…) and the credentials-file profiles that hold it.
+#[derive(Debug, Clone)]
+pub struct LongLivedKey {
+    pub access_key_id: String,
+    /// Profiles holding this key, in file order.
+    pub profiles: Vec<String>,
+    /// The header line of the first profile that holds it.
+    pub line: usize,
+    /// Its secret, from the first profile that has one (for enrolment).
+    pub secret_access_key: Option<Secret<String>>,
+}
+
+impl LongLivedKey {
+    /// `AKIA…WXYZ`, as `awsx scan` shows keys.
+    pub fn redacted(&self) -> String {
+        redact_key_id(&self.access_key_id)
+    }
+}
+
+/// `AKIAABCDEFGHIJKLWXYZ` → `AKIA…WXYZ`.
+pub fn redact_key_id(id: &str) -> String {
+    if id.len() > 8 && id.is_ascii() {
+        format!("{}…{}", &id[..4], &id[id.len() - 4..])
+    } else {
+        "****".to_owned()
+    }
+}
+
+/// Every long-lived key in `doc` (an `aws_access_key_id` starting with AKIA), grouped by
+/// key, in file order.
+pub fn long_lived_keys(doc: &Document) -> Vec<LongLivedKey> {
+    let mut keys: Vec<LongLivedKey> = Vec::new();
+    for section in doc.sections() {
+        let SectionName::Profile(name) = &section.name else {
+            continue;
+        };
+        let Some(id) = section
+            .get("aws_access_key_id")
+            .map(|e| e.value.trim().to_owned())
+        else {
+            continue;
+        };
+        if !id.starts_with("AKIA") {
+            continue;
+        }
+        let secret = section
+            .get("aws_secret_access_key")
+            .map(|e| Secret::new(e.value.trim().to_owned()))
+            .filter(|s| !s.expose().is_empty());
+        match keys.iter_mut().find(|k| k.access_key_id == id) {
+            Some(key) => {
+                if !key.profiles.contains(name) {
+                    key.profiles.push(name.clone());
+                }
+                if key.secret_access_key.is_none() {
+                    key.secret_access_key = secret;
+                }
+            }
+            None => keys.push(LongLivedKey {
+                access_key_id: id,
+                profiles: vec![name.clone()],
+                line: section.line,
+                secret_access_key: secret,
+            }),
+        }
+    }
+    keys
+}
+
+/// A line as it may be shown: the values of secret keys masked, access key ids redacted.
+pub fn mask_line(line: &str) -> String {
+    let Some((key, _)) = line.split_once('=') else {
+        return line.to_owned();
+    };
+    let name = key.trim().to_ascii_lowercase();
+    let eol = if line.ends_with("\r\n") {
+        "\r\n"
+    } else if line.ends_with('\n') {
+        "\n"
+    } else {
+        ""
+    };
+    match name.as_str() {
+        "aws_secret_access_key" | "aws_session_token" | "aws_security_token" => {
+            format!("{key}= ****{eol}")
+        }
+        "aws_access_key_id" => {
+            let value = line[key.len() + 1..].trim();
+            format!("{key}= {}{eol}", redact_key_id(value))
+        }
+        _ => line.to_owned(),
+    }
+}
+
+/// A unified-style line diff of `old` → `new` (only `-`/`+`/` ` lines, no hunks elision
+/// beyond dropping unchanged runs far from a change), every line passed through
+/// [`mask_line`]. Line endings are shown as `\r` markers when CRLF.
+pub fn masked_diff(path: &str, old: &str, new: &str) -> String {
+    let a: Vec<&str> = old.split_inclusive('\n').collect();
+    let b: Vec<&str> = new.split_inclusive('\n').collect();
+    // Longest common subsequence table (the files are small).
+    let mut lcs = vec![vec![0u32; b.len() + 1]; a.len() + 1];
+    for i in (0..a.len()).rev() {
+        for j in (0..b.len()).rev() {
+            lcs[i][j] = if a[i] == b[j] {
+                lcs[i + 1][j + 1] + 1
+            } else {
+                lcs[i + 1][j].max(lcs[i][j + 1])
+            };
+        }
+    }
+    let mut ops: Vec<(char, &str)> = Vec::new();
+    let (mut i, mut j) = (0, 0);
+    while i < a.len() || j < b.len() {
+        if i < a.len() && j < b.len() && a[i] == b[j] {
+            ops.push((' ', a[i]));
+            i += 1;
+            j += 1;
+        } else if j < b.len() && (i == a.len() || lcs[i][j + 1] >= lcs[i + 1][j]) {
+            ops.push(('+', b[j]));
+            j += 1;
+        } else {
+            ops.push(('-', a[i]));
+            i += 1;
+        }
+    }
+    const CONTEXT: usize = 2;
+    let near_change = |k: usize| {
+        let lo = k.saturating_sub(CONTEXT);
+        let hi = (k + CONTEXT + 1).min(ops.len());
+        ops[lo..hi].iter().any(|(op, _)| *op != ' ')
+    };
+    let mut out = format!("--- {path}\n+++ {path} (after migrate)\n");
+    let mut skipped = false;
+    for (k, (op, line)) in ops.iter().enumerate() {
+        if *op == ' ' && !near_change(k) {
+            if !skipped {
+                out.push_str("…\n");
+                skipped = true;
+            }
+            continue;
+        }
+        skipped = false;
+        let shown = mask_line(line);
+        let shown = shown.trim_end_matches('\n');
+        let shown = match shown.strip_suffix('\r') {
+            Some(s) => format!("{s}\\r"),
+            None => shown.to_owned(),
+        };
+        out.push(*op);
+        out.push_str(&shown);
+        out.push('\n');
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Flavor;
+
+    const FILE: &str = "# keys\r\n[default]\r\naws_access_key_id = AKIAOTHERKEY00000000\r\naws_secret_access_key = otherSecret\r\n\r\n[tmp]\r\naws_access_key_id = ASIATEMPORARY0000000\r\n[dup]\r\naws_access_key_id=AKIAOTHERKEY00000000\r\nregion = eu-west-1\r\n";
+
+    #[test]
+    fn finds_long_lived_keys_grouped_by_id() {
+        let doc = Document::parse(FILE, Flavor::Credentials, "credentials");
+        let keys = long_lived_keys(&doc);
+        assert_eq!(keys.len(), 1);
+        assert_eq!(keys[0].profiles, vec!["default", "dup"]);
+        assert_eq!(keys[0].redacted(), "AKIA…0000");
+        assert_eq!(
+            keys[0].secret_access_key.as_ref().unwrap().expose(),
+            "otherSecret"
+        );
+    }
+
+    #[test]
+    fn the_diff_never_shows_a_secret() {
+        let diff = masked_diff("c", FILE, "# keys\r\n");
+        assert!(!diff.contains("otherSecret"), "{diff}");
+        assert!(!diff.contains("AKIAOTHERKEY00000000"), "{diff}");
+        assert!(diff.contains("-aws_secret_access_key = ****\\r"), "{diff}");
+        assert!(diff.contains(" # keys\\r"), "{diff}");
+    }
+}

@@ -1,0 +1,229 @@
+//! `awsx doctor`: a healthy setup passes, and each failure is reported with its fix.
+use std::time::Duration;
+
+use crate::harness::{Keychain, Run, TestEnv, awsx_bin};
+
+const SANDBOX: &str = "200000000002";
+
+fn healthy() -> TestEnv {
+    let env = TestEnv::new();
+    env.add_sso_profile("sandbox-admin", SANDBOX, "AdministratorAccess");
+    env.login();
+    env
+}
+
+fn doctor(env: &TestEnv, extra: &[&str]) -> Run {
+    let mut args = vec!["doctor"];
+    args.extend_from_slice(extra);
+    env.run(args)
+}
+
+fn check<'a>(report: &'a serde_json::Value, id: &str) -> &'a serde_json::Value {
+    report["checks"]
+        .as_array()
+        .expect("checks")
+        .iter()
+        .find(|c| c["id"] == id)
+        .unwrap_or_else(|| panic!("no check {id} in {report:#}"))
+}
+
+#[test]
+fn a_healthy_logged_in_setup_passes() {
+    let env = healthy();
+    let run = doctor(&env, &[]);
+    run.success()
+        .stdout_contains("✔ profile sandbox-admin")
+        .stdout_contains("✔ sso-session acme: logged in")
+        .stdout_contains("✔ clock within")
+        .stdout_contains("a read takes");
+    assert!(!run.stdout.contains('✖'), "{}", run.stdout);
+    // The shell integration is a warning, not a failure.
+    run.stdout_contains("! no shell integration");
+}
+
+#[test]
+fn json_has_the_documented_schema() {
+    let env = healthy();
+    let run = doctor(&env, &["--json"]);
+    run.success();
+    let report = run.json();
+    assert_eq!(report["version"], 1);
+    for c in report["checks"].as_array().unwrap() {
+        assert!(c["id"].is_string() && c["summary"].is_string(), "{c}");
+        assert!(
+            ["ok", "warn", "fail"].contains(&c["status"].as_str().unwrap()),
+            "{c}"
+        );
+        if c["status"] != "ok" {
+            assert!(c["fix"].is_string(), "{c}");
+        }
+    }
+    assert_eq!(check(&report, "keychain")["status"], "ok");
+    assert_eq!(check(&report, "sso_session.acme")["status"], "ok");
+}
+
+#[test]
+fn not_logged_in_fails_with_the_login_command() {
+    let env = TestEnv::new();
+    env.add_sso_profile("sandbox-admin", SANDBOX, "AdministratorAccess");
+    doctor(&env, &[])
+        .code(1)
+        .stdout_contains("✖ sso-session acme: not logged in")
+        .stdout_contains("fix: run awsx login --sso-session acme");
+}
+
+#[test]
+fn a_missing_awsx_binary_path_is_reported_with_the_absolute_path() {
+    let env = healthy();
+    env.append_config(
+        "\n[profile gone]\ncredential_process = /nonexistent/bin/awsx credential-process --profile gone\nawsx_sso_session = acme\nawsx_account_id = 200000000002\nawsx_role_name = AdministratorAccess\n",
+    );
+    let run = doctor(&env, &[]);
+    run.code(1)
+        .stdout_contains("/nonexistent/bin/awsx, which does not exist")
+        .stdout_contains(&format!(
+            "credential_process = {} credential-process --profile gone",
+            awsx_bin().display()
+        ));
+}
+
+#[test]
+fn a_bare_awsx_is_a_warning_about_gui_paths() {
+    let mut env = healthy();
+    let bin_dir = awsx_bin().parent().unwrap().display().to_string();
+    env.set_env("PATH", &format!("{bin_dir}:/usr/bin:/bin"));
+    env.append_config(
+        "\n[profile bare]\ncredential_process = awsx credential-process --profile bare\nawsx_sso_session = acme\nawsx_account_id = 200000000002\nawsx_role_name = AdministratorAccess\n",
+    );
+    doctor(&env, &[])
+        .success()
+        .stdout_contains("! profile bare: credential_process runs bare awsx")
+        .stdout_contains("GUI apps and IDEs");
+}
+
+#[test]
+fn sso_keys_next_to_credential_process_fail() {
+    let env = healthy();
+    env.append_config(&format!(
+        "\n[profile both]\ncredential_process = {} credential-process --profile both\nawsx_sso_session = acme\nawsx_account_id = 200000000002\nawsx_role_name = AdministratorAccess\nsso_session = acme\n",
+        awsx_bin().display()
+    ));
+    doctor(&env, &[])
+        .code(1)
+        .stdout_contains("✖ profile both sets sso_session as well as credential_process")
+        .stdout_contains("fix: remove sso_session from [profile both]");
+}
+
+#[test]
+fn environment_credentials_fail() {
+    let mut env = healthy();
+    env.set_env("AWS_ACCESS_KEY_ID", "AKIAENVIRONMENT00001");
+    env.set_env(
+        "AWS_SECRET_ACCESS_KEY",
+        "environmentSecret0000000000000000000001",
+    );
+    let run = doctor(&env, &[]);
+    run.code(1)
+        .stdout_contains("✖ AWS_ACCESS_KEY_ID is set (AKIA…0001)")
+        .stdout_contains("fix: unset AWS_ACCESS_KEY_ID");
+    assert!(!run.stdout.contains("environmentSecret"));
+    assert!(!run.stdout.contains("AKIAENVIRONMENT00001"));
+}
+
+#[test]
+fn aws_profile_naming_a_missing_profile_fails() {
+    let mut env = healthy();
+    env.set_env("AWS_PROFILE", "sandbox-admn");
+    doctor(&env, &[])
+        .code(1)
+        .stdout_contains("✖ AWS_PROFILE=sandbox-admn names a profile")
+        .stdout_contains("did you mean sandbox-admin?");
+}
+
+#[test]
+fn aws_config_file_pointing_nowhere_fails() {
+    let mut env = healthy();
+    env.set_env("AWS_CONFIG_FILE", "/nonexistent/config");
+    doctor(&env, &[])
+        .code(1)
+        .stdout_contains("✖ AWS_CONFIG_FILE=/nonexistent/config points to no file");
+}
+
+#[test]
+fn a_long_lived_key_in_credentials_fails_with_migrate() {
+    let env = healthy();
+    std::fs::write(
+        env.credentials_path(),
+        "[old]\naws_access_key_id = AKIAOLDKEY0000000001\naws_secret_access_key = oldSecretOldSecretOldSecretOldSecret0001\n",
+    )
+    .unwrap();
+    let run = doctor(&env, &[]);
+    run.code(1)
+        .stdout_contains("✖ 1 long-lived access key(s)")
+        .stdout_contains("AKIA…0001 (profile old, line 1)")
+        .stdout_contains("fix: run awsx migrate");
+    assert!(!run.stdout.contains("oldSecret"));
+}
+
+#[test]
+fn an_unreachable_keychain_fails_with_its_fix() {
+    let mut env = TestEnv::builder().keychain(Keychain::SecretService).build();
+    env.add_sso_profile("sandbox-admin", SANDBOX, "AdministratorAccess");
+    env.set_env("DBUS_SESSION_BUS_ADDRESS", "unix:path=/nonexistent");
+    let run = doctor(&env, &[]);
+    run.code(1).stdout_contains("✖ the keychain cannot be used");
+    assert!(run.stdout.contains("fix: "), "{}", run.stdout);
+}
+
+#[test]
+fn a_skewed_clock_fails() {
+    let env = healthy();
+    env.emulator.advance_clock(Duration::from_secs(10 * 60));
+    doctor(&env, &[])
+        .code(1)
+        .stdout_contains("✖ this machine's clock is")
+        .stdout_contains("s behind STS")
+        .stdout_contains("fix: synchronise the clock");
+}
+
+#[test]
+fn a_small_skew_is_a_warning() {
+    let env = healthy();
+    env.emulator.advance_clock(Duration::from_secs(2 * 60));
+    doctor(&env, &[])
+        .success()
+        .stdout_contains("! this machine's clock is");
+}
+
+#[test]
+fn the_profile_chain_shows_each_step_and_the_arn() {
+    let env = healthy();
+    let run = doctor(&env, &["--profile", "sandbox-admin"]);
+    run.success()
+        .stdout_contains("✔ no credentials in the environment")
+        .stdout_contains("✔ profile sandbox-admin found")
+        .stdout_contains("✔ credential_process returned key ASIA…")
+        .stdout_contains(
+            "✔ STS GetCallerIdentity: arn:aws:sts::200000000002:assumed-role/AWSReservedSSO_AdministratorAccess_",
+        );
+    let json = doctor(&env, &["--profile", "sandbox-admin", "--json"]).json();
+    assert_eq!(check(&json, "chain.sts")["status"], "ok");
+}
+
+#[test]
+fn the_profile_chain_explains_login_required() {
+    let env = TestEnv::new();
+    env.add_sso_profile("sandbox-admin", SANDBOX, "AdministratorAccess");
+    doctor(&env, &["--profile", "sandbox-admin"])
+        .code(1)
+        .stdout_contains("✖ credential_process exited 3 (login required)")
+        .stdout_contains("fix: run awsx login --sso-session acme");
+}
+
+#[test]
+fn the_profile_chain_explains_a_missing_profile() {
+    let env = healthy();
+    doctor(&env, &["--profile", "nope"])
+        .code(1)
+        .stdout_contains("Unable to locate credentials");
+}
