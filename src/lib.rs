@@ -10,12 +10,15 @@ pub mod creds;
 pub mod env;
 pub mod error;
 pub mod exit;
+pub mod history;
 pub mod lock;
 pub mod scan;
 pub mod secret;
 pub mod settings;
+pub mod shell;
 pub mod sso;
 pub mod store;
+pub mod sync;
 pub mod types;
 
 use clap::Parser;

@@ -6,14 +6,20 @@ use crate::error::Result;
 
 pub mod common;
 pub mod configure;
+pub mod console;
 pub mod credential_process;
 pub mod credentials;
+pub mod exec;
 pub mod export;
+pub mod init;
 pub mod login;
 pub mod login_ui;
 pub mod logout;
 pub mod scan;
 pub mod status;
+pub mod sync;
+pub mod use_;
+pub mod whoami;
 
 /// What every command gets: the environment read once, and the global flags.
 #[derive(Debug)]
@@ -37,6 +43,12 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::CredentialProcess(args) => credential_process::run(&ctx, args),
         Command::Export(args) => export::run(&ctx, args),
         Command::Scan(args) => scan::run(&ctx, args),
+        Command::Init(args) => init::run(&ctx, args),
+        Command::Use(args) => use_::run(&ctx, args),
+        Command::Sync(args) => sync::run(&ctx, args),
+        Command::Exec(args) => exec::run(&ctx, args),
+        Command::Console(args) => console::run(&ctx, args),
+        Command::Whoami(args) => whoami::run(&ctx, args),
     }
 }
 
