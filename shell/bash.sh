@@ -24,3 +24,7 @@ awsx() {
         __AWSX_BIN__ "$@"
     fi
 }
+
+# Completion of subcommands, flags and profile names (asked of the binary as you type).
+# shellcheck disable=SC1090
+source <(COMPLETE=bash __AWSX_BIN__)

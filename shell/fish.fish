@@ -22,3 +22,6 @@ function awsx --description 'awsx: AWS SSO credentials and profile switching'
         __AWSX_BIN__ $argv
     end
 end
+
+# Completion of subcommands, flags and profile names (asked of the binary as you type).
+env COMPLETE=fish __AWSX_BIN__ | source

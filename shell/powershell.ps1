@@ -26,3 +26,8 @@ function awsx {
         & __AWSX_BIN__ @args
     }
 }
+
+# Completion of subcommands, flags and profile names (asked of the binary as you type).
+$env:COMPLETE = 'powershell'
+& __AWSX_BIN__ | Out-String | Invoke-Expression
+Remove-Item Env:COMPLETE

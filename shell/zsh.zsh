@@ -22,3 +22,9 @@ awsx() {
         __AWSX_BIN__ "$@"
     fi
 }
+
+# Completion of subcommands, flags and profile names (asked of the binary as you type);
+# needs the completion system (compinit) loaded before this line.
+if (( $+functions[compdef] )); then
+    source <(COMPLETE=zsh __AWSX_BIN__)
+fi

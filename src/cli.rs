@@ -270,10 +270,10 @@ explains how to enable it and exits 2. Exit codes: 0 switched, 1 credentials cou
 )]
 pub struct UseArgs {
     /// The profile; `-` for the previous one.
-    #[arg(value_name = "NAME", conflicts_with_all = ["profile", "unset"])]
+    #[arg(value_name = "NAME", conflicts_with_all = ["profile", "unset"], add = profiles())]
     pub name: Option<String>,
     /// The profile, as a flag.
-    #[arg(long, value_name = "NAME", conflicts_with = "unset")]
+    #[arg(long, value_name = "NAME", conflicts_with = "unset", add = profiles())]
     pub profile: Option<String>,
     /// Clear the profile from this shell (AWS_PROFILE, AWSX_PROFILE, the region awsx set).
     #[arg(long)]
@@ -311,10 +311,10 @@ Exit codes: the command's own; 127 if the command is not found, 126 if it cannot
 otherwise awsx's (2 unknown profile, 3 login required).")]
 pub struct ExecArgs {
     /// The profile [default: AWS_PROFILE].
-    #[arg(value_name = "NAME", conflicts_with = "profile")]
+    #[arg(value_name = "NAME", conflicts_with = "profile", add = profiles())]
     pub name: Option<String>,
     /// The profile, as a flag.
-    #[arg(long, value_name = "NAME")]
+    #[arg(long, value_name = "NAME", add = profiles())]
     pub profile: Option<String>,
     /// The command and its arguments, after `--`.
     #[arg(last = true, required = true, value_name = "COMMAND")]
@@ -330,10 +330,10 @@ pub struct ExecArgs {
 #[derive(Debug, Args)]
 pub struct ConsoleArgs {
     /// The profile [default: AWS_PROFILE].
-    #[arg(value_name = "NAME", conflicts_with = "profile")]
+    #[arg(value_name = "NAME", conflicts_with = "profile", add = profiles())]
     pub name: Option<String>,
     /// The profile, as a flag.
-    #[arg(long, value_name = "NAME")]
+    #[arg(long, value_name = "NAME", add = profiles())]
     pub profile: Option<String>,
     /// Print the sign-in URL instead of opening a browser.
     #[arg(long)]
@@ -347,14 +347,19 @@ pub struct ConsoleArgs {
 #[derive(Debug, Args)]
 pub struct WhoamiArgs {
     /// The profile [default: AWS_PROFILE].
-    #[arg(value_name = "NAME", conflicts_with = "profile")]
+    #[arg(value_name = "NAME", conflicts_with = "profile", add = profiles())]
     pub name: Option<String>,
     /// The profile, as a flag.
-    #[arg(long, value_name = "NAME")]
+    #[arg(long, value_name = "NAME", add = profiles())]
     pub profile: Option<String>,
     /// Print {"profile","account","arn","role","session","user_id"} as JSON.
     #[arg(long)]
     pub json: bool,
+}
+
+/// Profile names for the shell's completion (called back from the shell).
+fn profiles() -> clap_complete::ArgValueCandidates {
+    clap_complete::ArgValueCandidates::new(crate::complete::profile_candidates)
 }
 
 /// `64M` → 67108864. Sizes are small integers with an optional K/M/G suffix, as in ripgrep.

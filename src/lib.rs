@@ -5,6 +5,7 @@
 pub mod aws;
 pub mod cli;
 pub mod cmd;
+pub mod complete;
 pub mod config;
 pub mod creds;
 pub mod env;
@@ -26,6 +27,9 @@ use exit::HasExitCode;
 
 /// Parse the command line, run the command, and turn the outcome into an exit code.
 pub fn main() -> std::process::ExitCode {
+    // `COMPLETE=<shell> awsx …` is the shell asking for completions (see `complete`).
+    clap_complete::CompleteEnv::with_factory(<cli::Cli as clap::CommandFactory>::command)
+        .complete();
     let cli = cli::Cli::parse();
     match cmd::run(cli) {
         Ok(()) => exit::ExitCode::Success.into(),

@@ -65,6 +65,10 @@ pub fn run(ctx: &Context, args: SyncArgs) -> Result<()> {
         };
         listings.push((session.clone(), region, listing));
     }
+    tracing::debug!(
+        elapsed_ms = started.elapsed().as_millis() as u64,
+        "listed accounts and roles"
+    );
 
     // Keep the profiles of sessions not synced now; never reuse a name from outside the block.
     let old_block = file.doc().read_managed_block()?.unwrap_or("").to_owned();
@@ -105,9 +109,17 @@ pub fn run(ctx: &Context, args: SyncArgs) -> Result<()> {
         .count();
     let unchanged = new.len() - added - changed;
 
+    tracing::debug!(
+        elapsed_ms = started.elapsed().as_millis() as u64,
+        "planned the block"
+    );
     let before = file.doc().render().to_owned();
     file.doc_mut().replace_managed_block(&new_block)?;
     let after = file.doc().render().to_owned();
+    tracing::debug!(
+        elapsed_ms = started.elapsed().as_millis() as u64,
+        "edited the document"
+    );
     let path = file.path().display().to_string();
     let accounts: usize = listings.iter().map(|(.., l)| l.accounts.len()).sum();
     let retries: u32 = listings.iter().map(|(.., l)| l.retries).sum();
@@ -167,20 +179,31 @@ fn token(
     }
 }
 
+/// The listing policy; `AWSX_SYNC_CONCURRENCY` (1–64) overrides how many accounts are
+/// asked about at once (default 8).
+fn policy(ctx: &Context) -> ListPolicy {
+    let mut policy = ListPolicy::default();
+    if let Some(n) = ctx
+        .env
+        .var("AWSX_SYNC_CONCURRENCY")
+        .and_then(|v| v.parse::<usize>().ok())
+        .filter(|n| (1..=64).contains(n))
+    {
+        policy.concurrency = n;
+    }
+    policy
+}
+
 async fn list(
-    _ctx: &Context,
+    ctx: &Context,
     sessions: &Sessions<'_>,
     spec: &SessionSpec,
     token: &SsoToken,
 ) -> Result<Listing> {
     let client = sessions.portal_client(&spec.region).await?;
     let animate = std::io::stderr().is_terminal();
-    let listing = portal::list_assignments(
-        &client,
-        &spec.name,
-        token,
-        ListPolicy::default(),
-        |done, total| {
+    let listing =
+        portal::list_assignments(&client, &spec.name, token, policy(ctx), |done, total| {
             if animate && (done % 10 == 0 || done == total) {
                 eprint!(
                     "\r\x1b[2Kawsx sync: {}: roles of {done}/{total} accounts",
@@ -190,9 +213,8 @@ async fn list(
                     eprint!("\r\x1b[2K");
                 }
             }
-        },
-    )
-    .await?;
+        })
+        .await?;
     Ok(listing)
 }
 

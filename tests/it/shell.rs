@@ -56,9 +56,10 @@ fn show(shell: &str, vars: &[&str]) -> String {
             _ => format!("${{{v}:--}}"),
         })
         .collect();
+    // printf, not echo: zsh's echo takes a lone `-` for the end of its options.
     match shell {
-        "fish" => format!("echo {}", parts.join(" ")),
-        _ => format!("echo \"{}\"", parts.join(" ")),
+        "fish" => format!("printf '%s\\n' (string join ' ' {})", parts.join(" ")),
+        _ => format!("printf '%s\\n' \"{}\"", parts.join(" ")),
     }
 }
 
@@ -371,4 +372,37 @@ impl Drop for KillTmux<'_> {
             )
             .output();
     }
+}
+
+#[test]
+fn profile_names_complete_through_the_binary() {
+    let env = logged_in();
+    let run = in_shell(
+        &env,
+        "fish",
+        "complete -C 'awsx use sand'\ncomplete -C 'awsx exec --profile prod-'",
+    );
+    run.success();
+    let lines: Vec<&str> = run.stdout.lines().collect();
+    assert!(
+        lines.iter().any(|l| l.starts_with("sandbox-admin")),
+        "{run:?}"
+    );
+    assert!(
+        lines.iter().any(|l| l.starts_with("prod-readonly")),
+        "{run:?}"
+    );
+    assert!(
+        lines.iter().any(|l| l.starts_with("prod-breakglass")),
+        "{run:?}"
+    );
+    // bash: the registration loads, and the completer answers for `awsx whoami s`.
+    let run = in_shell(
+        &env,
+        "bash",
+        "complete -p awsx\nCOMP_WORDS=(awsx whoami s); COMP_CWORD=2; COMP_LINE='awsx whoami s'; COMP_POINT=13\n\"$(complete -p awsx | sed -E 's/.*-F ([^ ]+).*/\\1/')\" awsx s whoami\nprintf '%s\\n' \"${COMPREPLY[@]}\"",
+    );
+    run.success();
+    assert!(run.stdout.contains("sandbox-admin"), "{run:?}");
+    assert!(run.stdout.contains("staging-readonly"), "{run:?}");
 }
