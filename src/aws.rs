@@ -64,24 +64,7 @@ pub async fn sdk_config(
 fn http_client(
     env: &Env,
 ) -> Result<aws_smithy_runtime_api::client::http::SharedHttpClient, SetupError> {
-    let tls_context = match env.var("AWS_CA_BUNDLE") {
-        Some(path) => {
-            let pem = std::fs::read(path).map_err(|source| SetupError::CaBundle {
-                path: path.to_owned(),
-                source,
-            })?;
-            // As the AWS CLI does, a CA bundle replaces the system roots.
-            TlsContext::builder()
-                .with_trust_store(
-                    TrustStore::empty()
-                        .with_native_roots(false)
-                        .with_pem_certificate(pem),
-                )
-                .build()
-                .map_err(|e| SetupError::Tls(e.to_string()))?
-        }
-        None => TlsContext::default(),
-    };
+    let tls_context = tls_context(env)?;
     let provider = tls::Provider::Rustls(tls::rustls_provider::CryptoMode::Ring);
     Ok(
         HttpClientBuilder::new().build_with_connector_fn(move |settings, components| {
@@ -98,6 +81,83 @@ fn http_client(
             builder.build()
         }),
     )
+}
+
+/// Why a plain HTTPS GET (console federation) failed.
+#[derive(Debug, thiserror::Error)]
+pub enum HttpError {
+    #[error(transparent)]
+    Setup(#[from] SetupError),
+    #[error("{0}")]
+    Request(String),
+}
+
+/// A plain GET through the same connector the SDK clients use (rustls + ring, proxy and
+/// `AWS_CA_BUNDLE` handling), for the one endpoint that has no SDK: console federation.
+/// Returns the status and body; a 10 s bound covers connect and read.
+pub async fn http_get(env: &Env, url: &str) -> Result<(u16, Vec<u8>), HttpError> {
+    use aws_smithy_runtime_api::client::http::HttpConnector;
+    use aws_smithy_types::body::SdkBody;
+    use aws_smithy_types::byte_stream::ByteStream;
+
+    let connector = Connector::builder()
+        .proxy_config(ProxyConfig::from_env())
+        .tls_provider(tls::Provider::Rustls(
+            tls::rustls_provider::CryptoMode::Ring,
+        ))
+        .tls_context(tls_context(env)?)
+        .build();
+    let mut request = aws_smithy_runtime_api::http::Request::new(SdkBody::empty());
+    request
+        .set_uri(url)
+        .map_err(|_| HttpError::Request("the URL is not valid".to_owned()))?;
+    let exchange = async {
+        let response = connector
+            .call(request)
+            .await
+            .map_err(|e| HttpError::Request(connector_error(&e)))?;
+        let status = response.status().as_u16();
+        let body = ByteStream::new(response.into_body())
+            .collect()
+            .await
+            .map_err(|_| HttpError::Request("the reply was cut off".to_owned()))?;
+        Ok((status, body.into_bytes().to_vec()))
+    };
+    tokio::time::timeout(Duration::from_secs(10), exchange)
+        .await
+        .map_err(|_| HttpError::Request("timed out after 10 s".to_owned()))?
+}
+
+/// A connector error in words, without the URL (it may carry a secret in its query).
+fn connector_error(e: &aws_smithy_runtime_api::client::result::ConnectorError) -> String {
+    if e.is_timeout() {
+        "timed out".to_owned()
+    } else if e.is_io() {
+        "cannot connect (network or endpoint unreachable)".to_owned()
+    } else {
+        "the request could not be sent".to_owned()
+    }
+}
+
+fn tls_context(env: &Env) -> Result<TlsContext, SetupError> {
+    Ok(match env.var("AWS_CA_BUNDLE") {
+        Some(path) => {
+            let pem = std::fs::read(path).map_err(|source| SetupError::CaBundle {
+                path: path.to_owned(),
+                source,
+            })?;
+            // As the AWS CLI does, a CA bundle replaces the system roots.
+            TlsContext::builder()
+                .with_trust_store(
+                    TrustStore::empty()
+                        .with_native_roots(false)
+                        .with_pem_certificate(pem),
+                )
+                .build()
+                .map_err(|e| SetupError::Tls(e.to_string()))?
+        }
+        None => TlsContext::default(),
+    })
 }
 
 /// A single-threaded runtime for one command's network work. The `credential-process`

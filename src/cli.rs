@@ -76,6 +76,18 @@ pub enum Command {
     // before clap sees the arguments; see `cmd::complete_profiles`.
     Doctor(DoctorArgs),
     Migrate(MigrateArgs),
+    /// Print the shell integration: add `eval "$(awsx init zsh)"` to your rc file.
+    Init(InitArgs),
+    /// Switch the current shell to a profile (needs the shell integration: awsx init).
+    Use(UseArgs),
+    /// Write one profile per account and role you have into ~/.aws/config.
+    Sync(SyncArgs),
+    /// Run a command with a profile's credentials in its environment.
+    Exec(ExecArgs),
+    /// Open the AWS console signed in as a profile (or print the sign-in URL).
+    Console(ConsoleArgs),
+    /// Show who a profile's credentials are: account, role and ARN (STS GetCallerIdentity).
+    Whoami(WhoamiArgs),
 }
 
 #[derive(Debug, Args)]
@@ -283,6 +295,149 @@ pub struct ScanArgs {
         hide_default_value = true
     )]
     pub threads: usize,
+}
+
+/// The shells `awsx init` supports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Shell {
+    Bash,
+    Zsh,
+    Fish,
+    /// PowerShell 7 (pwsh) and Windows PowerShell 5.1 (untested: see the README).
+    Powershell,
+}
+
+impl Shell {
+    pub fn name(self) -> &'static str {
+        match self {
+            Shell::Bash => "bash",
+            Shell::Zsh => "zsh",
+            Shell::Fish => "fish",
+            Shell::Powershell => "powershell",
+        }
+    }
+}
+
+/// Print the shell integration for SHELL.
+///
+/// Defines an `awsx` shell function that runs this binary and, for `awsx use`, applies the
+/// switch to the current shell. Add to your rc file:
+///
+///   bash (~/.bashrc):         eval "$(awsx init bash)"
+///   zsh (~/.zshrc):           eval "$(awsx init zsh)"
+///   fish (config.fish):       awsx init fish | source
+///   PowerShell ($PROFILE):    Invoke-Expression (& awsx init powershell | Out-String)
+#[derive(Debug, Args)]
+pub struct InitArgs {
+    #[arg(value_enum)]
+    pub shell: Shell,
+}
+
+/// Switch the current shell to a profile.
+///
+/// Sets AWS_PROFILE and AWSX_PROFILE (and AWS_REGION when the profile names one), removes
+/// AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY and AWS_SESSION_TOKEN (which would override the
+/// profile), and checks that the profile can get credentials, logging in first when you are
+/// at a terminal. Each shell has its own profile. With no NAME, opens a fuzzy picker over
+/// all profiles, most recently and frequently used first.
+#[derive(Debug, Args)]
+#[command(
+    after_help = "Needs the shell integration (awsx init SHELL); without it, awsx use \
+explains how to enable it and exits 2. Exit codes: 0 switched, 1 credentials could not be fetched, \
+2 unknown profile or no shell integration, 3 login required and no terminal."
+)]
+pub struct UseArgs {
+    /// The profile; `-` for the previous one.
+    #[arg(value_name = "NAME", conflicts_with_all = ["profile", "unset"], add = profiles())]
+    pub name: Option<String>,
+    /// The profile, as a flag.
+    #[arg(long, value_name = "NAME", conflicts_with = "unset", add = profiles())]
+    pub profile: Option<String>,
+    /// Clear the profile from this shell (AWS_PROFILE, AWSX_PROFILE, the region awsx set).
+    #[arg(long)]
+    pub unset: bool,
+}
+
+/// Write a profile for every account and role you have into the AWS config file.
+///
+/// Lists the accounts and roles of each SSO session through the portal and writes one
+/// profile per account and role, named by the profile_name_template setting (default
+/// {account_name}-{role_name}, in lowercase-with-dashes), into a block of ~/.aws/config that
+/// awsx owns and marks. Running it again updates the block and drops profiles for roles you
+/// lost; nothing outside the block changes.
+#[derive(Debug, Args)]
+pub struct SyncArgs {
+    /// Sync only this [sso-session] [default: every configured session].
+    #[arg(long, value_name = "NAME")]
+    pub sso_session: Option<String>,
+    /// Show what would change as a unified diff on stdout; write nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
+/// Run a command with a profile's credentials in its environment.
+///
+/// Sets AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN,
+/// AWS_CREDENTIAL_EXPIRATION, AWS_REGION and AWS_DEFAULT_REGION (when the profile names a
+/// region) and AWSX_PROFILE, and removes AWS_PROFILE and AWS_DEFAULT_PROFILE so that SDKs
+/// use the variables. On Unix awsx replaces itself with the command, so its exit code and
+/// signals are the command's own.
+#[derive(Debug, Args)]
+#[command(after_help = "Example: awsx exec prod-readonly -- aws s3 ls
+
+Exit codes: the command's own; 127 if the command is not found, 126 if it cannot be run; \
+otherwise awsx's (2 unknown profile, 3 login required).")]
+pub struct ExecArgs {
+    /// The profile [default: AWS_PROFILE].
+    #[arg(value_name = "NAME", conflicts_with = "profile", add = profiles())]
+    pub name: Option<String>,
+    /// The profile, as a flag.
+    #[arg(long, value_name = "NAME", add = profiles())]
+    pub profile: Option<String>,
+    /// The command and its arguments, after `--`.
+    #[arg(last = true, required = true, value_name = "COMMAND")]
+    pub command: Vec<std::ffi::OsString>,
+}
+
+/// Open the AWS console signed in as a profile.
+///
+/// Exchanges the profile's role credentials for a sign-in token at the console federation
+/// endpoint (AWSX_SIGNIN_ENDPOINT, default https://signin.aws.amazon.com/federation) and
+/// opens the sign-in URL in your browser. The URL signs in whoever has it for 15 minutes:
+/// --print puts it on stdout instead.
+#[derive(Debug, Args)]
+pub struct ConsoleArgs {
+    /// The profile [default: AWS_PROFILE].
+    #[arg(value_name = "NAME", conflicts_with = "profile", add = profiles())]
+    pub name: Option<String>,
+    /// The profile, as a flag.
+    #[arg(long, value_name = "NAME", add = profiles())]
+    pub profile: Option<String>,
+    /// Print the sign-in URL instead of opening a browser.
+    #[arg(long)]
+    pub print: bool,
+    /// The console page to land on [default: the console home in the profile's region].
+    #[arg(long, value_name = "URL")]
+    pub destination: Option<String>,
+}
+
+/// Show who a profile's credentials are (STS GetCallerIdentity).
+#[derive(Debug, Args)]
+pub struct WhoamiArgs {
+    /// The profile [default: AWS_PROFILE].
+    #[arg(value_name = "NAME", conflicts_with = "profile", add = profiles())]
+    pub name: Option<String>,
+    /// The profile, as a flag.
+    #[arg(long, value_name = "NAME", add = profiles())]
+    pub profile: Option<String>,
+    /// Print {"profile","account","arn","role","session","user_id"} as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Profile names for the shell's completion (called back from the shell).
+fn profiles() -> clap_complete::ArgValueCandidates {
+    clap_complete::ArgValueCandidates::new(crate::complete::profile_candidates)
 }
 
 /// `64M` → 67108864. Sizes are small integers with an optional K/M/G suffix, as in ripgrep.

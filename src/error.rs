@@ -19,6 +19,13 @@ pub enum Error {
     Sso(#[from] crate::sso::SsoError),
     #[error(transparent)]
     Setup(#[from] crate::aws::SetupError),
+    /// A call to AWS outside the SSO layer (STS, console federation) failed; the message
+    /// says what to do.
+    #[error("{operation} failed: {message}")]
+    Remote {
+        operation: &'static str,
+        message: String,
+    },
     /// Writing to stdout failed (the reader went away): nothing useful can be said.
     #[error("cannot write the output: {0}")]
     Output(#[from] std::io::Error),
@@ -44,10 +51,10 @@ impl HasExitCode for Error {
             Error::Settings(err) => err.exit_code(),
             Error::Store(err) => err.exit_code(),
             Error::Sso(err) => err.exit_code(),
-            Error::Setup(_) | Error::Output(_) => ExitCode::Failure,
+            Error::Setup(_) | Error::Output(_) | Error::Remote { .. } => ExitCode::Failure,
             Error::Breakglass(err) => err.exit_code(),
-            Error::WriteOutput { .. } => ExitCode::Failure,
             Error::Doctor(err) => err.exit_code(),
+            Error::WriteOutput { .. } => ExitCode::Failure,
         }
     }
 }

@@ -6,19 +6,23 @@ pub mod aws;
 pub mod breakglass;
 pub mod cli;
 pub mod cmd;
+pub mod complete;
 pub mod config;
 pub mod creds;
 pub mod doctor;
 pub mod env;
 pub mod error;
 pub mod exit;
+pub mod history;
 pub mod lock;
 pub mod migrate;
 pub mod scan;
 pub mod secret;
 pub mod settings;
+pub mod shell;
 pub mod sso;
 pub mod store;
+pub mod sync;
 pub mod types;
 
 use clap::Parser;
@@ -26,6 +30,10 @@ use exit::HasExitCode;
 
 /// Parse the command line, run the command, and turn the outcome into an exit code.
 pub fn main() -> std::process::ExitCode {
+    // `COMPLETE=<shell> awsx …` is the `awsx init` scripts asking for completions (see
+    // `complete`); it exits when it has answered.
+    clap_complete::CompleteEnv::with_factory(<cli::Cli as clap::CommandFactory>::command)
+        .complete();
     // The completion scripts' callback runs before clap: see `cmd::complete_profiles`.
     let outcome = if std::env::args_os().nth(1).as_deref()
         == Some(std::ffi::OsStr::new(cmd::complete_profiles::SUBCOMMAND))

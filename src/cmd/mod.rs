@@ -9,10 +9,13 @@ pub mod common;
 pub mod complete_profiles;
 pub mod completions;
 pub mod configure;
+pub mod console;
 pub mod credential_process;
 pub mod credentials;
 pub mod doctor;
+pub mod exec;
 pub mod export;
+pub mod init;
 pub mod login;
 pub mod login_ui;
 pub mod logout;
@@ -20,6 +23,9 @@ pub mod man;
 pub mod migrate;
 pub mod scan;
 pub mod status;
+pub mod sync;
+pub mod use_;
+pub mod whoami;
 
 /// What every command gets: the environment read once, and the global flags.
 #[derive(Debug)]
@@ -48,6 +54,12 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Man(args) => man::run(&ctx, args),
         Command::Doctor(args) => doctor::run(&ctx, args),
         Command::Migrate(args) => migrate::run(&ctx, args),
+        Command::Init(args) => init::run(&ctx, args),
+        Command::Use(args) => use_::run(&ctx, args),
+        Command::Sync(args) => sync::run(&ctx, args),
+        Command::Exec(args) => exec::run(&ctx, args),
+        Command::Console(args) => console::run(&ctx, args),
+        Command::Whoami(args) => whoami::run(&ctx, args),
     }
 }
 

@@ -1,0 +1,26 @@
+//! `awsx init SHELL`: print the shell integration (the `awsx` function that applies
+//! `awsx use` to the current shell). The script calls this binary by its absolute path, as
+//! starship does, so it works whatever PATH the rc file sees.
+use std::io::Write;
+
+use crate::cli::InitArgs;
+use crate::cmd::Context;
+use crate::error::Result;
+use crate::shell;
+
+pub fn run(_ctx: &Context, args: InitArgs) -> Result<()> {
+    let bin = current_exe();
+    let script = shell::init_script(args.shell, &bin);
+    let mut out = std::io::stdout().lock();
+    out.write_all(script.as_bytes())?;
+    out.flush()?;
+    Ok(())
+}
+
+/// This binary's absolute path, or plain `awsx` (found on PATH) when it cannot be told.
+pub fn current_exe() -> String {
+    std::env::current_exe()
+        .ok()
+        .and_then(|p| p.into_os_string().into_string().ok())
+        .unwrap_or_else(|| "awsx".to_owned())
+}

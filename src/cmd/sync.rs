@@ -1,0 +1,256 @@
+//! `awsx sync [--sso-session NAME] [--dry-run]`: one profile per account and role the
+//! portal lists, written into the managed block of the AWS config file. Nothing outside the
+//! block changes; the write is atomic, keeps the file's permissions and refuses if the file
+//! changed meanwhile. `--dry-run` prints the unified diff and writes nothing.
+use std::collections::HashSet;
+use std::io::{IsTerminal, Write};
+use std::time::Instant;
+
+use crate::cli::{SessionSelector, SyncArgs};
+use crate::cmd::login_ui::TerminalUi;
+use crate::cmd::{Context, common};
+use crate::config::{ConfigFile, SsoSession};
+use crate::error::{Error, Result};
+use crate::settings::Settings;
+use crate::sso::portal::{self, ListPolicy, Listing};
+use crate::sso::{SessionSpec, Sessions, SsoError, SsoToken};
+use crate::sync::{self, SessionListing};
+use crate::types::Region;
+
+pub fn run(ctx: &Context, args: SyncArgs) -> Result<()> {
+    let started = Instant::now();
+    let settings = Settings::load(&ctx.env)?;
+    let mut file = ConfigFile::load_config(&ctx.env)?;
+    let sessions_to_sync: Vec<SsoSession> = match &args.sso_session {
+        Some(name) => vec![common::resolve_session(
+            ctx,
+            &SessionSelector {
+                sso_session: Some(name.clone()),
+                profile: None,
+            },
+        )?],
+        None => {
+            let doc = file.doc();
+            let all = SsoSession::names(doc)
+                .iter()
+                .filter_map(|n| SsoSession::find(doc, n).transpose())
+                .collect::<Result<Vec<_>, _>>()?;
+            if all.is_empty() {
+                return Err(Error::Usage(
+                    "no [sso-session] is configured; run awsx configure --start-url URL --sso-region REGION first"
+                        .to_owned(),
+                ));
+            }
+            all
+        }
+    };
+
+    let store = common::open_store(ctx, &settings)?;
+    let sessions = common::sessions(ctx, &settings, store.as_ref());
+    let runtime = crate::aws::runtime()?;
+    let mut listings: Vec<(SsoSession, Region, Listing)> = Vec::new();
+    for session in &sessions_to_sync {
+        let spec = SessionSpec::from_config(session);
+        let token = token(ctx, &settings, &sessions, &spec, &runtime)?;
+        let listing = runtime.block_on(list(ctx, &sessions, &spec, &token))?;
+        // Synced profiles get the session's region unless its awsx_region says otherwise.
+        let region = match session.awsx.get("awsx_region") {
+            Some(r) => r.parse().map_err(|e| {
+                Error::Usage(format!(
+                    "[sso-session {}] has awsx_region = {r:?}, which is not valid: {e}",
+                    session.name
+                ))
+            })?,
+            None => session.region.clone(),
+        };
+        listings.push((session.clone(), region, listing));
+    }
+    tracing::debug!(
+        elapsed_ms = started.elapsed().as_millis() as u64,
+        "listed accounts and roles"
+    );
+
+    // Keep the profiles of sessions not synced now; never reuse a name from outside the block.
+    let old_block = file.doc().read_managed_block()?.unwrap_or("").to_owned();
+    let old = sync::parse_block(&old_block);
+    let synced_now: HashSet<&str> = sessions_to_sync.iter().map(|s| s.name.as_str()).collect();
+    let kept: Vec<sync::SyncedProfile> = old
+        .values()
+        .filter_map(|(p, _)| p.clone())
+        .filter(|p| !synced_now.contains(p.session.as_str()))
+        .collect();
+    let mut reserved = outside_names(&file)?;
+    reserved.extend(kept.iter().map(|p| p.name.to_string()));
+    let session_listings: Vec<SessionListing<'_>> = listings
+        .iter()
+        .map(|(s, region, l)| SessionListing {
+            session: &s.name,
+            region,
+            accounts: &l.accounts,
+        })
+        .collect();
+    let mut profiles = sync::plan(
+        &settings.profile_name_template,
+        &session_listings,
+        &reserved,
+    );
+    profiles.extend(kept);
+    profiles.sort_by(|a, b| a.name.cmp(&b.name));
+    let program = credential_process_program(ctx);
+    let new_block = sync::render(&profiles, &program);
+
+    // The summary compares each profile's text between the two blocks.
+    let new = sync::parse_block(&new_block);
+    let added = new.keys().filter(|k| !old.contains_key(*k)).count();
+    let removed = old.keys().filter(|k| !new.contains_key(*k)).count();
+    let changed = new
+        .iter()
+        .filter(|(k, (_, body))| old.get(*k).is_some_and(|(_, b)| b != body))
+        .count();
+    let unchanged = new.len() - added - changed;
+
+    tracing::debug!(
+        elapsed_ms = started.elapsed().as_millis() as u64,
+        "planned the block"
+    );
+    let before = file.doc().render().to_owned();
+    file.doc_mut().replace_managed_block(&new_block)?;
+    let after = file.doc().render().to_owned();
+    tracing::debug!(
+        elapsed_ms = started.elapsed().as_millis() as u64,
+        "edited the document"
+    );
+    let path = file.path().display().to_string();
+    let accounts: usize = listings.iter().map(|(.., l)| l.accounts.len()).sum();
+    let retries: u32 = listings.iter().map(|(.., l)| l.retries).sum();
+    let retried = if retries > 0 {
+        format!(", {retries} throttled or failed requests retried")
+    } else {
+        String::new()
+    };
+    let summary = format!(
+        "{} profiles from {accounts} accounts: {added} added, {removed} removed, {changed} updated, {unchanged} unchanged ({:.1} s{retried})",
+        profiles.len(),
+        started.elapsed().as_secs_f64()
+    );
+    if args.dry_run {
+        if before != after {
+            let diff = similar::TextDiff::from_lines(&before, &after);
+            let text = diff
+                .unified_diff()
+                .context_radius(3)
+                .header(&path, &path)
+                .to_string();
+            let mut out = std::io::stdout().lock();
+            out.write_all(text.as_bytes())?;
+            out.flush()?;
+        }
+        eprintln!("awsx sync --dry-run: would write {summary}; nothing was written");
+        return Ok(());
+    }
+    file.save()?;
+    if before == after {
+        eprintln!("awsx sync: {path} is up to date: {summary}");
+    } else {
+        eprintln!("awsx sync: wrote {path}: {summary}");
+    }
+    Ok(())
+}
+
+/// A usable token for the session; at a terminal, log in first when there is none.
+fn token(
+    ctx: &Context,
+    settings: &Settings,
+    sessions: &Sessions<'_>,
+    spec: &SessionSpec,
+    runtime: &tokio::runtime::Runtime,
+) -> Result<SsoToken> {
+    match runtime.block_on(sessions.usable_token(spec)) {
+        Ok(token) => Ok(token),
+        Err(SsoError::LoginRequired { session }) if std::io::stderr().is_terminal() => {
+            eprintln!("awsx: sync needs a login to sso-session {session} first");
+            let mut ui = TerminalUi::stderr(&ctx.env, settings, false);
+            let outcome = runtime.block_on(sessions.login(spec, false, &mut ui));
+            ui.finish();
+            outcome?;
+            Ok(runtime.block_on(sessions.usable_token(spec))?)
+        }
+        Err(err) => Err(err.into()),
+    }
+}
+
+/// The listing policy; `AWSX_SYNC_CONCURRENCY` (1–64) overrides how many accounts are
+/// asked about at once (default 8).
+fn policy(ctx: &Context) -> ListPolicy {
+    let mut policy = ListPolicy::default();
+    if let Some(n) = ctx
+        .env
+        .var("AWSX_SYNC_CONCURRENCY")
+        .and_then(|v| v.parse::<usize>().ok())
+        .filter(|n| (1..=64).contains(n))
+    {
+        policy.concurrency = n;
+    }
+    policy
+}
+
+async fn list(
+    ctx: &Context,
+    sessions: &Sessions<'_>,
+    spec: &SessionSpec,
+    token: &SsoToken,
+) -> Result<Listing> {
+    let client = sessions.portal_client(&spec.region).await?;
+    let animate = std::io::stderr().is_terminal();
+    let listing =
+        portal::list_assignments(&client, &spec.name, token, policy(ctx), |done, total| {
+            if animate && (done % 10 == 0 || done == total) {
+                eprint!(
+                    "\r\x1b[2Kawsx sync: {}: roles of {done}/{total} accounts",
+                    spec.name
+                );
+                if done == total {
+                    eprint!("\r\x1b[2K");
+                }
+            }
+        })
+        .await?;
+    Ok(listing)
+}
+
+/// Profile names outside the managed block (a synced profile must not take one of them).
+fn outside_names(file: &ConfigFile) -> Result<HashSet<String>> {
+    let doc = file.doc();
+    let block = doc.managed_block()?;
+    Ok(doc
+        .sections()
+        .iter()
+        .filter(|s| !block.as_ref().is_some_and(|b| b.outer.contains(&s.start)))
+        .filter_map(|s| match &s.name {
+            crate::config::lex::SectionName::Profile(n) => Some(n.clone()),
+            _ => None,
+        })
+        .collect())
+}
+
+/// What `credential_process` runs: bare `awsx` when PATH finds this very binary there, else
+/// its absolute path (quoted for botocore's shell-style split when it has spaces).
+fn credential_process_program(ctx: &Context) -> String {
+    let Ok(me) = std::env::current_exe().and_then(|p| p.canonicalize()) else {
+        return "awsx".to_owned();
+    };
+    let on_path = ctx.env.var("PATH").and_then(|path| {
+        std::env::split_paths(path)
+            .map(|dir| dir.join("awsx"))
+            .find(|candidate| candidate.is_file())
+    });
+    if on_path.and_then(|p| p.canonicalize().ok()).as_ref() == Some(&me) {
+        return "awsx".to_owned();
+    }
+    let text = me.display().to_string();
+    if text.contains(char::is_whitespace) {
+        format!("\"{}\"", text.replace('\\', "\\\\").replace('"', "\\\""))
+    } else {
+        text
+    }
+}
