@@ -188,6 +188,32 @@ fn polling_honours_the_interval_and_a_manual_approval_completes_the_login() {
 }
 
 #[test]
+fn slow_down_adds_five_seconds_to_the_polling_interval() {
+    let env = TestEnv::builder().auto_approve(None).build();
+    // Announce 1 s but enforce 3 s: the second poll gets slow_down (and the emulator then
+    // wants 8 s), so a client that honours it polls at about 1 s, 2 s and 8 s.
+    env.emulator.set_lifetimes(Lifetimes {
+        enforced_poll_interval_seconds: 3,
+        ..Lifetimes::default()
+    });
+    let (child, code) = start_login(&env);
+    std::thread::sleep(Duration::from_millis(5500));
+    let polls_by_5s = env.emulator.count(Op::CreateToken);
+    env.emulator.approve(&code, "alice").unwrap();
+    let run = Run::from(child.wait_with_output().unwrap());
+    run.success();
+    assert_eq!(
+        polls_by_5s, 2,
+        "after slow_down the next poll waits 6 s more"
+    );
+    assert_eq!(
+        env.emulator.count(Op::CreateToken),
+        3,
+        "approved at the third poll"
+    );
+}
+
+#[test]
 fn an_expired_device_code_stops_the_login_with_a_clear_message() {
     let env = TestEnv::builder().auto_approve(None).build();
     env.emulator.set_lifetimes(Lifetimes {
@@ -338,4 +364,28 @@ fn sha1_of(text: &str) -> String {
         .output()
         .expect("python3");
     String::from_utf8(out.stdout).unwrap().trim().to_owned()
+}
+
+#[test]
+fn an_unreachable_secret_service_is_exit_4_for_status_and_login() {
+    let mut env = TestEnv::new();
+    env.set_env(
+        "DBUS_SESSION_BUS_ADDRESS",
+        "unix:path=/nonexistent/awsx-test-bus",
+    );
+    for args in [
+        vec!["status"],
+        vec!["login", "--sso-session", "acme", "--no-browser"],
+    ] {
+        let started = Instant::now();
+        let run = env.run(&args);
+        run.code(4).stderr_contains("Secret Service");
+        // A hang guard, not a benchmark: the bound is the design's 5 s plus slack.
+        assert!(
+            started.elapsed() < Duration::from_secs(15),
+            "{args:?} took {:?}",
+            started.elapsed()
+        );
+    }
+    assert_eq!(env.emulator.count(Op::StartDeviceAuthorization), 0);
 }

@@ -32,6 +32,10 @@ pub struct Lifetimes {
     pub device_code_seconds: u64,
     /// The `interval` StartDeviceAuthorization returns; polling faster is a SlowDownException.
     pub poll_interval_seconds: u64,
+    /// The interval the emulator enforces, when more than the one it announces (0: the
+    /// announced one). A server that asks for slower polling than it said is how a client's
+    /// slow_down handling gets tested.
+    pub enforced_poll_interval_seconds: u64,
     pub access_token_seconds: u64,
     /// The Identity Center session: refresh tokens die this long after the login that began
     /// the chain, however often they are rotated.
@@ -45,6 +49,7 @@ impl Default for Lifetimes {
         Lifetimes {
             device_code_seconds: 600,
             poll_interval_seconds: 1,
+            enforced_poll_interval_seconds: 0,
             access_token_seconds: 3600,
             refresh_token_seconds: 8 * 3600,
             role_credentials_seconds: 3600,

@@ -254,6 +254,7 @@ pub async fn start_device_authorization(
     let user_code = ids::user_code();
     let expires_in = w.lifetimes.device_code_seconds;
     let interval = w.lifetimes.poll_interval_seconds;
+    let enforced = interval.max(w.lifetimes.enforced_poll_interval_seconds);
     w.devices.insert(
         device_code.clone(),
         DeviceAuth {
@@ -261,7 +262,7 @@ pub async fn start_device_authorization(
             user_code: user_code.clone(),
             created: now,
             expires_at: now + secs(expires_in),
-            interval,
+            interval: enforced,
             last_poll: None,
             decision: Decision::Pending,
             consumed: false,
