@@ -78,7 +78,14 @@ export AWS_CONFIG_FILE="$small"
 entry="role:acme/200000000002/AdministratorAccess"
 secret-tool lookup service "$AWSX_KEYCHAIN_SERVICE" username "$entry" >/dev/null
 # The same credentials in the hot tier: a bare keyutils read of that key is keyctl's floor.
+# The key grants read to its possessor only: link the user keyring into this (private)
+# session keyring, as awsx's own reads do, so that keyctl possesses it too.
+keyctl link @u @s
 hot_key=$(keyctl search @u user "awsx-hot:$AWSX_KEYCHAIN_SERVICE:$entry")
+if ! keyctl pipe "$hot_key" >/dev/null; then
+  echo "keyctl pipe $hot_key failed:"; keyctl describe "$hot_key" || true
+  exit 1
+fi
 
 echo "config sizes: small $(wc -c <"$small") bytes, big $(wc -c <"$big") bytes ($(grep -c '^\[profile' "$big") profiles)"
 hyperfine -N --warmup 30 --runs "$RUNS" --export-json "$work/hyperfine.json" \
