@@ -18,17 +18,7 @@ use std::time::Duration;
 
 use crate::env::Env;
 use crate::exit::{ExitCode, HasExitCode};
-
-/// Where the Secret Service / keyutils / native store choice comes from (design: an
-/// explicit choice never falls back).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Keychain {
-    Auto,
-    SecretService,
-    Keyutils,
-    Macos,
-    Windows,
-}
+use crate::store::BackendChoice;
 
 /// What `login` does with the verification URL.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -41,7 +31,8 @@ pub enum Browser {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Settings {
-    pub keychain: Keychain,
+    /// Which keychain (an explicit choice never falls back; see `store::open`).
+    pub keychain: BackendChoice,
     pub keychain_service: String,
     /// Refresh role credentials when less than this remains.
     pub refresh_margin: Duration,
@@ -61,7 +52,7 @@ pub struct Settings {
 impl Default for Settings {
     fn default() -> Self {
         Settings {
-            keychain: Keychain::Auto,
+            keychain: BackendChoice::Auto,
             keychain_service: "awsx".to_owned(),
             refresh_margin: Duration::from_secs(15 * 60),
             hot_tier: true,
@@ -160,18 +151,9 @@ impl Settings {
         };
         let mut s = Settings::default();
         if let Some(v) = sources.get("keychain", "AWSX_KEYCHAIN")? {
-            s.keychain =
-                v.parse_with(
-                    "auto, secret-service, keyutils, macos or windows",
-                    |x| match x {
-                        "auto" => Some(Keychain::Auto),
-                        "secret-service" => Some(Keychain::SecretService),
-                        "keyutils" => Some(Keychain::Keyutils),
-                        "macos" => Some(Keychain::Macos),
-                        "windows" => Some(Keychain::Windows),
-                        _ => None,
-                    },
-                )?;
+            s.keychain = v.parse_with("auto, secret-service, keyutils, macos or windows", |x| {
+                x.parse::<BackendChoice>().ok()
+            })?;
         }
         if let Some(v) = sources.get("keychain_service", "AWSX_KEYCHAIN_SERVICE")? {
             s.keychain_service = v.parse_with("a non-empty name", |x| {
@@ -344,7 +326,7 @@ mod tests {
             ],
         )
         .unwrap();
-        assert_eq!(s.keychain, Keychain::SecretService);
+        assert_eq!(s.keychain, BackendChoice::SecretService);
         assert_eq!(s.refresh_margin, Duration::from_secs(300));
         assert!(!s.hot_tier);
         assert!(s.auto_login);

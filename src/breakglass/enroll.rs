@@ -3,6 +3,7 @@
 use time::OffsetDateTime;
 
 use super::BreakglassError;
+use super::audit::{self, AuditEvent, AuditLog};
 use super::key::{self, CreatedSource, StoredKey};
 use super::remote::{self, Clients};
 use crate::env::Env;
@@ -117,6 +118,44 @@ fn check_user_arn(arn: &str, user: &IamUserName) -> Result<(), BreakglassError> 
             "this key is not an IAM user's long-term key (it is {arn}); enrol the break-glass user's own access key"
         ))),
     }
+}
+
+/// `enroll`, with its audit line written whatever the outcome: the one path that both
+/// `awsx breakglass enroll` and `awsx migrate` take. `read_key` supplies the key id and
+/// secret (from the terminal, stdin or the credentials file); it may note the key id on
+/// the event before it fails, so that a half-typed enrolment is audited too.
+pub fn enroll_recorded(
+    env: &Env,
+    store: &dyn SecretStore,
+    user: &IamUserName,
+    mfa_serial: &str,
+    now: OffsetDateTime,
+    read_key: impl FnOnce(&mut AuditEvent) -> Result<(String, Secret<String>), BreakglassError>,
+) -> Result<Enrolled, BreakglassError> {
+    let mut log = AuditLog::open(&audit::path(env))?;
+    let mut event = AuditEvent::new("enroll", env, now);
+    event.iam_user = Some(user.to_string());
+    event.mfa_serial = Some(mfa_serial.to_owned());
+    let result = read_key(&mut event).and_then(|(access_key_id, secret_access_key)| {
+        event.access_key_id = Some(access_key_id.clone());
+        enroll(
+            env,
+            store,
+            EnrollRequest {
+                user: user.clone(),
+                mfa_serial: mfa_serial.to_owned(),
+                access_key_id,
+                secret_access_key,
+            },
+            now,
+        )
+    });
+    match &result {
+        Ok(_) => event.succeeded(),
+        Err(e) => event.failed(e),
+    }
+    log.append(&event)?;
+    result
 }
 
 #[cfg(test)]

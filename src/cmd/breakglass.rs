@@ -5,7 +5,7 @@ use time::OffsetDateTime;
 use super::Context;
 use crate::breakglass::assume::{self, Request};
 use crate::breakglass::audit::{self, AuditEvent, AuditLog};
-use crate::breakglass::enroll::{self, EnrollRequest};
+use crate::breakglass::enroll;
 use crate::breakglass::input::Input;
 use crate::breakglass::key::CreatedSource;
 use crate::breakglass::policy::{self, PolicyInput};
@@ -17,8 +17,7 @@ use crate::cli::{
 use crate::config::profile::profile_names;
 use crate::config::{AwsxProfile, ConfigFile};
 use crate::error::{Error, Result};
-use crate::settings::{Keychain, Settings};
-use crate::store::BackendChoice;
+use crate::settings::Settings;
 
 pub fn run(ctx: &Context, args: BreakglassArgs) -> Result<()> {
     match args.command {
@@ -36,16 +35,6 @@ pub fn run(ctx: &Context, args: BreakglassArgs) -> Result<()> {
 /// Global settings, as break-glass needs them (an unreadable file is a usage error).
 fn settings(ctx: &Context) -> Result<Settings> {
     Settings::load(&ctx.env).map_err(|e| Error::Usage(e.to_string()))
-}
-
-fn keychain_choice(settings: &Settings) -> Option<BackendChoice> {
-    Some(match settings.keychain {
-        Keychain::Auto => BackendChoice::Auto,
-        Keychain::SecretService => BackendChoice::SecretService,
-        Keychain::Keyutils => BackendChoice::Keyutils,
-        Keychain::Macos => BackendChoice::Macos,
-        Keychain::Windows => BackendChoice::Windows,
-    })
 }
 
 fn warn(line: &str) {
@@ -66,7 +55,7 @@ fn assume(ctx: &Context, args: AssumeArgs) -> Result<()> {
         notify_command: args
             .notify_command
             .or_else(|| settings.breakglass_notify_command.clone()),
-        keychain: keychain_choice(&settings),
+        keychain: Some(settings.keychain),
     };
     let mut input = Input::new();
     let mut read_code = |serial: &str| -> std::result::Result<String, BreakglassError> {
@@ -112,18 +101,12 @@ fn assume(ctx: &Context, args: AssumeArgs) -> Result<()> {
 fn enroll(ctx: &Context, args: EnrollArgs) -> Result<()> {
     let env = &ctx.env;
     let settings = settings(ctx)?;
-    let opened =
-        crate::store::open(env, keychain_choice(&settings)).map_err(BreakglassError::from)?;
+    let opened = crate::store::open(env, Some(settings.keychain)).map_err(BreakglassError::from)?;
     if let Some(w) = &opened.warning {
         warn(w);
     }
     enroll::check_durable(&opened, args.allow_volatile)?;
-    let mut log = AuditLog::open(&audit::path(env))?;
     let now = OffsetDateTime::now_utc();
-    let mut event = AuditEvent::new("enroll", env, now);
-    event.iam_user = Some(args.user.to_string());
-    event.mfa_serial = Some(args.mfa_serial.clone());
-
     let mut input = Input::new();
     if input.is_terminal() {
         eprintln!(
@@ -132,28 +115,19 @@ fn enroll(ctx: &Context, args: EnrollArgs) -> Result<()> {
             opened.backend()
         );
     }
-    let result = (|| {
-        let id = input.secret("Access key ID: ", "access key id")?;
-        event.access_key_id = Some(id.expose().clone());
-        let secret = input.secret("Secret access key: ", "secret access key")?;
-        enroll::enroll(
-            env,
-            opened.store.as_ref(),
-            EnrollRequest {
-                user: args.user.clone(),
-                mfa_serial: args.mfa_serial.clone(),
-                access_key_id: id.into_inner(),
-                secret_access_key: secret,
-            },
-            now,
-        )
-    })();
-    match &result {
-        Ok(_) => event.succeeded(),
-        Err(e) => event.failed(e),
-    }
-    log.append(&event)?;
-    let enrolled = result?;
+    let enrolled = enroll::enroll_recorded(
+        env,
+        opened.store.as_ref(),
+        &args.user,
+        &args.mfa_serial,
+        now,
+        |event| {
+            let id = input.secret("Access key ID: ", "access key id")?;
+            event.access_key_id = Some(id.expose().clone());
+            let secret = input.secret("Secret access key: ", "secret access key")?;
+            Ok((id.into_inner(), secret))
+        },
+    )?;
     for w in &enrolled.warnings {
         warn(w);
     }
@@ -319,8 +293,7 @@ fn status(ctx: &Context, args: BreakglassStatusArgs) -> Result<()> {
     let env = &ctx.env;
     let settings = settings(ctx)?;
     let now = OffsetDateTime::now_utc();
-    let opened =
-        crate::store::open(env, keychain_choice(&settings)).map_err(BreakglassError::from)?;
+    let opened = crate::store::open(env, Some(settings.keychain)).map_err(BreakglassError::from)?;
     if let Some(w) = &opened.warning {
         warn(w);
     }
@@ -366,7 +339,7 @@ fn status(ctx: &Context, args: BreakglassStatusArgs) -> Result<()> {
 fn check(ctx: &Context, _args: CheckArgs) -> Result<()> {
     let settings = settings(ctx)?;
     let opened =
-        crate::store::open(&ctx.env, keychain_choice(&settings)).map_err(BreakglassError::from)?;
+        crate::store::open(&ctx.env, Some(settings.keychain)).map_err(BreakglassError::from)?;
     let results = maintain::check(&ctx.env, opened.store.as_ref(), OffsetDateTime::now_utc())?;
     if results.is_empty() {
         eprintln!(
@@ -421,8 +394,7 @@ fn check(ctx: &Context, _args: CheckArgs) -> Result<()> {
 fn rotate(ctx: &Context, args: RotateArgs) -> Result<()> {
     let env = &ctx.env;
     let settings = settings(ctx)?;
-    let opened =
-        crate::store::open(env, keychain_choice(&settings)).map_err(BreakglassError::from)?;
+    let opened = crate::store::open(env, Some(settings.keychain)).map_err(BreakglassError::from)?;
     let mut log = AuditLog::open(&audit::path(env))?;
     let now = OffsetDateTime::now_utc();
     let mut event = AuditEvent::new("rotate", env, now);

@@ -6,28 +6,18 @@ use crate::cli::SessionSelector;
 use crate::cmd::Context;
 use crate::config::{AwsxProfile, ConfigFile, SsoSession};
 use crate::error::{Error, Result};
-use crate::settings::{Keychain, Settings};
+use crate::settings::Settings;
 use crate::sso::{SessionSpec, Sessions};
-use crate::store::{self, BackendChoice, SecretStore};
+use crate::store::{self, SecretStore};
 use crate::types::{ProfileName, SsoSessionName};
 
 /// The keychain as the settings choose it. `auto`'s fallback warning goes to stderr once.
 pub fn open_store(ctx: &Context, settings: &Settings) -> Result<Arc<dyn SecretStore>> {
-    let opened = store::open(&ctx.env, Some(backend_choice(settings.keychain)))?;
+    let opened = store::open(&ctx.env, Some(settings.keychain))?;
     if let Some(warning) = &opened.warning {
         eprintln!("awsx: warning: {warning}");
     }
     Ok(opened.store)
-}
-
-pub fn backend_choice(keychain: Keychain) -> BackendChoice {
-    match keychain {
-        Keychain::Auto => BackendChoice::Auto,
-        Keychain::SecretService => BackendChoice::SecretService,
-        Keychain::Keyutils => BackendChoice::Keyutils,
-        Keychain::Macos => BackendChoice::Macos,
-        Keychain::Windows => BackendChoice::Windows,
-    }
 }
 
 /// The session manager over `store`, with the settings' margin and lock wait.

@@ -7,8 +7,7 @@ use std::io::{BufRead, IsTerminal};
 use time::OffsetDateTime;
 
 use super::Context;
-use crate::breakglass::audit::{self, AuditEvent, AuditLog};
-use crate::breakglass::enroll::{self, EnrollRequest};
+use crate::breakglass::enroll;
 use crate::breakglass::input::Input;
 use crate::breakglass::{BreakglassError, credfile};
 use crate::cli::MigrateArgs;
@@ -274,7 +273,7 @@ fn enroll_key(
 ) -> Result<String, BreakglassError> {
     let env = &ctx.env;
     let settings = Settings::load(env).map_err(|e| BreakglassError::Config(e.to_string()))?;
-    let opened = crate::store::open(env, Some(super::common::backend_choice(settings.keychain)))?;
+    let opened = crate::store::open(env, Some(settings.keychain))?;
     if let Some(w) = &opened.warning {
         eprintln!("awsx: warning: {w}");
     }
@@ -285,29 +284,14 @@ fn enroll_key(
             key.profiles[0]
         ))
     })?;
-    let mut log = AuditLog::open(&audit::path(env))?;
-    let now = OffsetDateTime::now_utc();
-    let mut event = AuditEvent::new("enroll", env, now);
-    event.iam_user = Some(user.to_string());
-    event.mfa_serial = Some(mfa_serial.to_owned());
-    event.access_key_id = Some(key.access_key_id.clone());
-    let result = enroll::enroll(
+    let enrolled = enroll::enroll_recorded(
         env,
         opened.store.as_ref(),
-        EnrollRequest {
-            user: user.clone(),
-            mfa_serial: mfa_serial.to_owned(),
-            access_key_id: key.access_key_id.clone(),
-            secret_access_key: secret,
-        },
-        now,
-    );
-    match &result {
-        Ok(_) => event.succeeded(),
-        Err(e) => event.failed(e),
-    }
-    log.append(&event)?;
-    let enrolled = result?;
+        user,
+        mfa_serial,
+        OffsetDateTime::now_utc(),
+        |_| Ok((key.access_key_id.clone(), secret)),
+    )?;
     for w in &enrolled.warnings {
         eprintln!("awsx: warning: {w}");
     }

@@ -232,7 +232,7 @@ fn search_path(env: &Env, program: &str) -> Option<PathBuf> {
 /// `keychain` (reachable, and how long a read takes) and `hot_tier`. Returns the opened
 /// keychain for the session checks.
 pub fn keychain(env: &Env, settings: &Settings, checks: &mut Vec<Check>) -> Option<OpenedStore> {
-    let choice: BackendChoice = crate::cmd::common::backend_choice(settings.keychain);
+    let choice: BackendChoice = settings.keychain;
     let started = Instant::now();
     let opened = match crate::store::open(env, Some(choice)) {
         Ok(o) => o,
