@@ -377,15 +377,7 @@ fn an_unreachable_secret_service_is_exit_4_for_status_and_login() {
         vec!["status"],
         vec!["login", "--sso-session", "acme", "--no-browser"],
     ] {
-        let started = Instant::now();
-        let run = env.run(&args);
-        run.code(4).stderr_contains("Secret Service");
-        // A hang guard, not a benchmark: the bound is the design's 5 s plus slack.
-        assert!(
-            started.elapsed() < Duration::from_secs(15),
-            "{args:?} took {:?}",
-            started.elapsed()
-        );
+        env.run(&args).code(4).stderr_contains("Secret Service");
     }
     assert_eq!(env.emulator.count(Op::StartDeviceAuthorization), 0);
 }
