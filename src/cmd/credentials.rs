@@ -4,7 +4,7 @@ use std::time::Instant;
 
 use crate::cmd::login_ui::TerminalUi;
 use crate::cmd::{Context, common};
-use crate::config::{AwsxProfile, SsoProfile, find_awsx_profile};
+use crate::config::{AwsxProfile, SsoProfile, find_awsx_profile_cached};
 use crate::creds::RoleCredentials;
 use crate::creds::provider::{self, RoleSource};
 use crate::error::{Error, Result};
@@ -17,7 +17,7 @@ use crate::types::ProfileName;
 pub fn for_profile(ctx: &Context, name: &ProfileName) -> Result<(RoleCredentials, AwsxProfile)> {
     let started = Instant::now();
     let settings = Settings::load(&ctx.env)?;
-    let profile = find_awsx_profile(&ctx.env.aws_config_file(), name)?;
+    let profile = find_awsx_profile_cached(&ctx.env.cache_dir(), &ctx.env.aws_config_file(), name)?;
     let creds = match &profile {
         AwsxProfile::Sso(sso) => sso_credentials(ctx, &settings, sso)?,
         AwsxProfile::BreakGlass(breakglass) => {

@@ -5,9 +5,9 @@
 //! One pass of the shared lexer finds the headers that matter; only the wanted profile's
 //! section and its sso-session are read into entries. Resolution then runs the same code
 //! as the full parse (`AwsxProfile::from_section`), so both paths agree by construction.
-//! (benches/config_lookup.rs measures this against a full parse; a metadata cache keyed
-//! by inode and mtime was not worth its invalidation risks at those numbers: see the
-//! README's "Performance" notes.)
+//! (benches/config_lookup.rs measures this against a full parse.) Past a few tens of
+//! kilobytes even one pass costs more than the rest of a hit: `cache` then remembers the
+//! resolution against the file's stamp.
 use std::path::Path;
 
 use super::document::{Document, Flavor, read_section};

@@ -1,10 +1,11 @@
 //! The AWS config and credentials files: a lossless reader/editor (`document`, `edit`,
 //! `write`), typed views of profiles and sso-sessions (`profile`, `session`) and the
-//! `credential-process` hot path (`fast`).
+//! `credential-process` hot path (`fast`, and `cache` for big files).
 //!
 //! Reading follows botocore's rules (see `lex`). Where botocore rejects a whole file
 //! (a repeated header or key, an unparseable line, a BOM), awsx keeps going: it reports a
 //! warning, and refuses only a profile that is itself ambiguous.
+pub mod cache;
 pub mod document;
 pub mod edit;
 pub mod fast;
@@ -19,6 +20,7 @@ use std::path::{Path, PathBuf};
 use crate::env::Env;
 use crate::exit::{ExitCode, HasExitCode};
 
+pub use cache::find_awsx_profile_cached;
 pub use document::{Document, Entry, Flavor, Section, Warning};
 pub use edit::{MANAGED_BEGIN, MANAGED_END};
 pub use fast::find_awsx_profile;

@@ -95,7 +95,7 @@ pub fn profile_names(doc: &Document) -> Vec<ProfileName> {
 }
 
 /// A profile awsx serves.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum AwsxProfile {
     Sso(SsoProfile),
     BreakGlass(BreakGlassProfile),
@@ -111,7 +111,7 @@ impl AwsxProfile {
 }
 
 /// Role credentials through IAM Identity Center.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct SsoProfile {
     pub profile: ProfileName,
     pub session: SsoSession,
@@ -124,7 +124,7 @@ pub struct SsoProfile {
 }
 
 /// A break-glass role assumed through an IAM user with MFA.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct BreakGlassProfile {
     pub profile: ProfileName,
     /// `awsx_breakglass_role_arn`.

@@ -7,7 +7,7 @@ use super::document::{Document, Section};
 use super::{Error, Result};
 use crate::types::{Region, SsoSessionName, StartUrl};
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct SsoSession {
     pub name: SsoSessionName,
     pub start_url: StartUrl,

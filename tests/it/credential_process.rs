@@ -165,6 +165,43 @@ fn a_role_the_user_lost_is_exit_1_with_directions() {
 }
 
 #[test]
+fn a_big_config_is_resolved_from_the_profile_cache_until_it_changes() {
+    let env = logged_in();
+    // Synced-looking profiles after the real one, past the size from which awsx caches.
+    let mut filler = String::new();
+    for i in 0..1500u64 {
+        filler.push_str(&format!(
+            "\n[profile filler{i:04}]\nawsx_sso_session = acme\nawsx_account_id = {}\nawsx_role_name = ReadOnlyAccess\n",
+            100_000_000_000 + i
+        ));
+    }
+    env.append_config(&filler);
+    assert!(env.read_config().len() as u64 >= awsx::config::cache::CACHE_FROM_BYTES);
+    // awsx never remembers a resolution of a file changed in the last 2 s (racy stamps).
+    std::thread::sleep(std::time::Duration::from_millis(2100));
+
+    let first = env.credentials("sandbox-admin");
+    let entries = || {
+        std::fs::read_dir(env.cache_dir().join("awsx/profiles"))
+            .map(|d| d.count())
+            .unwrap_or(0)
+    };
+    assert_eq!(entries(), 1, "one entry for the one profile asked for");
+    assert_eq!(env.credentials("sandbox-admin"), first);
+
+    // An edit is seen by the very next call: the role is now one the user does not have.
+    let edited = env.read_config().replacen(
+        "awsx_role_name = AdministratorAccess",
+        "awsx_role_name = NotAssigned",
+        1,
+    );
+    env.write_config(&edited);
+    env.run(["credential-process", "--profile", "sandbox-admin"])
+        .code(1)
+        .stderr_contains("NotAssigned");
+}
+
+#[test]
 fn a_portal_outage_or_server_errors_fail_cleanly() {
     let env = logged_in();
     env.emulator
