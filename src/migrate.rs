@@ -99,66 +99,16 @@ pub fn mask_line(line: &str) -> String {
     }
 }
 
-/// A unified-style line diff of `old` → `new` (only `-`/`+`/` ` lines, no hunks elision
-/// beyond dropping unchanged runs far from a change), every line passed through
-/// [`mask_line`]. Line endings are shown as `\r` markers when CRLF.
+/// A unified diff of `old` → `new` in which every line went through [`mask_line`] (CRLF
+/// shown as `\r`).
 pub fn masked_diff(path: &str, old: &str, new: &str) -> String {
-    let a: Vec<&str> = old.split_inclusive('\n').collect();
-    let b: Vec<&str> = new.split_inclusive('\n').collect();
-    // Longest common subsequence table (the files are small).
-    let mut lcs = vec![vec![0u32; b.len() + 1]; a.len() + 1];
-    for i in (0..a.len()).rev() {
-        for j in (0..b.len()).rev() {
-            lcs[i][j] = if a[i] == b[j] {
-                lcs[i + 1][j + 1] + 1
-            } else {
-                lcs[i + 1][j].max(lcs[i][j + 1])
-            };
-        }
-    }
-    let mut ops: Vec<(char, &str)> = Vec::new();
-    let (mut i, mut j) = (0, 0);
-    while i < a.len() || j < b.len() {
-        if i < a.len() && j < b.len() && a[i] == b[j] {
-            ops.push((' ', a[i]));
-            i += 1;
-            j += 1;
-        } else if j < b.len() && (i == a.len() || lcs[i][j + 1] >= lcs[i + 1][j]) {
-            ops.push(('+', b[j]));
-            j += 1;
-        } else {
-            ops.push(('-', a[i]));
-            i += 1;
-        }
-    }
-    const CONTEXT: usize = 2;
-    let near_change = |k: usize| {
-        let lo = k.saturating_sub(CONTEXT);
-        let hi = (k + CONTEXT + 1).min(ops.len());
-        ops[lo..hi].iter().any(|(op, _)| *op != ' ')
-    };
-    let mut out = format!("--- {path}\n+++ {path} (after migrate)\n");
-    let mut skipped = false;
-    for (k, (op, line)) in ops.iter().enumerate() {
-        if *op == ' ' && !near_change(k) {
-            if !skipped {
-                out.push_str("…\n");
-                skipped = true;
-            }
-            continue;
-        }
-        skipped = false;
-        let shown = mask_line(line);
-        let shown = shown.trim_end_matches('\n');
-        let shown = match shown.strip_suffix('\r') {
-            Some(s) => format!("{s}\\r"),
-            None => shown.to_owned(),
-        };
-        out.push(*op);
-        out.push_str(&shown);
-        out.push('\n');
-    }
-    out
+    crate::diff::unified(
+        old,
+        new,
+        path,
+        &format!("{path} (after migrate)"),
+        mask_line,
+    )
 }
 
 #[cfg(test)]

@@ -135,12 +135,7 @@ pub fn run(ctx: &Context, args: SyncArgs) -> Result<()> {
     );
     if args.dry_run {
         if before != after {
-            let diff = similar::TextDiff::from_lines(&before, &after);
-            let text = diff
-                .unified_diff()
-                .context_radius(3)
-                .header(&path, &path)
-                .to_string();
+            let text = crate::diff::unified(&before, &after, &path, &path, str::to_owned);
             let mut out = std::io::stdout().lock();
             out.write_all(text.as_bytes())?;
             out.flush()?;
