@@ -159,12 +159,11 @@ fn steps(env: &Env, name: &ProfileName, walk: &mut Walk) {
                 c
             }
             Err(e) => {
+                let fix = crate::explain::assume_role::chain_fix(&e, arn, &source_name);
                 walk.checks.push(Check::fail(
                     "chain.assume_role",
                     format!("AssumeRole {arn} as profile {source_name} failed: {e}"),
-                    format!(
-                        "AccessDenied on AssumeRole has three usual causes, in order: (1) the role's trust policy does not name the caller: it needs {{\"Effect\":\"Allow\",\"Principal\":{{\"AWS\":\"<caller ARN or account>\"}},\"Action\":\"sts:AssumeRole\"}}; (2) the caller's own policy lacks sts:AssumeRole on {arn}; (3) a service control policy denies it. Check the caller with awsx doctor --profile {source_name}"
-                    ),
+                    fix,
                 ));
                 walk.assume_role_error = Some(e);
                 return;
