@@ -295,11 +295,13 @@ fn run_process(command: &str) -> Result<ProcessOutput, ProcessFailure> {
     let output = if cfg!(windows) {
         Command::new("cmd")
             .args(["/C", command])
+            .env(crate::explain::record::PROBE_VAR, "1")
             .stdin(Stdio::null())
             .output()
     } else {
         Command::new("sh")
             .args(["-c", command])
+            .env(crate::explain::record::PROBE_VAR, "1")
             .stdin(Stdio::null())
             .output()
     }

@@ -1,8 +1,9 @@
 //! `awsx explain`: what an AWS credential error means, and its causes in the order to check
 //! them. [`parse`] reads the message; [`assume_role`] gives the causes of an AccessDenied on
-//! sts:AssumeRole.
+//! sts:AssumeRole; [`record`] keeps awsx's own last failure.
 pub mod assume_role;
 pub mod parse;
+pub mod record;
 
 use serde::Serialize;
 
