@@ -15,6 +15,7 @@ pub mod credential_process;
 pub mod credentials;
 pub mod doctor;
 pub mod exec;
+pub mod explain;
 pub mod export;
 pub mod init;
 pub mod login;
@@ -62,6 +63,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Completions(args) => completions::run(&ctx, args),
         Command::Man(args) => man::run(&ctx, args),
         Command::Doctor(args) => doctor::run(&ctx, args),
+        Command::Explain(args) => explain::run(&ctx, args),
         Command::Migrate(args) => migrate::run(&ctx, args),
         Command::Init(args) => init::run(&ctx, args),
         Command::Use(args) => use_::run(&ctx, args),

@@ -180,7 +180,7 @@ fn steps(env: &Env, name: &ProfileName, walk: &mut Walk) {
         Err(e) => walk.checks.push(Check::fail(
             "chain.sts",
             format!("STS GetCallerIdentity with these credentials failed: {e}"),
-            "ExpiredToken: run the command again (awsx refreshes); InvalidClientTokenId: the key was deleted or is for another partition; SignatureDoesNotMatch: check the clock (see the clock check)",
+            "ExpiredToken: run the command again (awsx refreshes); InvalidClientTokenId: the key was deleted or is for another partition; SignatureDoesNotMatch: check the clock (see the clock check); awsx explain with the error text walks through the causes",
         )),
     }
 }
