@@ -135,10 +135,9 @@ impl<'a> View<'a> {
                     profile: holder,
                     key_id: id.to_owned(),
                     has_token: p.get("aws_session_token").is_some(),
-                    secret_problem: p.get("aws_secret_access_key").map_or(
-                        Some("there is no aws_secret_access_key".to_owned()),
-                        secret_problem,
-                    ),
+                    secret_problem: p
+                        .get("aws_secret_access_key")
+                        .map_or(Some("is missing".to_owned()), secret_problem),
                 });
             }
         }
@@ -185,14 +184,19 @@ impl<'a> View<'a> {
     }
 
     /// Who the profile's credentials call AssumeRole as now: the caller in the chain's own
-    /// AccessDenied, else STS GetCallerIdentity at the end of the chain.
+    /// AccessDenied, else STS GetCallerIdentity at the end of a chain without role chaining
+    /// (with it, the end of the chain is the assumed role, not the caller).
     fn caller_now(&self) -> Option<String> {
         let walk = self.walk.as_ref()?;
-        walk.assume_role_error
+        let denied_caller = walk
+            .assume_role_error
             .as_deref()
             .and_then(parse)
-            .and_then(|m| m.facts.caller_arn)
-            .or_else(|| walk.identity.clone())
+            .and_then(|m| m.facts.caller_arn);
+        match self.source {
+            Some(_) => denied_caller,
+            None => denied_caller.or_else(|| walk.identity.clone()),
+        }
     }
 
     /// Whether the message's caller is who the profile is now (compared as roles: the

@@ -545,3 +545,31 @@ fn exec_failures_are_recorded_and_successes_write_nothing() {
     env.run(["exec", "sandbox-admin", "--", "true"]).success();
     assert!(!record_path.exists(), "a success wrote a failure record");
 }
+
+#[test]
+fn a_role_chain_that_works_now_is_not_taken_for_the_caller() {
+    let env = logged_in();
+    env.add_sso_profile("mgmt-admin", "100000000001", "AdministratorAccess");
+    env.append_config(&format!(
+        "\n[profile staging-via-mgmt]\nsource_profile = mgmt-admin\nrole_arn = {STAGING_ROLE}\nregion = us-east-1\n"
+    ));
+    // An old error: the management account is trusted now.
+    let run = explain(
+        &env,
+        &[
+            "--profile",
+            "staging-via-mgmt",
+            &format!(
+                "An error occurred (AccessDenied) when calling the AssumeRole operation: User: arn:aws:sts::100000000001:assumed-role/AWSReservedSSO_AdministratorAccess_0123456789abcdef/alice is not authorized to perform: sts:AssumeRole on resource: {STAGING_ROLE}"
+            ),
+        ],
+    );
+    run.success()
+        .stdout_contains(&format!("✔ AssumeRole {STAGING_ROLE}: granted"));
+    // The end of the chain is the assumed role, not who called AssumeRole.
+    assert!(
+        !run.stdout.contains("calls as arn:aws:sts::300000000003"),
+        "{}",
+        run.stdout
+    );
+}
