@@ -6,8 +6,10 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 mod breakglass;
 mod doctor;
+mod explain;
 pub use breakglass::*;
 pub use doctor::*;
+pub use explain::*;
 
 /// SSO logins, keychain-cached short-lived AWS credentials and account switching.
 ///
@@ -75,6 +77,7 @@ pub enum Command {
     // variant: clap_complete would offer a hidden subcommand too. `crate::main` takes it
     // before clap sees the arguments; see `cmd::complete_profiles`.
     Doctor(DoctorArgs),
+    Explain(ExplainArgs),
     Migrate(MigrateArgs),
     /// Print the shell integration: add `eval "$(awsx init zsh)"` to your rc file.
     Init(InitArgs),

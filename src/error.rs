@@ -40,6 +40,8 @@ pub enum Error {
     },
     #[error(transparent)]
     Doctor(#[from] crate::doctor::DoctorError),
+    #[error(transparent)]
+    Explain(#[from] crate::explain::ExplainError),
 }
 
 impl HasExitCode for Error {
@@ -54,6 +56,7 @@ impl HasExitCode for Error {
             Error::Setup(_) | Error::Output(_) | Error::Remote { .. } => ExitCode::Failure,
             Error::Breakglass(err) => err.exit_code(),
             Error::Doctor(err) => err.exit_code(),
+            Error::Explain(err) => err.exit_code(),
             Error::WriteOutput { .. } => ExitCode::Failure,
         }
     }

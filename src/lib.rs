@@ -14,6 +14,7 @@ pub mod doctor;
 pub mod env;
 pub mod error;
 pub mod exit;
+pub mod explain;
 pub mod history;
 pub mod lock;
 pub mod migrate;

@@ -3,6 +3,7 @@
 use crate::cli::{Cli, Command};
 use crate::env::Env;
 use crate::error::Result;
+use crate::exit::HasExitCode;
 
 pub mod breakglass;
 pub mod common;
@@ -14,6 +15,7 @@ pub mod credential_process;
 pub mod credentials;
 pub mod doctor;
 pub mod exec;
+pub mod explain;
 pub mod export;
 pub mod init;
 pub mod login;
@@ -46,21 +48,64 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Login(args) => login::run(&ctx, args),
         Command::Logout(args) => logout::run(&ctx, args),
         Command::Status(args) => status::run(&ctx, args),
-        Command::CredentialProcess(args) => credential_process::run(&ctx, args),
-        Command::Export(args) => export::run(&ctx, args),
+        Command::CredentialProcess(args) => {
+            let profile = args.profile.clone();
+            let result = credential_process::run(&ctx, args);
+            record_failure(&ctx, "credential-process", profile, result)
+        }
+        Command::Export(args) => {
+            let profile = args.name.clone().or(args.profile.clone());
+            let result = export::run(&ctx, args);
+            record_failure(&ctx, "export", profile, result)
+        }
         Command::Scan(args) => scan::run(&ctx, args),
         Command::Breakglass(args) => breakglass::run(&ctx, args),
         Command::Completions(args) => completions::run(&ctx, args),
         Command::Man(args) => man::run(&ctx, args),
         Command::Doctor(args) => doctor::run(&ctx, args),
+        Command::Explain(args) => explain::run(&ctx, args),
         Command::Migrate(args) => migrate::run(&ctx, args),
         Command::Init(args) => init::run(&ctx, args),
         Command::Use(args) => use_::run(&ctx, args),
         Command::Sync(args) => sync::run(&ctx, args),
-        Command::Exec(args) => exec::run(&ctx, args),
+        Command::Exec(args) => {
+            let profile = args.name.clone().or(args.profile.clone());
+            // Only awsx's own failure comes back here: the command's errors are its own
+            // (on Unix awsx has become the command), and stay on its terminal.
+            let result = exec::run(&ctx, args);
+            record_failure(&ctx, "exec", profile, result)
+        }
         Command::Console(args) => console::run(&ctx, args),
         Command::Whoami(args) => whoami::run(&ctx, args),
     }
+}
+
+/// When a credential-serving command fails, leave a record for `awsx explain --last`
+/// (only then: a success writes nothing). Failing to write it is logged, never shown: the
+/// command's own error is what the caller must see.
+fn record_failure(
+    ctx: &Context,
+    command: &str,
+    profile: Option<String>,
+    result: Result<()>,
+) -> Result<()> {
+    // doctor and explain run credential_process to probe a profile: their probe's failure
+    // must not replace the record of what the user's own tools hit.
+    if let Err(err) = &result
+        && ctx.env.var(crate::explain::record::PROBE_VAR).is_none()
+    {
+        let profile = profile.or_else(|| ctx.env.var("AWS_PROFILE").map(str::to_owned));
+        let record = crate::explain::record::FailureRecord::new(
+            command,
+            profile.as_deref(),
+            err.exit_code() as u8,
+            &err.to_string(),
+        );
+        if let Err(e) = record.save(&ctx.env) {
+            tracing::debug!(error = %e, "cannot record the failure for awsx explain --last");
+        }
+    }
+    result
 }
 
 /// `--verbose` or `AWSX_LOG=debug` (any tracing filter) logs to stderr. Secrets are

@@ -6,7 +6,7 @@ use std::process::{Command, Stdio};
 use aws_credential_types::Credentials;
 use serde::Deserialize;
 
-use super::Check;
+use super::{Check, Status};
 use crate::config::{ConfigFile, Profile};
 use crate::env::Env;
 use crate::migrate::redact_key_id;
@@ -34,31 +34,67 @@ pub fn region_for(env: &Env, profile: Option<&Profile>) -> Region {
         .unwrap_or_else(|| "us-east-1".parse().expect("a valid region literal"))
 }
 
+/// What walking a profile's chain found: the steps, the identity it reached, and the
+/// AssumeRole error of a role-chaining profile.
+#[derive(Debug, Default)]
+pub struct Walk {
+    pub checks: Vec<Check>,
+    /// STS GetCallerIdentity's ARN for the credentials at the end of the chain.
+    pub identity: Option<String>,
+    /// The profile's AssumeRole (role chaining) failed with this error.
+    pub assume_role_error: Option<String>,
+}
+
+impl Walk {
+    /// The first failed step of the profile itself (credentials in the environment,
+    /// which win over any profile, aside).
+    pub fn profile_failure(&self) -> Option<&Check> {
+        self.checks
+            .iter()
+            .find(|c| c.status == Status::Fail && c.id != "chain.environment")
+    }
+}
+
+/// `doctor --profile NAME`: the chain's steps as checks.
 pub fn run(env: &Env, name: &ProfileName, checks: &mut Vec<Check>) {
+    checks.extend(walk(env, name).checks);
+}
+
+/// The profile (as found in the config file, as found in the credentials file).
+pub fn find_profile(env: &Env, name: &ProfileName) -> (Option<Profile>, Option<Profile>) {
+    let from = |f: crate::config::Result<ConfigFile>| {
+        f.ok()
+            .and_then(|f| Profile::find(f.doc(), name).ok().flatten())
+    };
+    (
+        from(ConfigFile::load_config(env)),
+        from(ConfigFile::load_credentials(env)),
+    )
+}
+
+/// Walk profile `name`'s credential chain as an SDK does, each step a check.
+pub fn walk(env: &Env, name: &ProfileName) -> Walk {
+    let mut walk = Walk::default();
+    steps(env, name, &mut walk);
+    walk
+}
+
+fn steps(env: &Env, name: &ProfileName, walk: &mut Walk) {
     if env.var("AWS_ACCESS_KEY_ID").is_some() {
-        checks.push(Check::fail(
+        walk.checks.push(Check::fail(
             "chain.environment",
             "AWS_ACCESS_KEY_ID is set: an SDK takes these environment credentials and never looks at the profile",
             "unset AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY AWS_SESSION_TOKEN",
         ));
     } else {
-        checks.push(Check::ok(
+        walk.checks.push(Check::ok(
             "chain.environment",
             "no credentials in the environment (the SDK goes on to the profile)",
         ));
     }
-    let config = ConfigFile::load_config(env).ok();
-    let credentials = ConfigFile::load_credentials(env).ok();
-    let find = |n: &ProfileName| {
-        let from = |f: &Option<ConfigFile>| {
-            f.as_ref()
-                .and_then(|f| Profile::find(f.doc(), n).ok().flatten())
-        };
-        (from(&config), from(&credentials))
-    };
-    let (in_config, in_credentials) = find(name);
+    let (in_config, in_credentials) = find_profile(env, name);
     if in_config.is_none() && in_credentials.is_none() {
-        checks.push(Check::fail(
+        walk.checks.push(Check::fail(
             "chain.profile",
             format!(
                 "profile {name} is in neither {} nor {}: an SDK says \"Unable to locate credentials\" (or \"config profile could not be found\")",
@@ -71,7 +107,7 @@ pub fn run(env: &Env, name: &ProfileName, checks: &mut Vec<Check>) {
     }
     let profile = in_config.clone().or(in_credentials.clone());
     let region = region_for(env, profile.as_ref());
-    checks.push(Check::ok(
+    walk.checks.push(Check::ok(
         "chain.profile",
         format!("profile {name} found (region {region})"),
     ));
@@ -85,20 +121,20 @@ pub fn run(env: &Env, name: &ProfileName, checks: &mut Vec<Check>) {
         match (&role_arn, profile.as_ref().and_then(|p| p.source_profile())) {
             (Some(arn), Some(source)) => {
                 let Ok(source_name) = source.parse::<ProfileName>() else {
-                    checks.push(Check::fail(
+                    walk.checks.push(Check::fail(
                         "chain.source_profile",
                         format!("source_profile {source:?} is not a valid profile name"),
                         format!("correct source_profile in [profile {name}]"),
                     ));
                     return;
                 };
-                checks.push(Check::ok(
+                walk.checks.push(Check::ok(
                     "chain.source_profile",
                     format!(
                         "profile {name} assumes {arn} with the credentials of profile {source_name}"
                     ),
                 ));
-                let (c, k) = find(&source_name);
+                let (c, k) = find_profile(env, &source_name);
                 (source_name, c, k)
             }
             _ => (name.clone(), in_config, in_credentials),
@@ -108,7 +144,7 @@ pub fn run(env: &Env, name: &ProfileName, checks: &mut Vec<Check>) {
         &source_name,
         source_config.as_ref(),
         source_credentials.as_ref(),
-        checks,
+        &mut walk.checks,
     ) {
         Some(c) => c,
         None => return,
@@ -116,31 +152,35 @@ pub fn run(env: &Env, name: &ProfileName, checks: &mut Vec<Check>) {
     let creds = match &role_arn {
         Some(arn) if source_name != *name => match assume_role(env, &region, creds, arn) {
             Ok(c) => {
-                checks.push(Check::ok(
+                walk.checks.push(Check::ok(
                     "chain.assume_role",
                     format!("AssumeRole {arn}: granted"),
                 ));
                 c
             }
             Err(e) => {
-                checks.push(Check::fail(
-                        "chain.assume_role",
-                        format!("AssumeRole {arn} as profile {source_name} failed: {e}"),
-                        format!(
-                            "AccessDenied on AssumeRole has three usual causes, in order: (1) the role's trust policy does not name the caller: it needs {{\"Effect\":\"Allow\",\"Principal\":{{\"AWS\":\"<caller ARN or account>\"}},\"Action\":\"sts:AssumeRole\"}}; (2) the caller's own policy lacks sts:AssumeRole on {arn}; (3) a service control policy denies it. Check the caller with awsx doctor --profile {source_name}"
-                        ),
-                    ));
+                let fix = crate::explain::assume_role::chain_fix(&e, arn, &source_name);
+                walk.checks.push(Check::fail(
+                    "chain.assume_role",
+                    format!("AssumeRole {arn} as profile {source_name} failed: {e}"),
+                    fix,
+                ));
+                walk.assume_role_error = Some(e);
                 return;
             }
         },
         _ => creds,
     };
     match caller_arn(env, &region, creds) {
-        Ok(arn) => checks.push(Check::ok("chain.sts", format!("STS GetCallerIdentity: {arn}"))),
-        Err(e) => checks.push(Check::fail(
+        Ok(arn) => {
+            walk.checks
+                .push(Check::ok("chain.sts", format!("STS GetCallerIdentity: {arn}")));
+            walk.identity = Some(arn);
+        }
+        Err(e) => walk.checks.push(Check::fail(
             "chain.sts",
             format!("STS GetCallerIdentity with these credentials failed: {e}"),
-            "ExpiredToken: run the command again (awsx refreshes); InvalidClientTokenId: the key was deleted or is for another partition; SignatureDoesNotMatch: check the clock (see the clock check)",
+            "ExpiredToken: run the command again (awsx refreshes); InvalidClientTokenId: the key was deleted or is for another partition; SignatureDoesNotMatch: check the clock (see the clock check); awsx explain with the error text walks through the causes",
         )),
     }
 }
@@ -255,11 +295,13 @@ fn run_process(command: &str) -> Result<ProcessOutput, ProcessFailure> {
     let output = if cfg!(windows) {
         Command::new("cmd")
             .args(["/C", command])
+            .env(crate::explain::record::PROBE_VAR, "1")
             .stdin(Stdio::null())
             .output()
     } else {
         Command::new("sh")
             .args(["-c", command])
+            .env(crate::explain::record::PROBE_VAR, "1")
             .stdin(Stdio::null())
             .output()
     }
@@ -312,9 +354,11 @@ fn caller_arn(env: &Env, region: &Region, creds: Credentials) -> Result<String, 
             .await
             .map_err(|e| e.to_string())?;
         let sts = aws_sdk_sts::Client::new(&config);
-        let out = sts.get_caller_identity().send().await.map_err(|e| {
-            crate::breakglass::remote::aws_error("GetCallerIdentity", &e).to_string()
-        })?;
+        let out = sts
+            .get_caller_identity()
+            .send()
+            .await
+            .map_err(|e| crate::sso::error::describe(&e))?;
         Ok(out.arn().unwrap_or("(no ARN returned)").to_owned())
     })
 }
@@ -337,7 +381,7 @@ fn assume_role(
             .role_session_name("awsx-doctor")
             .send()
             .await
-            .map_err(|e| crate::breakglass::remote::aws_error("AssumeRole", &e).to_string())?;
+            .map_err(|e| crate::sso::error::describe(&e))?;
         let c = out
             .credentials()
             .ok_or("AssumeRole returned no credentials")?;

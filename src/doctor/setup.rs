@@ -11,7 +11,7 @@ use crate::config::{AwsxProfile, ConfigFile, Document, Profile, SsoSession};
 use crate::env::Env;
 use crate::settings::Settings;
 use crate::store::{BackendChoice, EntryName, OpenedStore};
-use crate::types::ProfileName;
+use crate::types::{ProfileName, SsoSessionName};
 
 /// The config and credentials files as parsed, when they could be read.
 pub struct Files {
@@ -74,7 +74,7 @@ fn parse(
 }
 
 /// Whether a profile is one awsx serves (its keys or its credential_process say so).
-fn is_awsx(profile: &Profile) -> bool {
+pub fn is_awsx(profile: &Profile) -> bool {
     profile.awsx_keys().next().is_some()
         || profile
             .credential_process()
@@ -297,7 +297,6 @@ pub fn sessions(
     opened: Option<&OpenedStore>,
     checks: &mut Vec<Check>,
 ) {
-    let now = OffsetDateTime::now_utc();
     let names = SsoSession::names(doc);
     if names.is_empty() {
         checks.push(Check::warn(
@@ -307,64 +306,73 @@ pub fn sessions(
         ));
     }
     for name in names {
-        let id = format!("sso_session.{name}");
-        let login = format!("awsx login --sso-session {name}");
-        let Some(opened) = opened else {
-            checks.push(Check::warn(
-                id,
-                format!("sso-session {name}: cannot read the token (the keychain is unavailable)"),
-                "fix the keychain first (see above)",
-            ));
-            continue;
-        };
-        let sessions = crate::sso::Sessions {
-            env,
-            store: opened.store.as_ref(),
-            cache_dir: env.cache_dir(),
-            margin: crate::cmd::common::margin(settings),
-            lock_wait: settings.lock_wait,
-        };
-        let check = match sessions.cached_token(&name) {
-            Err(e) => Check::fail(
-                id,
-                format!("sso-session {name}: cannot read the token: {e}"),
-                e.to_string(),
+        checks.push(session(env, settings, opened, &name));
+    }
+}
+
+/// `sso_session.NAME`: the state of one session's token in the keychain.
+pub fn session(
+    env: &Env,
+    settings: &Settings,
+    opened: Option<&OpenedStore>,
+    name: &SsoSessionName,
+) -> Check {
+    let now = OffsetDateTime::now_utc();
+    let id = format!("sso_session.{name}");
+    let login = format!("awsx login --sso-session {name}");
+    let Some(opened) = opened else {
+        return Check::warn(
+            id,
+            format!("sso-session {name}: cannot read the token (the keychain is unavailable)"),
+            "fix the keychain first (see above)",
+        );
+    };
+    let sessions = crate::sso::Sessions {
+        env,
+        store: opened.store.as_ref(),
+        cache_dir: env.cache_dir(),
+        margin: crate::cmd::common::margin(settings),
+        lock_wait: settings.lock_wait,
+    };
+    match sessions.cached_token(name) {
+        Err(e) => Check::fail(
+            id,
+            format!("sso-session {name}: cannot read the token: {e}"),
+            e.to_string(),
+        ),
+        Ok(None) => Check::fail(
+            id,
+            format!("sso-session {name}: not logged in"),
+            format!("run {login}"),
+        ),
+        Ok(Some(t)) if t.is_valid(now) => Check::ok(
+            id,
+            format!(
+                "sso-session {name}: logged in until {}{}",
+                t.expires_at.to_rfc3339(),
+                if t.refresh_token.is_some() {
+                    " (renews itself)"
+                } else {
+                    ""
+                }
             ),
-            Ok(None) => Check::fail(
-                id,
-                format!("sso-session {name}: not logged in"),
-                format!("run {login}"),
+        ),
+        Ok(Some(t)) if t.refresh_token.is_some() => Check::warn(
+            id,
+            format!(
+                "sso-session {name}: token expired at {}; it is refreshable and renews itself at next use",
+                t.expires_at.to_rfc3339()
             ),
-            Ok(Some(t)) if t.is_valid(now) => Check::ok(
-                id,
-                format!(
-                    "sso-session {name}: logged in until {}{}",
-                    t.expires_at.to_rfc3339(),
-                    if t.refresh_token.is_some() {
-                        " (renews itself)"
-                    } else {
-                        ""
-                    }
-                ),
+            format!("nothing to do; if renewal fails, run {login}"),
+        ),
+        Ok(Some(t)) => Check::fail(
+            id,
+            format!(
+                "sso-session {name}: token expired at {}",
+                t.expires_at.to_rfc3339()
             ),
-            Ok(Some(t)) if t.refresh_token.is_some() => Check::warn(
-                id,
-                format!(
-                    "sso-session {name}: token expired at {}; it is refreshable and renews itself at next use",
-                    t.expires_at.to_rfc3339()
-                ),
-                format!("nothing to do; if renewal fails, run {login}"),
-            ),
-            Ok(Some(t)) => Check::fail(
-                id,
-                format!(
-                    "sso-session {name}: token expired at {}",
-                    t.expires_at.to_rfc3339()
-                ),
-                format!("run {login}"),
-            ),
-        };
-        checks.push(check);
+            format!("run {login}"),
+        ),
     }
 }
 
@@ -401,27 +409,21 @@ pub fn environment(
         }
         (None, None) => {}
     }
-    if let Some(name) = env.var("AWS_PROFILE") {
-        let known =
-            |doc: Option<&Document>| doc.is_some_and(|d| d.profile_sections(name).next().is_some());
-        if !known(config) && !known(credentials) {
-            clean = false;
-            let names: Vec<String> = config
-                .map(|d| profile_names(d).iter().map(|n| n.to_string()).collect())
-                .unwrap_or_default();
-            let hint = crate::config::suggest(name, names.iter().map(String::as_str));
-            let did_you_mean = match hint.as_slice() {
-                [] => String::new(),
-                some => format!(" (did you mean {}?)", some.join(", ")),
-            };
-            checks.push(Check::fail(
-                "env.AWS_PROFILE",
-                format!(
-                    "AWS_PROFILE={name} names a profile that is in neither the config nor the credentials file{did_you_mean}: SDKs fail with \"The config profile ({name}) could not be found\""
-                ),
-                format!("unset AWS_PROFILE, or awsx use PROFILE; profiles: {}", names.join(", ")),
-            ));
-        }
+    if let Some(name) = env.var("AWS_PROFILE")
+        && let Some(unknown) = unknown_profile(name, config, credentials)
+    {
+        clean = false;
+        checks.push(Check::fail(
+            "env.AWS_PROFILE",
+            format!(
+                "AWS_PROFILE={name} names a profile that is in neither the config nor the credentials file{}: SDKs fail with \"The config profile ({name}) could not be found\"",
+                unknown.did_you_mean()
+            ),
+            format!(
+                "unset AWS_PROFILE, or awsx use PROFILE; profiles: {}",
+                unknown.known.join(", ")
+            ),
+        ));
     }
     for (var, fail) in [
         ("AWS_CONFIG_FILE", true),
@@ -452,6 +454,45 @@ pub fn environment(
             "no environment variable overrides the profiles",
         ));
     }
+}
+
+/// A profile name that is in neither file, with the names that are.
+pub struct UnknownProfile {
+    /// The config file's profiles, in file order.
+    pub known: Vec<String>,
+    /// The known names close to the one asked for.
+    pub close: Vec<String>,
+}
+
+impl UnknownProfile {
+    /// ` (did you mean a, b?)`, or nothing.
+    pub fn did_you_mean(&self) -> String {
+        match self.close.as_slice() {
+            [] => String::new(),
+            some => format!(" (did you mean {}?)", some.join(", ")),
+        }
+    }
+}
+
+/// `Some` when profile `name` is in neither the config nor the credentials file.
+pub fn unknown_profile(
+    name: &str,
+    config: Option<&Document>,
+    credentials: Option<&Document>,
+) -> Option<UnknownProfile> {
+    let known_in =
+        |doc: Option<&Document>| doc.is_some_and(|d| d.profile_sections(name).next().is_some());
+    if known_in(config) || known_in(credentials) {
+        return None;
+    }
+    let known: Vec<String> = config
+        .map(|d| profile_names(d).iter().map(|n| n.to_string()).collect())
+        .unwrap_or_default();
+    let close = crate::config::suggest(name, known.iter().map(String::as_str))
+        .into_iter()
+        .map(|s| s.to_string())
+        .collect();
+    Some(UnknownProfile { known, close })
 }
 
 /// `credentials.long_lived_keys`: AKIA keys in the credentials file.

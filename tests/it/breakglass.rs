@@ -1,9 +1,6 @@
 //! `awsx breakglass` against the emulator's STS/IAM and the real Secret Service: enrolment
 //! from stdin, MFA AssumeRole with SSO down, the keychain session served by
 //! `awsx::breakglass::cached_session`, expiry (exit 3), the audit log and the notify hook.
-use std::io::Write;
-use std::process::Stdio;
-
 use awsx::breakglass::{CachedSession, cached_session};
 use awsx::config::{AwsxProfile, BreakGlassProfile, ConfigFile};
 use awsx::env::Env;
@@ -12,31 +9,13 @@ use awsx::store::{EntryName, SecretStore};
 use awsx::types::Expiration;
 use awsx_emulator::{Fixture, Op, Trust};
 
-use crate::harness::{Keychain, Run, TestEnv};
+use crate::harness::{Keychain, Run, TestEnv, run_with_stdin};
 
 const ALICE: &str = "breakglass-alice";
 const ALICE_KEY: &str = "AKIA2EMULATORALICE01";
 const ALICE_SECRET: &str = "emuAliceBreakGlassSecretKey0000000000001";
 const ALICE_MFA: &str = "arn:aws:iam::100000000001:mfa/breakglass-alice";
 const PROD_ROLE: &str = "arn:aws:iam::500000000005:role/BreakGlass";
-
-/// `awsx ARGS` with `stdin` piped in (stdin is then not a terminal, as in scripts).
-fn run_with_stdin(env: &TestEnv, args: &[&str], stdin: &str) -> Run {
-    let mut child = env
-        .awsx(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("start awsx");
-    child
-        .stdin
-        .take()
-        .expect("stdin")
-        .write_all(stdin.as_bytes())
-        .expect("write stdin");
-    Run::from(child.wait_with_output().expect("wait for awsx"))
-}
 
 fn new_env() -> TestEnv {
     let mut env = TestEnv::new();

@@ -6,6 +6,7 @@
 #![allow(dead_code)]
 
 use std::ffi::OsStr;
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -426,6 +427,24 @@ impl Run {
         serde_json::from_str(&self.stdout)
             .unwrap_or_else(|e| panic!("stdout is not JSON ({e}):\n{}", self.stdout))
     }
+}
+
+/// `awsx ARGS` with `stdin` piped in (stdin is then not a terminal, as in scripts).
+pub fn run_with_stdin(env: &TestEnv, args: &[&str], stdin: &str) -> Run {
+    let mut child = env
+        .awsx(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start awsx");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(stdin.as_bytes())
+        .expect("write stdin");
+    Run::from(child.wait_with_output().expect("wait for awsx"))
 }
 
 /// The awsx binary cargo built for this test run (never one found on PATH).
