@@ -5,6 +5,7 @@
 #   secret-tool lookup of the keychain entry   the D-Bus (Secret Service) floor
 #   keyctl pipe of the hot-tier key            the kernel keyutils floor
 #   awsx credential-process, hot tier hit      small config, and a 4,000-profile config
+#                                              (from the profile cache, and uncached)
 #   awsx credential-process, keychain hit      AWSX_HOT_TIER=off (Secret Service read)
 #
 # plus peak RSS of a hit (/usr/bin/time), the connect() calls a hit makes (strace: a hit
@@ -88,12 +89,22 @@ if ! keyctl pipe "$hot_key" >/dev/null; then
 fi
 
 echo "config sizes: small $(wc -c <"$small") bytes, big $(wc -c <"$big") bytes ($(grep -c '^\[profile' "$big") profiles)"
+# awsx remembers how a profile resolved in a big config once the file has not changed for
+# 2 s: let it settle and make the call that fills the cache. The uncached case is measured
+# too, with `touch` before each run (a new ctime: the entry no longer matches, and a file
+# changed that recently is read, never remembered).
+sleep 2.1
+AWS_CONFIG_FILE="$big" "$bin/awsx" credential-process --profile sandbox-admin >/dev/null
+# One --prepare per command, in order (a no-op for all but the uncached big-config run).
 hyperfine -N --warmup 30 --runs "$RUNS" --export-json "$work/hyperfine.json" \
+  --prepare true --prepare true --prepare true --prepare true --prepare true \
+  --prepare "touch $big" --prepare true --prepare true \
   -n cat "cat $work/creds.json" \
   -n secret-tool "secret-tool lookup service $AWSX_KEYCHAIN_SERVICE username $entry" \
   -n keyctl "keyctl pipe $hot_key" \
   -n awsx-hit-small "env AWS_CONFIG_FILE=$small $bin/awsx credential-process --profile sandbox-admin" \
   -n awsx-hit-4000 "env AWS_CONFIG_FILE=$big $bin/awsx credential-process --profile sandbox-admin" \
+  -n awsx-hit-4000-uncached "env AWS_CONFIG_FILE=$big $bin/awsx credential-process --profile sandbox-admin" \
   -n awsx-keychain-small "env AWS_CONFIG_FILE=$small AWSX_HOT_TIER=off $bin/awsx credential-process --profile sandbox-admin" \
   -n env-cat "env AWS_CONFIG_FILE=$small cat $work/creds.json" >/dev/null
 
@@ -107,6 +118,7 @@ for name, r in res.items():
     print(f"{name:22} {ms(name):8.2f} {r['mean']*1000:8.2f} {ms(name)/base:10.2f}")
 print(f"\nawsx hit (small) / env+cat: {ms('awsx-hit-small')/ms('env-cat'):.2f}  (both start through /usr/bin/env)")
 print(f"awsx hit (4000) / env+cat:  {ms('awsx-hit-4000')/ms('env-cat'):.2f}")
+print(f"awsx hit (4000, uncached) / env+cat:  {ms('awsx-hit-4000-uncached')/ms('env-cat'):.2f}")
 print(f"awsx keychain hit / secret-tool: {ms('awsx-keychain-small')/ms('secret-tool'):.2f}")
 print(f"awsx hot-tier hit (small) / keyctl: {ms('awsx-hit-small')/ms('keyctl'):.2f}")
 PY
