@@ -36,8 +36,8 @@ if ((${#missing[@]})); then
     fi
 fi
 
-cargo build --release --quiet --bin awsx
-AWSX=$PWD/target/release/awsx
+cargo build --release --quiet -p awsx --bins
+AWSX=${CARGO_TARGET_DIR:-$PWD/target}/release/awsx
 
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/awsx-scan-bench.XXXXXX")
 trap 'rm -rf "$TMP"' EXIT

@@ -15,6 +15,7 @@ pub mod env;
 pub mod error;
 pub mod exit;
 pub mod explain;
+pub mod front;
 pub mod history;
 pub mod lock;
 pub mod migrate;

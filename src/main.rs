@@ -1,4 +1,6 @@
-//! The `awsx` binary: everything lives in the library; this only hands over the exit code.
+//! `awsx-main`, the full awsx CLI (the small `awsx` binary execs it for everything but a
+//! credential-process cache hit). Everything lives in the library; this only hands over
+//! the exit code.
 fn main() -> std::process::ExitCode {
     awsx::main()
 }

@@ -23,6 +23,8 @@ class Awsx < Formula
   end
 
   test do
+    # cargo install puts both binaries in bin: awsx runs awsx-main for all but cache hits.
+    assert_path_exists bin/"awsx-main"
     assert_match "awsx #{version}", shell_output("#{bin}/awsx --version")
     assert_match "completions", shell_output("#{bin}/awsx --help")
     assert_match "_awsx", shell_output("#{bin}/awsx completions zsh")

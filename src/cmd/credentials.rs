@@ -7,6 +7,7 @@ use crate::cmd::{Context, common};
 use crate::config::{AwsxProfile, SsoProfile, find_awsx_profile_cached};
 use crate::creds::RoleCredentials;
 use crate::creds::provider::{self, RoleSource};
+use crate::env::Env;
 use crate::error::{Error, Result};
 use crate::settings::Settings;
 use crate::sso::{LoginUi, SsoError};
@@ -42,20 +43,33 @@ pub fn for_profile(ctx: &Context, name: &ProfileName) -> Result<(RoleCredentials
     Ok((creds, profile))
 }
 
+/// Fresh credentials for `profile` from the hot tier, or `None`: the first step of serving
+/// an SSO profile, and everything the `awsx` front binary does (see `front`).
+pub fn hot_tier_hit(
+    env: &Env,
+    settings: &Settings,
+    profile: &SsoProfile,
+) -> Option<RoleCredentials> {
+    let hot = settings.hot_tier.then(|| HotTier::open(env)).flatten()?;
+    provider::hot_hit(
+        &hot,
+        &provider::entry_for(profile),
+        common::margin(settings),
+    )
+}
+
 fn sso_credentials(
     ctx: &Context,
     settings: &Settings,
     profile: &SsoProfile,
 ) -> Result<RoleCredentials> {
     let margin = common::margin(settings);
-    let hot = settings.hot_tier.then(|| HotTier::open(&ctx.env)).flatten();
     let entry = provider::entry_for(profile);
-    if let Some(hot) = &hot
-        && let Some(creds) = provider::hot_hit(hot, &entry, margin)
-    {
+    if let Some(creds) = hot_tier_hit(&ctx.env, settings, profile) {
         tracing::debug!(entry = %entry, "hot tier hit");
         return Ok(creds);
     }
+    let hot = settings.hot_tier.then(|| HotTier::open(&ctx.env)).flatten();
     // A hot-tier miss in a storm of cold processes: queue on the role's lock before
     // touching the keychain, so that one process talks to D-Bus and the network while the
     // rest find its result in the hot tier. (Without a hot tier they read the keychain

@@ -17,9 +17,9 @@ pub fn run(_ctx: &Context, args: InitArgs) -> Result<()> {
     Ok(())
 }
 
-/// This binary's absolute path, or plain `awsx` (found on PATH) when it cannot be told.
+/// The `awsx` binary's absolute path, or plain `awsx` (found on PATH) when it cannot be told.
 pub fn current_exe() -> String {
-    std::env::current_exe()
+    crate::front::front_binary()
         .ok()
         .and_then(|p| p.into_os_string().into_string().ok())
         .unwrap_or_else(|| "awsx".to_owned())

@@ -231,7 +231,7 @@ fn outside_names(file: &ConfigFile) -> Result<HashSet<String>> {
 /// What `credential_process` runs: bare `awsx` when PATH finds this very binary there, else
 /// its absolute path (quoted for botocore's shell-style split when it has spaces).
 fn credential_process_program(ctx: &Context) -> String {
-    let Ok(me) = std::env::current_exe().and_then(|p| p.canonicalize()) else {
+    let Ok(me) = crate::front::front_binary().and_then(|p| p.canonicalize()) else {
         return "awsx".to_owned();
     };
     let on_path = ctx.env.var("PATH").and_then(|path| {

@@ -92,7 +92,7 @@ fn file_name_is_awsx(path: &Path) -> bool {
 /// `profile.NAME`, `profile.NAME.credential_process`, `profile.NAME.sso_keys` for every
 /// awsx profile.
 pub fn profiles(env: &Env, doc: &Document, checks: &mut Vec<Check>) {
-    let running = std::env::current_exe().ok();
+    let running = crate::front::front_binary().ok();
     let mut any = false;
     for name in profile_names(doc) {
         let Ok(Some(profile)) = Profile::find(doc, &name) else {
@@ -177,7 +177,9 @@ fn credential_process(env: &Env, profile: &Profile, running: Option<&Path>) -> C
     };
     let program_path = Path::new(&program);
     if program_path.components().count() > 1 {
-        return if is_executable(program_path) {
+        return if let Some(check) = without_main(&id, name, program_path) {
+            check
+        } else if is_executable(program_path) {
             Check::ok(
                 id,
                 format!("profile {name}: credential_process runs {program}"),
@@ -198,15 +200,40 @@ fn credential_process(env: &Env, profile: &Profile, running: Option<&Path>) -> C
             format!("profile {name}: credential_process runs {program}, which is not on PATH"),
             format!("set {fix_line}"),
         ),
-        Some(found) => Check::warn(
-            id,
-            format!(
-                "profile {name}: credential_process runs bare {program} (found at {} on this PATH); GUI apps and IDEs often start with a different PATH",
-                found.display()
-            ),
-            format!("use an absolute path: {fix_line}"),
-        ),
+        Some(found) => without_main(&id, name, &found).unwrap_or_else(|| {
+            Check::warn(
+                id,
+                format!(
+                    "profile {name}: credential_process runs bare {program} (found at {} on this PATH); GUI apps and IDEs often start with a different PATH",
+                    found.display()
+                ),
+                format!("use an absolute path: {fix_line}"),
+            )
+        }),
     }
+}
+
+/// An `awsx` whose `awsx-main` is not next to it (where the `awsx` front binary looks, after
+/// resolving symlinks) answers cache hits only: every miss and every other command fails.
+fn without_main(id: &str, name: &ProfileName, program: &Path) -> Option<Check> {
+    if !file_name_is_awsx(program) || !is_executable(program) {
+        return None;
+    }
+    let real = program
+        .canonicalize()
+        .unwrap_or_else(|_| program.to_owned());
+    let main = real.with_file_name(crate::front::MAIN_BINARY);
+    (!is_executable(&main)).then(|| {
+        Check::fail(
+            id.to_owned(),
+            format!(
+                "profile {name}: credential_process runs {}, but {} is missing: awsx can then serve only cached credentials",
+                program.display(),
+                main.display()
+            ),
+            "reinstall awsx: its two binaries, awsx and awsx-main, belong in one directory",
+        )
+    })
 }
 
 fn is_executable(path: &Path) -> bool {

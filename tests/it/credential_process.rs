@@ -566,3 +566,45 @@ fn a_hot_tier_miss_falls_back_to_the_keychain_and_refills_the_tier() {
     assert_eq!(hit.json(), first);
     assert_eq!(env.emulator.count(Op::GetRoleCredentials), 1);
 }
+
+#[test]
+fn the_awsx_front_binary_answers_a_hit_alone_and_hands_the_rest_to_awsx_main() {
+    let env = logged_in();
+    let first = env.credentials("sandbox-admin");
+    // A copy of `awsx` without its awsx-main: a hot-tier hit needs nothing else...
+    let lone_dir = tempfile::tempdir().unwrap();
+    let lone = lone_dir.path().join("awsx");
+    std::fs::copy(awsx_bin(), &lone).unwrap();
+    let hit = Run::from(
+        env.command(&lone, ["credential-process", "--profile", "sandbox-admin"])
+            .output()
+            .unwrap(),
+    );
+    hit.success();
+    assert_eq!(hit.json(), first);
+    let mut from_aws_profile = env.command(&lone, ["credential-process"]);
+    from_aws_profile.env("AWS_PROFILE", "sandbox-admin");
+    assert_eq!(Run::from(from_aws_profile.output().unwrap()).json(), first);
+
+    // ...and anything else (a miss, another command, a flag) is awsx-main's, which this
+    // copy cannot find: one line saying so.
+    for args in [
+        &["credential-process", "--profile", "sandbox-admin", "-v"][..],
+        &["credential-process", "--profile", "sandbox-admn"],
+        &["status"],
+    ] {
+        let run = Run::from(env.command(&lone, args).output().unwrap());
+        run.code(1).stderr_contains("awsx-main");
+        assert_eq!(run.stderr.lines().count(), 1, "{}", run.stderr);
+    }
+    let mut miss = env.command(&lone, ["credential-process", "--profile", "sandbox-admin"]);
+    miss.env("AWSX_HOT_TIER", "off");
+    Run::from(miss.output().unwrap())
+        .code(1)
+        .stderr_contains("reinstall awsx");
+
+    // The installed pair: the same command lines work through awsx-main, exit codes kept.
+    env.run(["credential-process", "--profile", "sandbox-admn"])
+        .code(2)
+        .stderr_contains("did you mean sandbox-admin");
+}

@@ -88,6 +88,22 @@ fn a_missing_awsx_binary_path_is_reported_with_the_absolute_path() {
 }
 
 #[test]
+fn an_awsx_without_its_awsx_main_is_reported() {
+    let env = healthy();
+    let lone_dir = tempfile::tempdir().unwrap();
+    let lone = lone_dir.path().join("awsx");
+    std::fs::copy(awsx_bin(), &lone).unwrap();
+    env.append_config(&format!(
+        "\n[profile lone]\ncredential_process = {} credential-process --profile lone\nawsx_sso_session = acme\nawsx_account_id = 200000000002\nawsx_role_name = AdministratorAccess\n",
+        lone.display()
+    ));
+    doctor(&env, &[])
+        .code(1)
+        .stdout_contains("awsx-main is missing")
+        .stdout_contains("reinstall awsx");
+}
+
+#[test]
 fn a_bare_awsx_is_a_warning_about_gui_paths() {
     let mut env = healthy();
     let bin_dir = awsx_bin().parent().unwrap().display().to_string();

@@ -1,0 +1,26 @@
+//! `awsx`: answers a `credential-process` cache hit itself, and hands every other command
+//! line to `awsx-main`, installed next to it (see the library's `front` module for why).
+use std::io::Write;
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    let mut args = std::env::args_os();
+    let arg0 = args.next().unwrap_or_else(|| "awsx".into());
+    let args: Vec<_> = args.collect();
+    if let Some(json) = awsx::front::serve(&args, &awsx::env::Env::from_process()) {
+        let mut out = std::io::stdout().lock();
+        return match writeln!(out, "{json}").and_then(|()| out.flush()) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(_) => ExitCode::FAILURE,
+        };
+    }
+    let err = awsx::front::hand_over(&arg0, &args);
+    eprintln!(
+        "awsx: cannot run {}: {err}; awsx and {} are installed side by side: reinstall awsx",
+        awsx::front::main_binary()
+            .map(|p| p.display().to_string())
+            .unwrap_or_else(|_| awsx::front::MAIN_BINARY.to_owned()),
+        awsx::front::MAIN_BINARY
+    );
+    ExitCode::FAILURE
+}

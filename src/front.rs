@@ -1,0 +1,148 @@
+//! The `awsx` front binary: `credential-process` cache hits, and nothing else.
+//!
+//! Every AWS CLI and SDK call waits for `awsx credential-process`, and almost all of them
+//! are hot-tier hits: a few `keyctl` calls. What such a call costs is then mostly the
+//! process start, which grows with the binary (page faults, the loader's work): the full
+//! awsx, with the AWS SDK, TLS, D-Bus and clap, starts about twice as slowly as `cat`.
+//! So `awsx` is a small binary that answers exactly that case and `exec`s `awsx-main`
+//! (installed next to it) for everything else, with the same arguments: a miss, any other
+//! command, `--help`, logging, errors. Nothing here decides anything `awsx-main` would
+//! decide differently: it runs the same functions ([`crate::cmd::credentials::hot_tier_hit`]
+//! and the profile lookup) and gives up at the first doubt.
+use std::ffi::{OsStr, OsString};
+use std::path::PathBuf;
+
+use crate::cmd::credentials::hot_tier_hit;
+use crate::config::{AwsxProfile, find_awsx_profile_cached};
+use crate::env::Env;
+use crate::settings::Settings;
+use crate::types::ProfileName;
+
+/// The full awsx, installed in the same directory as the front binary.
+pub const MAIN_BINARY: &str = if cfg!(windows) {
+    "awsx-main.exe"
+} else {
+    "awsx-main"
+};
+
+/// The Version 1 JSON for a plain `credential-process [--profile NAME]` whose credentials
+/// are fresh in the hot tier; `None` for anything else (then `awsx-main` runs).
+pub fn serve(args: &[OsString], env: &Env) -> Option<String> {
+    let given = plain_credential_process(args)?;
+    // Logging is awsx-main's job.
+    if env.var("AWSX_LOG").is_some_and(|v| !v.is_empty()) {
+        return None;
+    }
+    let name: ProfileName = match given {
+        Some(name) => name.parse().ok()?,
+        None => env
+            .var("AWS_PROFILE")
+            .filter(|n| !n.is_empty())?
+            .parse()
+            .ok()?,
+    };
+    let settings = Settings::load(env).ok()?;
+    let profile = find_awsx_profile_cached(&env.cache_dir(), &env.aws_config_file(), &name).ok()?;
+    let AwsxProfile::Sso(profile) = profile else {
+        // Break-glass sessions are served from the keychain only.
+        return None;
+    };
+    hot_tier_hit(env, &settings, &profile).map(|creds| creds.to_process_json())
+}
+
+/// `Some(profile)` for `credential-process`, `credential-process --profile NAME` or
+/// `credential-process --profile=NAME` (`Some(None)`: the profile comes from AWS_PROFILE);
+/// `None` for any other command line.
+fn plain_credential_process(args: &[OsString]) -> Option<Option<&str>> {
+    let args: Vec<&str> = args.iter().map(|a| a.to_str()).collect::<Option<_>>()?;
+    match args.as_slice() {
+        ["credential-process"] => Some(None),
+        ["credential-process", "--profile", name] if !name.starts_with('-') => Some(Some(name)),
+        ["credential-process", flag] => flag.strip_prefix("--profile=").map(Some),
+        _ => None,
+    }
+}
+
+/// Where `awsx-main` is: next to the running binary (symlinks resolved, so a link to
+/// awsx on PATH finds the real installation's awsx-main).
+pub fn main_binary() -> std::io::Result<PathBuf> {
+    Ok(std::env::current_exe()?.with_file_name(MAIN_BINARY))
+}
+
+/// The `awsx` front binary of this installation, which credential_process lines and shell
+/// scripts should run: next to the running binary, else the running binary itself.
+pub fn front_binary() -> std::io::Result<PathBuf> {
+    let me = std::env::current_exe()?;
+    let front = me.with_file_name(if cfg!(windows) { "awsx.exe" } else { "awsx" });
+    Ok(if front.is_file() { front } else { me })
+}
+
+/// Run `awsx-main` with these arguments in place of this process (on Unix, `exec`: same
+/// pid, terminal, signals and exit code). Returns only on failure.
+pub fn hand_over(arg0: &OsStr, args: &[OsString]) -> std::io::Error {
+    let main = match main_binary() {
+        Ok(path) => path,
+        Err(e) => return e,
+    };
+    let mut command = std::process::Command::new(&main);
+    command.args(args);
+    #[cfg(unix)]
+    {
+        use std::os::unix::process::CommandExt;
+        // argv[0] stays what the user typed, so usage lines and completions say `awsx`.
+        command.arg0(arg0).exec()
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = arg0;
+        match command.status() {
+            Ok(status) => std::process::exit(status.code().unwrap_or(1)),
+            Err(e) => e,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(a: &[&str]) -> Vec<OsString> {
+        a.iter().map(OsString::from).collect()
+    }
+
+    #[test]
+    fn only_a_plain_credential_process_call_is_served() {
+        let cases: &[(&[&str], Option<Option<&str>>)] = &[
+            (&["credential-process"], Some(None)),
+            (
+                &["credential-process", "--profile", "dev"],
+                Some(Some("dev")),
+            ),
+            (&["credential-process", "--profile=dev"], Some(Some("dev"))),
+            (&["credential-process", "--profile", "--help"], None),
+            (&["credential-process", "-v", "--profile", "dev"], None),
+            (&["credential-process", "--profile", "dev", "-v"], None),
+            (&["credential-process", "--help"], None),
+            (&["export", "--profile", "dev"], None),
+            (&["--version"], None),
+            (&[], None),
+        ];
+        for (given, expected) in cases {
+            let given = args(given);
+            assert_eq!(plain_credential_process(&given), *expected, "{given:?}");
+        }
+    }
+
+    #[test]
+    fn logging_and_unknown_profiles_go_to_awsx_main() {
+        let dir = tempfile::tempdir().unwrap();
+        let home = dir.path().to_str().unwrap();
+        let env = Env::from_vars([("HOME", home), ("AWS_PROFILE", "dev")]);
+        assert_eq!(serve(&args(&["credential-process"]), &env), None);
+        let env = Env::from_vars([("HOME", home), ("AWSX_LOG", "debug")]);
+        assert_eq!(
+            serve(&args(&["credential-process", "--profile", "dev"]), &env),
+            None
+        );
+    }
+}
