@@ -9,7 +9,7 @@ use crate::error::Result;
 use crate::shell;
 
 pub fn run(_ctx: &Context, args: InitArgs) -> Result<()> {
-    let bin = current_exe();
+    let bin = awsx_path();
     let script = shell::init_script(args.shell, &bin);
     let mut out = std::io::stdout().lock();
     out.write_all(script.as_bytes())?;
@@ -18,7 +18,7 @@ pub fn run(_ctx: &Context, args: InitArgs) -> Result<()> {
 }
 
 /// The `awsx` binary's absolute path, or plain `awsx` (found on PATH) when it cannot be told.
-pub fn current_exe() -> String {
+fn awsx_path() -> String {
     crate::front::front_binary()
         .ok()
         .and_then(|p| p.into_os_string().into_string().ok())
