@@ -43,19 +43,19 @@ pub fn for_profile(ctx: &Context, name: &ProfileName) -> Result<(RoleCredentials
     Ok((creds, profile))
 }
 
+/// The hot tier, when the settings and this machine allow one.
+pub fn open_hot_tier(env: &Env, settings: &Settings) -> Option<HotTier> {
+    settings.hot_tier.then(|| HotTier::open(env)).flatten()
+}
+
 /// Fresh credentials for `profile` from the hot tier, or `None`: the first step of serving
 /// an SSO profile, and everything the `awsx` front binary does (see `front`).
 pub fn hot_tier_hit(
-    env: &Env,
+    hot: &HotTier,
     settings: &Settings,
     profile: &SsoProfile,
 ) -> Option<RoleCredentials> {
-    let hot = settings.hot_tier.then(|| HotTier::open(env)).flatten()?;
-    provider::hot_hit(
-        &hot,
-        &provider::entry_for(profile),
-        common::margin(settings),
-    )
+    provider::hot_hit(hot, &provider::entry_for(profile), common::margin(settings))
 }
 
 fn sso_credentials(
@@ -65,11 +65,13 @@ fn sso_credentials(
 ) -> Result<RoleCredentials> {
     let margin = common::margin(settings);
     let entry = provider::entry_for(profile);
-    if let Some(creds) = hot_tier_hit(&ctx.env, settings, profile) {
+    let hot = open_hot_tier(&ctx.env, settings);
+    if let Some(hot) = &hot
+        && let Some(creds) = hot_tier_hit(hot, settings, profile)
+    {
         tracing::debug!(entry = %entry, "hot tier hit");
         return Ok(creds);
     }
-    let hot = settings.hot_tier.then(|| HotTier::open(&ctx.env)).flatten();
     // A hot-tier miss in a storm of cold processes: queue on the role's lock before
     // touching the keychain, so that one process talks to D-Bus and the network while the
     // rest find its result in the hot tier. (Without a hot tier they read the keychain

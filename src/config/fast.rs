@@ -19,18 +19,9 @@ use crate::types::ProfileName;
 
 /// Resolve profile `name` from the config file at `path` as cheaply as possible.
 pub fn find_awsx_profile(path: &Path, name: &ProfileName) -> Result<AwsxProfile> {
+    // Not `read_text`: the hot path needs no snapshot (a digest of the whole file).
     let text = match std::fs::read(path) {
-        Ok(bytes) => String::from_utf8(bytes).map_err(|e| {
-            let valid = e.utf8_error().valid_up_to();
-            let line = 1 + e.as_bytes()[..valid]
-                .iter()
-                .filter(|&&b| b == b'\n')
-                .count();
-            Error::NotUtf8 {
-                path: path.to_owned(),
-                line,
-            }
-        })?,
+        Ok(bytes) => super::utf8(path, bytes)?,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
         Err(source) => {
             return Err(Error::Read {

@@ -218,7 +218,12 @@ pub(crate) fn read_text(path: &Path) -> Result<(String, Snapshot)> {
         }
     };
     let snapshot = Snapshot::of(Some(&bytes));
-    let text = String::from_utf8(bytes).map_err(|e| {
+    Ok((utf8(path, bytes)?, snapshot))
+}
+
+/// `bytes` read from `path` as text, or which line is not UTF-8.
+pub(crate) fn utf8(path: &Path, bytes: Vec<u8>) -> Result<String> {
+    String::from_utf8(bytes).map_err(|e| {
         let valid = e.utf8_error().valid_up_to();
         let line = 1 + e.as_bytes()[..valid]
             .iter()
@@ -228,6 +233,5 @@ pub(crate) fn read_text(path: &Path) -> Result<(String, Snapshot)> {
             path: path.to_owned(),
             line,
         }
-    })?;
-    Ok((text, snapshot))
+    })
 }

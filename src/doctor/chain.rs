@@ -347,13 +347,23 @@ impl ClassifyName for serde_json::Error {
     }
 }
 
-fn caller_arn(env: &Env, region: &Region, creds: Credentials) -> Result<String, String> {
+/// One STS call with `creds` on a runtime of its own; errors in words.
+fn with_sts<T, F, Fut>(env: &Env, region: &Region, creds: Credentials, call: F) -> Result<T, String>
+where
+    F: FnOnce(aws_sdk_sts::Client) -> Fut,
+    Fut: std::future::Future<Output = Result<T, String>>,
+{
     let rt = crate::aws::runtime().map_err(|e| e.to_string())?;
     rt.block_on(async {
         let config = crate::aws::sdk_config(env, region, Some(creds))
             .await
             .map_err(|e| e.to_string())?;
-        let sts = aws_sdk_sts::Client::new(&config);
+        call(aws_sdk_sts::Client::new(&config)).await
+    })
+}
+
+fn caller_arn(env: &Env, region: &Region, creds: Credentials) -> Result<String, String> {
+    with_sts(env, region, creds, |sts| async move {
         let out = sts
             .get_caller_identity()
             .send()
@@ -369,12 +379,7 @@ fn assume_role(
     creds: Credentials,
     arn: &str,
 ) -> Result<Credentials, String> {
-    let rt = crate::aws::runtime().map_err(|e| e.to_string())?;
-    rt.block_on(async {
-        let config = crate::aws::sdk_config(env, region, Some(creds))
-            .await
-            .map_err(|e| e.to_string())?;
-        let sts = aws_sdk_sts::Client::new(&config);
+    with_sts(env, region, creds, |sts| async move {
         let out = sts
             .assume_role()
             .role_arn(arn)

@@ -25,6 +25,7 @@ mod oidc;
 mod ops;
 mod portal;
 mod query;
+mod rest_json;
 mod server;
 pub mod sigv4;
 mod sts;

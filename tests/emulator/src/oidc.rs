@@ -95,22 +95,7 @@ impl OidcError {
 }
 
 fn json_response(status: StatusCode, error_type: Option<&str>, body: String) -> Response {
-    let mut resp = (status, body).into_response();
-    let h = resp.headers_mut();
-    h.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/json"),
-    );
-    if let Ok(v) = HeaderValue::from_str(&ids::request_id()) {
-        h.insert("x-amzn-requestid", v);
-    }
-    if let Some(name) = error_type {
-        let value = format!("{name}:http://internal.amazon.com/coral/com.amazonaws.sso.oidc/");
-        if let Ok(v) = HeaderValue::from_str(&value) {
-            h.insert("x-amzn-errortype", v);
-        }
-    }
-    resp
+    crate::rest_json::reply(status, error_type, "com.amazonaws.sso.oidc", body)
 }
 
 fn ok(body: serde_json::Value) -> Response {

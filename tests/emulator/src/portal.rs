@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use axum::extract::{RawQuery, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
@@ -19,23 +19,7 @@ const DEFAULT_PAGE: usize = 20;
 const MAX_PAGE: usize = 100;
 
 fn respond(status: StatusCode, error_type: Option<&str>, body: String) -> Response {
-    let mut resp = (status, body).into_response();
-    let h = resp.headers_mut();
-    h.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/json"),
-    );
-    if let Ok(v) = HeaderValue::from_str(&ids::request_id()) {
-        h.insert("x-amzn-requestid", v);
-    }
-    if let Some(name) = error_type {
-        let value =
-            format!("{name}:http://internal.amazon.com/coral/com.amazonaws.switchboard.portal/");
-        if let Ok(v) = HeaderValue::from_str(&value) {
-            h.insert("x-amzn-errortype", v);
-        }
-    }
-    resp
+    crate::rest_json::reply(status, error_type, "com.amazonaws.switchboard.portal", body)
 }
 
 fn error(status: StatusCode, name: &str, message: &str) -> Response {
