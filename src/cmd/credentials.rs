@@ -96,7 +96,9 @@ fn sso_credentials(
         hot: hot.as_ref(),
         margin,
     };
-    // The profile's `awsx_auto_login`, else its session's, else the global setting.
+    // The profile's `awsx_auto_login`, else its session's, else the global setting. Never in
+    // doctor's or explain's probe: `awsx doctor` must not start a device login at the user's
+    // terminal (and wait for it); it reports "login required" and says how to log in.
     let session_auto_login = profile
         .session
         .awsx
@@ -105,7 +107,8 @@ fn sso_credentials(
     let auto_login = profile
         .auto_login
         .or(session_auto_login)
-        .unwrap_or(settings.auto_login);
+        .unwrap_or(settings.auto_login)
+        && !crate::explain::record::is_probe(&ctx.env);
     let mut tty_ui = if auto_login {
         TerminalUi::controlling_terminal(&ctx.env, settings)
     } else {

@@ -237,6 +237,31 @@ fn the_profile_chain_explains_login_required() {
 }
 
 #[test]
+fn the_profile_chain_never_starts_a_login_even_with_auto_login_at_a_terminal() {
+    // The emulator would approve a device login at once: only awsx's refusal keeps the count 0.
+    let env = TestEnv::builder()
+        .auto_approve(Some(Duration::ZERO))
+        .build();
+    env.add_sso_profile("sandbox-admin", SANDBOX, "AdministratorAccess");
+    env.append_config("awsx_auto_login = true\n");
+    // `script` gives doctor, and the credential_process it runs, a controlling terminal.
+    let command = format!("{} doctor --profile sandbox-admin", awsx_bin().display());
+    let run = Run::from(
+        env.command("script", ["-qec", &command, "/dev/null"])
+            .output()
+            .expect("run script"),
+    );
+    run.code(1)
+        .stdout_contains("✖ credential_process exited 3 (login required)")
+        .stdout_contains("fix: run awsx login --sso-session acme");
+    assert_eq!(
+        env.emulator
+            .count(awsx_emulator::Op::StartDeviceAuthorization),
+        0
+    );
+}
+
+#[test]
 fn the_profile_chain_explains_a_missing_profile() {
     let env = healthy();
     doctor(&env, &["--profile", "nope"])
