@@ -108,20 +108,36 @@ fn record_failure(
     result
 }
 
-/// `--verbose` or `AWSX_LOG=debug` (any tracing filter) logs to stderr. Secrets are
-/// wrapped in `Secret`, whose Debug and Display redact them, so logs never carry one.
+/// `--verbose` or `AWSX_LOG=debug` (or `target=level` lists, such as
+/// `awsx=debug,aws_smithy_runtime=trace`) logs to stderr. Secrets are wrapped in `Secret`,
+/// whose Debug and Display redact them, so logs never carry one.
 fn init_logging(env: &Env, verbose: bool) {
-    let filter = match (verbose, env.var("AWSX_LOG")) {
+    use tracing_subscriber::filter::Targets;
+    use tracing_subscriber::layer::SubscriberExt;
+    use tracing_subscriber::util::SubscriberInitExt;
+
+    let targets = match (verbose, env.var("AWSX_LOG")) {
         // A bare level is about awsx, not every crate below it.
         (_, Some(level @ ("error" | "warn" | "info" | "debug" | "trace"))) => {
             format!("awsx={level}")
         }
-        (_, Some(filter)) if !filter.is_empty() => filter.to_owned(),
+        (_, Some(targets)) if !targets.is_empty() => targets.to_owned(),
         (true, _) => "awsx=debug".to_owned(),
         _ => return,
     };
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
-        .with_writer(std::io::stderr)
+    // Targets, not EnvFilter: the same `target=level` syntax without span and field
+    // filters, and without the regex DFA compiler EnvFilter links in (~200 KB).
+    let filter = targets.parse::<Targets>().unwrap_or_else(|e| {
+        eprintln!("awsx: ignoring AWSX_LOG={targets:?} ({e}); logging awsx=debug");
+        Targets::new().with_target("awsx", tracing::Level::DEBUG)
+    });
+    let _ = tracing_subscriber::registry()
+        .with(
+            tracing_subscriber::fmt::layer()
+                .with_writer(std::io::stderr)
+                // Colours for a person at a terminal, not for a log file or a pipe.
+                .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr())),
+        )
+        .with(filter)
         .try_init();
 }

@@ -608,3 +608,38 @@ fn the_awsx_front_binary_answers_a_hit_alone_and_hands_the_rest_to_awsx_main() {
         .code(2)
         .stderr_contains("did you mean sandbox-admin");
 }
+
+#[test]
+fn awsx_log_logs_to_stderr_by_target_without_colours_or_secrets() {
+    let mut env = logged_in();
+    // A fetch (first call) and a hit, both through awsx-main: the front binary hands any
+    // run with AWSX_LOG over so that it is logged.
+    env.set_env("AWSX_LOG", "debug");
+    for _ in 0..2 {
+        let run = env.run(["credential-process", "--profile", "sandbox-admin"]);
+        run.success();
+        let secret = run.json()["SecretAccessKey"].as_str().unwrap().to_owned();
+        assert!(run.stderr.contains(" DEBUG "), "{}", run.stderr);
+        assert!(run.stderr.contains("awsx"), "{}", run.stderr);
+        assert!(!run.stderr.contains(&secret), "a secret in the log");
+        assert!(
+            !run.stderr.contains('\x1b'),
+            "colours in a pipe: {}",
+            run.stderr
+        );
+    }
+
+    // A target list: the SDK's runtime only, awsx silenced.
+    let mut env = logged_in();
+    env.set_env("AWSX_LOG", "awsx=off,aws_smithy_runtime=debug");
+    let run = env.run(["credential-process", "--profile", "sandbox-admin"]);
+    run.success();
+    assert!(run.stderr.contains("aws_smithy_runtime"), "{}", run.stderr);
+    assert!(!run.stderr.contains(" awsx::"), "{}", run.stderr);
+
+    // A filter that does not parse is named, and awsx logs at debug instead.
+    env.set_env("AWSX_LOG", "awsx=loud");
+    env.run(["credential-process", "--profile", "sandbox-admin"])
+        .success()
+        .stderr_contains("ignoring AWSX_LOG=\"awsx=loud\"");
+}
