@@ -54,6 +54,12 @@ pub fn profile_name(ctx: &Context, given: Option<&str>) -> Result<ProfileName> {
         .map_err(|e| Error::Usage(format!("{origin} {name:?} is not valid: {e}")))
 }
 
+/// A `--profile NAME` the user gave, checked like [`profile_name`]; `None` when none was
+/// given (these commands look at more than one profile then, and never at AWS_PROFILE alone).
+pub fn given_profile_name(ctx: &Context, given: Option<&str>) -> Result<Option<ProfileName>> {
+    given.map(|name| profile_name(ctx, Some(name))).transpose()
+}
+
 /// The SSO session a command is about: `--sso-session`, the session of `--profile`, the
 /// session of `AWS_PROFILE`, or the only one configured.
 pub fn resolve_session(ctx: &Context, selector: &SessionSelector) -> Result<SsoSession> {

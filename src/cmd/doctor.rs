@@ -8,11 +8,7 @@ use crate::settings::Settings;
 
 pub fn run(ctx: &Context, args: DoctorArgs) -> Result<()> {
     let env = &ctx.env;
-    let profile_name = args
-        .profile
-        .as_deref()
-        .map(|p| super::common::profile_name(ctx, Some(p)))
-        .transpose()?;
+    let profile_name = super::common::given_profile_name(ctx, args.profile.as_deref())?;
     let mut checks: Vec<Check> = Vec::new();
     let files = setup::files(env, &mut checks);
     let config = files.config.as_ref().map(|f| f.doc());

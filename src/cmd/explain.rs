@@ -17,11 +17,7 @@ const MAX_INPUT: u64 = 1 << 20;
 
 pub fn run(ctx: &Context, args: ExplainArgs) -> Result<()> {
     let env = &ctx.env;
-    let flag = args
-        .profile
-        .as_deref()
-        .map(|p| super::common::profile_name(ctx, Some(p)))
-        .transpose()?;
+    let flag = super::common::given_profile_name(ctx, args.profile.as_deref())?;
     let (text, last) = if args.last {
         let record = FailureRecord::load(env).ok_or_else(|| ExplainError::NothingRecorded {
             path: FailureRecord::path(env),

@@ -189,6 +189,16 @@ mod tests {
         text
     }
 
+    /// A temporary directory with a big config (account 111111111111 for `dev`) and the path
+    /// of a cache directory not yet created; the directory lives as long as the guard.
+    fn big_config_in_tempdir() -> (tempfile::TempDir, PathBuf, PathBuf) {
+        let dir = tempfile::tempdir().unwrap();
+        let config = dir.path().join("config");
+        let cache = dir.path().join("cache");
+        std::fs::write(&config, big_config("111111111111")).unwrap();
+        (dir, config, cache)
+    }
+
     fn account(p: &AwsxProfile) -> &str {
         match p {
             AwsxProfile::Sso(SsoProfile { account_id, .. }) => account_id.as_str(),
@@ -198,10 +208,7 @@ mod tests {
 
     #[test]
     fn a_settled_big_config_is_served_from_the_entry() {
-        let dir = tempfile::tempdir().unwrap();
-        let config = dir.path().join("config");
-        let cache = dir.path().join("cache");
-        std::fs::write(&config, big_config("111111111111")).unwrap();
+        let (_dir, config, cache) = big_config_in_tempdir();
         let path = entry_path(&cache, &config, &name("dev"));
 
         // Just written: resolved, but not remembered (the racy window).
@@ -226,10 +233,7 @@ mod tests {
 
     #[test]
     fn any_change_to_the_file_misses_even_with_the_old_mtime() {
-        let dir = tempfile::tempdir().unwrap();
-        let config = dir.path().join("config");
-        let cache = dir.path().join("cache");
-        std::fs::write(&config, big_config("111111111111")).unwrap();
+        let (_dir, config, cache) = big_config_in_tempdir();
         let old = Stamp::of(&std::fs::metadata(&config).unwrap()).unwrap();
         let later = SystemTime::now() + 2 * SETTLED;
         find_at(&cache, &config, &name("dev"), later).unwrap();
@@ -246,10 +250,7 @@ mod tests {
 
     #[test]
     fn a_corrupt_or_foreign_entry_is_ignored() {
-        let dir = tempfile::tempdir().unwrap();
-        let config = dir.path().join("config");
-        let cache = dir.path().join("cache");
-        std::fs::write(&config, big_config("111111111111")).unwrap();
+        let (_dir, config, cache) = big_config_in_tempdir();
         let path = entry_path(&cache, &config, &name("dev"));
         std::fs::create_dir_all(path.parent().unwrap()).unwrap();
         std::fs::write(&path, b"{not json").unwrap();
