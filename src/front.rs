@@ -47,7 +47,7 @@ pub fn serve(args: &[OsString], env: &Env) -> Option<String> {
         // Break-glass sessions are served from the keychain only.
         return None;
     };
-    let hot = open_hot_tier(env, &settings)?;
+    let hot = open_hot_tier(&settings)?;
     hot_tier_hit(&hot, &settings, &profile).map(|creds| creds.to_process_json())
 }
 

@@ -53,7 +53,7 @@ impl Default for Settings {
     fn default() -> Self {
         Settings {
             keychain: BackendChoice::Auto,
-            keychain_service: "awsx".to_owned(),
+            keychain_service: crate::store::DEFAULT_SERVICE.to_owned(),
             refresh_margin: Duration::from_secs(15 * 60),
             hot_tier: true,
             auto_login: false,

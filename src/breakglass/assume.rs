@@ -28,6 +28,8 @@ pub struct Request {
     pub notify_command: Option<String>,
     /// The `keychain` setting (`AWSX_KEYCHAIN` beats it).
     pub keychain: Option<BackendChoice>,
+    /// The `keychain_service` setting.
+    pub keychain_service: String,
 }
 
 /// A granted session and what the command should tell the user.
@@ -131,7 +133,7 @@ fn attempt(
     let (duration, capped) = naming::capped_duration(requested);
     event.duration_seconds = Some(duration.as_secs());
 
-    let opened = crate::store::open(env, req.keychain)?;
+    let opened = crate::store::open(env, req.keychain, &req.keychain_service)?;
     warnings.extend(opened.warning.clone());
     let key = StoredKey::load(opened.store.as_ref(), &user)?;
     let mfa_serial = profile

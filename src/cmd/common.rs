@@ -13,7 +13,11 @@ use crate::types::{ProfileName, SsoSessionName};
 
 /// The keychain as the settings choose it. `auto`'s fallback warning goes to stderr once.
 pub fn open_store(ctx: &Context, settings: &Settings) -> Result<Arc<dyn SecretStore>> {
-    let opened = store::open(&ctx.env, Some(settings.keychain))?;
+    let opened = store::open(
+        &ctx.env,
+        Some(settings.keychain),
+        &settings.keychain_service,
+    )?;
     if let Some(warning) = &opened.warning {
         eprintln!("awsx: warning: {warning}");
     }

@@ -7,7 +7,6 @@ use crate::cmd::{Context, common};
 use crate::config::{AwsxProfile, SsoProfile, find_awsx_profile_cached};
 use crate::creds::RoleCredentials;
 use crate::creds::provider::{self, RoleSource};
-use crate::env::Env;
 use crate::error::{Error, Result};
 use crate::settings::Settings;
 use crate::sso::{LoginUi, SsoError};
@@ -44,8 +43,11 @@ pub fn for_profile(ctx: &Context, name: &ProfileName) -> Result<(RoleCredentials
 }
 
 /// The hot tier, when the settings and this machine allow one.
-pub fn open_hot_tier(env: &Env, settings: &Settings) -> Option<HotTier> {
-    settings.hot_tier.then(|| HotTier::open(env)).flatten()
+pub fn open_hot_tier(settings: &Settings) -> Option<HotTier> {
+    settings
+        .hot_tier
+        .then(|| HotTier::open(&settings.keychain_service))
+        .flatten()
 }
 
 /// Fresh credentials for `profile` from the hot tier, or `None`: the first step of serving
@@ -65,7 +67,7 @@ fn sso_credentials(
 ) -> Result<RoleCredentials> {
     let margin = common::margin(settings);
     let entry = provider::entry_for(profile);
-    let hot = open_hot_tier(&ctx.env, settings);
+    let hot = open_hot_tier(settings);
     if let Some(hot) = &hot
         && let Some(creds) = hot_tier_hit(hot, settings, profile)
     {

@@ -25,7 +25,7 @@ pub fn run(ctx: &Context, args: LogoutArgs) -> Result<()> {
         None => all_sessions(ctx, store.as_ref())?,
     };
     let sessions = common::sessions(ctx, &settings, store.as_ref());
-    let hot = HotTier::open(&ctx.env);
+    let hot = HotTier::open(&settings.keychain_service);
     let runtime = crate::aws::runtime()?;
 
     for (name, config) in &targets {

@@ -46,8 +46,9 @@ pub fn run(ctx: &Context, args: StatusArgs) -> Result<()> {
     let file = ConfigFile::load_config(&ctx.env)?;
     let store = common::open_store(ctx, &settings)?;
     let sessions = common::sessions(ctx, &settings, store.as_ref());
-    let hot_tier =
-        settings.hot_tier && HotTier::open(&ctx.env).is_some() && store.backend().is_durable();
+    let hot_tier = settings.hot_tier
+        && HotTier::open(&settings.keychain_service).is_some()
+        && store.backend().is_durable();
     let entries = store.list()?;
     let now = OffsetDateTime::now_utc();
 

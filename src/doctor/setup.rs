@@ -261,7 +261,7 @@ fn search_path(env: &Env, program: &str) -> Option<PathBuf> {
 pub fn keychain(env: &Env, settings: &Settings, checks: &mut Vec<Check>) -> Option<OpenedStore> {
     let choice: BackendChoice = settings.keychain;
     let started = Instant::now();
-    let opened = match crate::store::open(env, Some(choice)) {
+    let opened = match crate::store::open(env, Some(choice), &settings.keychain_service) {
         Ok(o) => o,
         Err(e) => {
             checks.push(Check::fail(
@@ -299,7 +299,10 @@ pub fn keychain(env: &Env, settings: &Settings, checks: &mut Vec<Check>) -> Opti
         }
     }
     let hot = settings.hot_tier && backend.is_durable();
-    let check = match (hot, crate::store::hot::HotTier::open(env)) {
+    let check = match (
+        hot,
+        crate::store::hot::HotTier::open(&settings.keychain_service),
+    ) {
         (true, Some(_)) => Check::ok("hot_tier", "hot tier: on (kernel keyutils)"),
         (true, None) => Check::warn(
             "hot_tier",

@@ -716,7 +716,12 @@ impl<'a> View<'a> {
         let login = match &session {
             Some(session) => match Settings::load(self.env) {
                 Ok(settings) => {
-                    let opened = crate::store::open(self.env, Some(settings.keychain)).ok();
+                    let opened = crate::store::open(
+                        self.env,
+                        Some(settings.keychain),
+                        &settings.keychain_service,
+                    )
+                    .ok();
                     setup::session(self.env, &settings, opened.as_ref(), session)
                 }
                 Err(e) => Check::warn(

@@ -17,9 +17,8 @@
 use linux_keyutils::KeyError;
 use time::OffsetDateTime;
 
+use super::EntryName;
 use super::keyutils::{UserKeyring, seconds_until};
-use super::{EntryName, service_name};
-use crate::env::Env;
 use crate::secret::Secret;
 use crate::types::Expiration;
 
@@ -36,18 +35,13 @@ pub struct HotTier {
 }
 
 impl HotTier {
-    /// The hot tier, unless `AWSX_HOT_TIER=off` or keyutils cannot be used here (e.g. a
-    /// container whose seccomp profile blocks `keyctl`).
-    pub fn open(env: &Env) -> Option<HotTier> {
-        let disabled = env.var("AWSX_HOT_TIER").is_some_and(|v| {
-            ["off", "0", "false", "no"].contains(&v.to_ascii_lowercase().as_str())
-        });
-        if disabled {
-            return None;
-        }
+    /// The hot tier of keychain service `service`, unless keyutils cannot be used here (e.g.
+    /// a container whose seccomp profile blocks `keyctl`). Whether to use it at all is the
+    /// `hot_tier` setting's business, checked by the caller: `logout` clears it regardless.
+    pub fn open(service: &str) -> Option<HotTier> {
         Some(HotTier {
             ring: UserKeyring::open().ok()?,
-            prefix: format!("awsx-hot:{}:", service_name(env)),
+            prefix: format!("awsx-hot:{service}:"),
         })
     }
 
@@ -183,13 +177,5 @@ mod tests {
         assert_eq!(decode(b"plain".to_vec()), None);
         assert_eq!(decode(b"awsx-hot1 x\nv".to_vec()), None);
         assert_eq!(decode(vec![0xff, 0xfe]), None);
-    }
-
-    #[test]
-    fn can_be_switched_off() {
-        for off in ["off", "OFF", "0", "false"] {
-            let env = Env::from_vars([("AWSX_HOT_TIER", off)]);
-            assert!(HotTier::open(&env).is_none(), "{off}");
-        }
     }
 }

@@ -41,7 +41,7 @@ mod windows;
 #[cfg(test)]
 pub mod memory;
 
-/// The keychain service name when `AWSX_KEYCHAIN_SERVICE` is unset.
+/// The keychain service name when neither `keychain_service` nor `AWSX_KEYCHAIN_SERVICE` sets one.
 pub const DEFAULT_SERVICE: &str = "awsx";
 
 /// How long `auto` waits for the Secret Service before it settles for keyutils, and how
@@ -300,13 +300,6 @@ impl FromStr for EntryName {
     }
 }
 
-/// The keychain service name: `AWSX_KEYCHAIN_SERVICE`, else `awsx`.
-pub fn service_name(env: &Env) -> String {
-    env.var("AWSX_KEYCHAIN_SERVICE")
-        .unwrap_or(DEFAULT_SERVICE)
-        .to_owned()
-}
-
 /// The backend choice in force: `AWSX_KEYCHAIN` beats the `keychain` setting of
 /// config.toml (`configured`), which beats `auto`.
 pub fn resolve_choice(
@@ -344,15 +337,19 @@ impl fmt::Debug for OpenedStore {
     }
 }
 
-/// Open the keychain that `AWSX_KEYCHAIN` (else `configured`, else `auto`) selects.
+/// Open the keychain that `AWSX_KEYCHAIN` (else `configured`, else `auto`) selects, with
+/// its entries under `service` (the settings' `keychain_service`).
 ///
 /// An explicit choice never falls back: if that backend is unreachable the error says so
 /// (exit 4). `auto` on Linux takes the Secret Service if it answers within
 /// [`PROBE_TIMEOUT`], else keyutils with a warning. Never blocks longer than the probe.
-pub fn open(env: &Env, configured: Option<BackendChoice>) -> Result<OpenedStore, StoreError> {
+pub fn open(
+    env: &Env,
+    configured: Option<BackendChoice>,
+    service: &str,
+) -> Result<OpenedStore, StoreError> {
     let choice = resolve_choice(env, configured)?;
-    let service = service_name(env);
-    open_with(choice, &|backend| connect(backend, &service))
+    open_with(choice, &|backend| connect(backend, service))
 }
 
 type Connector<'a> = dyn Fn(Backend) -> Result<Arc<dyn SecretStore>, StoreError> + 'a;
@@ -513,13 +510,6 @@ mod tests {
     }
 
     #[test]
-    fn service_name_defaults_to_awsx() {
-        assert_eq!(service_name(&Env::from_vars::<_, &str, &str>([])), "awsx");
-        let env = Env::from_vars([("AWSX_KEYCHAIN_SERVICE", "awsx-test-1")]);
-        assert_eq!(service_name(&env), "awsx-test-1");
-    }
-
-    #[test]
     fn environment_overrides_the_setting_which_overrides_auto() {
         let none = Env::from_vars::<_, &str, &str>([]);
         assert_eq!(resolve_choice(&none, None).unwrap(), BackendChoice::Auto);
@@ -654,7 +644,7 @@ mod tests {
     fn other_platforms_keychains_are_a_usage_error_here() {
         use crate::exit::{ExitCode, HasExitCode};
         let env = Env::from_vars([("AWSX_KEYCHAIN", "macos")]);
-        let err = open(&env, None).unwrap_err();
+        let err = open(&env, None, DEFAULT_SERVICE).unwrap_err();
         assert!(matches!(err, StoreError::UnsupportedPlatform { .. }));
         assert_eq!(err.exit_code(), ExitCode::Usage);
     }

@@ -61,7 +61,7 @@ fn assume(env: &TestEnv, profile: &str, code: &str) -> Run {
 /// The test's keychain, as awsx sees it.
 fn store(env: &TestEnv) -> std::sync::Arc<dyn SecretStore> {
     let vars = Env::from_vars(env.env_vars());
-    awsx::store::open(&vars, None)
+    awsx::store::open(&vars, None, env.keychain_service())
         .expect("open the test keychain")
         .store
 }

@@ -546,7 +546,7 @@ fn an_unreachable_keychain_is_exit_4_but_a_hot_tier_hit_never_needs_it() {
 fn a_hot_tier_miss_falls_back_to_the_keychain_and_refills_the_tier() {
     let env = logged_in();
     let first = env.credentials("sandbox-admin");
-    let hot = awsx::store::hot::HotTier::open(&awsx::env::Env::from_vars(env.env_vars()))
+    let hot = awsx::store::hot::HotTier::open(env.keychain_service())
         .expect("keyutils is available in scripts/test");
     hot.remove(&role_entry(SANDBOX, "AdministratorAccess"));
     // No network: the keychain answers the miss...
@@ -642,4 +642,74 @@ fn awsx_log_logs_to_stderr_by_target_without_colours_or_secrets() {
     env.run(["credential-process", "--profile", "sandbox-admin"])
         .success()
         .stderr_contains("ignoring AWSX_LOG=\"awsx=loud\"");
+}
+
+#[test]
+fn the_keychain_service_setting_of_config_toml_names_the_keychain_and_hot_tier_entries() {
+    let env = TestEnv::new();
+    env.add_sso_profile("sandbox-admin", SANDBOX, "AdministratorAccess");
+    let from_file = format!("{}-file", env.keychain_service());
+    let config_dir = env.home().join(".config/awsx");
+    std::fs::create_dir_all(&config_dir).unwrap();
+    std::fs::write(
+        config_dir.join("config.toml"),
+        format!("keychain_service = \"{from_file}\"\n"),
+    )
+    .unwrap();
+    // Only the file names the service: the variable the harness sets is taken away.
+    let run_with_file = |args: &[&str]| {
+        let mut cmd = env.awsx(args);
+        cmd.env_remove("AWSX_KEYCHAIN_SERVICE");
+        Run::from(cmd.output().unwrap())
+    };
+    run_with_file(&["login", "--sso-session", "acme", "--no-browser"]).success();
+    let served = run_with_file(&["credential-process", "--profile", "sandbox-admin"]);
+    served.success();
+
+    let vars = awsx::env::Env::from_vars(env.env_vars());
+    let token = EntryName::sso_token(&"acme".parse().unwrap());
+    let file_store = awsx::store::open(&vars, None, &from_file).unwrap().store;
+    assert!(
+        file_store.get(&token).unwrap().is_some(),
+        "token under the file's service"
+    );
+    let variable_store = awsx::store::open(&vars, None, env.keychain_service())
+        .unwrap()
+        .store;
+    assert!(
+        variable_store.get(&token).unwrap().is_none(),
+        "nothing under the default"
+    );
+    let role = role_entry(SANDBOX, "AdministratorAccess");
+    let hot = awsx::store::hot::HotTier::open(&from_file).expect("keyutils in scripts/test");
+    assert!(
+        hot.get(&role).is_some(),
+        "the hot tier is filled under the file's service"
+    );
+    // The variable beats the file: under the harness's own service there is no session.
+    let status = env.run(["status", "--json"]);
+    status.success();
+    assert_eq!(status.json()["sessions"][0]["token"], "none");
+
+    run_with_file(&["logout", "--all", "--purge"]).success();
+    assert!(file_store.list().unwrap().is_empty());
+    assert!(
+        hot.get(&role).is_none(),
+        "logout clears the file's service's hot tier"
+    );
+}
+
+#[test]
+fn with_the_hot_tier_off_nothing_is_put_in_the_kernel_keyring() {
+    let mut env = logged_in();
+    env.set_env("AWSX_HOT_TIER", "off");
+    let first = env.credentials("sandbox-admin");
+    let hot = awsx::store::hot::HotTier::open(env.keychain_service()).expect("keyutils");
+    assert!(
+        hot.get(&role_entry(SANDBOX, "AdministratorAccess"))
+            .is_none()
+    );
+    // Served from the keychain the second time, without the network.
+    env.emulator.set_outage(true);
+    assert_eq!(env.credentials("sandbox-admin"), first);
 }

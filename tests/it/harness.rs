@@ -322,7 +322,7 @@ impl TestEnv {
     /// corrupt entry, or read what was stored).
     pub fn store(&self) -> std::sync::Arc<dyn awsx::store::SecretStore> {
         let env = awsx::env::Env::from_vars(self.env_vars());
-        awsx::store::open(&env, None)
+        awsx::store::open(&env, None, self.keychain_service())
             .expect("open the test keychain")
             .store
     }

@@ -15,7 +15,7 @@ use awsx::env::Env;
 use awsx::exit::HasExitCode;
 use awsx::secret::Secret;
 use awsx::store::hot::HotTier;
-use awsx::store::{Backend, EntryName, SecretStore, StoreError, open};
+use awsx::store::{Backend, BackendChoice, EntryName, OpenedStore, SecretStore, StoreError};
 use awsx::types::Expiration;
 use time::OffsetDateTime;
 
@@ -47,6 +47,23 @@ fn test_env(test: &str, overrides: &[(&str, &str)]) -> Env {
 fn unique_service(test: &str) -> String {
     let nanos = OffsetDateTime::now_utc().unix_timestamp_nanos() % 1_000_000_000;
     format!("awsx-it-{test}-{}-{nanos}", std::process::id())
+}
+
+/// The keychain service this test's environment names (`test_env` sets a unique one; the
+/// child processes of some scenarios use the default).
+fn service(env: &Env) -> &str {
+    env.var("AWSX_KEYCHAIN_SERVICE")
+        .unwrap_or(awsx::store::DEFAULT_SERVICE)
+}
+
+/// awsx's keychain as `env` selects it, under the test's own service name.
+fn open(env: &Env, choice: Option<BackendChoice>) -> Result<OpenedStore, StoreError> {
+    awsx::store::open(env, choice, service(env))
+}
+
+/// The hot tier of the test's own service name.
+fn hot_tier(env: &Env) -> Option<HotTier> {
+    HotTier::open(service(env))
 }
 
 fn name(s: &str) -> EntryName {
@@ -373,8 +390,8 @@ fn frozen_secret_service_times_out_mid_session_and_auto_falls_back() {
 fn hot_tier_hit_miss_remove_and_clear() {
     let env = test_env("hot-basic", &[]);
     let other = test_env("hot-other", &[]);
-    let hot = HotTier::open(&env).expect("keyutils works here");
-    let hot_other = HotTier::open(&other).unwrap();
+    let hot = hot_tier(&env).expect("keyutils works here");
+    let hot_other = hot_tier(&other).unwrap();
     let margin = time::Duration::minutes(15);
     let a = name("role:corp/123456789012/ReadOnly");
     let b = name("role:corp/123456789012/Admin");
@@ -408,7 +425,7 @@ fn hot_tier_hit_miss_remove_and_clear() {
 #[test]
 fn hot_tier_entry_vanishes_before_it_would_be_stale() {
     let env = test_env("hot-exp", &[]);
-    let hot = HotTier::open(&env).unwrap();
+    let hot = hot_tier(&env).unwrap();
     let margin = time::Duration::seconds(30);
     let role = name("role:corp/123456789012/ReadOnly");
 
@@ -422,12 +439,6 @@ fn hot_tier_entry_vanishes_before_it_would_be_stale() {
     std::thread::sleep(Duration::from_secs(3));
     assert!(hot.get(&role).is_none(), "the key timed out");
     hot.clear_all();
-}
-
-#[test]
-fn hot_tier_can_be_switched_off() {
-    let env = test_env("hot-off", &[("AWSX_HOT_TIER", "off")]);
-    assert!(HotTier::open(&env).is_none());
 }
 
 #[test]
@@ -622,7 +633,7 @@ fn child_process_helper() {
 /// Runs as an unprivileged user (quota 20,000 bytes by default) in a fresh keyring session.
 fn hot_quota_child(env: &Env) {
     println!("AWSX-CHILD uid-is-root={}", is_root());
-    let hot = HotTier::open(env).expect("keyutils works for the test user");
+    let hot = hot_tier(env).expect("keyutils works for the test user");
     let margin = time::Duration::minutes(1);
     let big = "x".repeat(3000);
 
@@ -698,7 +709,7 @@ fn measure_child(env: &Env) {
     let value = secret(&"c".repeat(1200));
     let ss = open(&env, None).unwrap().store;
     ss.set(&role, &value, None).unwrap();
-    let hot = HotTier::open(&env).unwrap();
+    let hot = hot_tier(&env).unwrap();
     hot.put(&role, &value, in_secs(3600), time::Duration::minutes(15));
 
     let t = Instant::now();
@@ -714,7 +725,7 @@ fn measure_child(env: &Env) {
     let ss_cold = t.elapsed() / (N / 10);
     let t = Instant::now();
     for _ in 0..N * 10 {
-        let hot = HotTier::open(&env).unwrap();
+        let hot = hot_tier(&env).unwrap();
         assert!(hot.get(&role).is_some());
     }
     let hot_cold = t.elapsed() / (N * 10);
