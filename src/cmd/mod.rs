@@ -109,8 +109,9 @@ fn record_failure(
 }
 
 /// `--verbose` or `AWSX_LOG=debug` (or `target=level` lists, such as
-/// `awsx=debug,aws_smithy_runtime=trace`) logs to stderr. Secrets are wrapped in `Secret`,
-/// whose Debug and Display redact them, so logs never carry one.
+/// `awsx=debug,aws_smithy_runtime=debug`) logs to stderr. awsx's own secrets are wrapped in
+/// `Secret`, whose Debug and Display redact them; the crates below awsx are held to debug
+/// (see [`at_most_debug_below_awsx`]), so logs never carry one.
 fn init_logging(env: &Env, verbose: bool) {
     use tracing_subscriber::filter::Targets;
     use tracing_subscriber::layer::SubscriberExt;
@@ -131,6 +132,7 @@ fn init_logging(env: &Env, verbose: bool) {
         eprintln!("awsx: ignoring AWSX_LOG={targets:?} ({e}); logging awsx=debug");
         Targets::new().with_target("awsx", tracing::Level::DEBUG)
     });
+    let filter = at_most_debug_below_awsx(&filter);
     let _ = tracing_subscriber::registry()
         .with(
             tracing_subscriber::fmt::layer()
@@ -140,4 +142,74 @@ fn init_logging(env: &Env, verbose: bool) {
         )
         .with(filter)
         .try_init();
+}
+
+/// `filter` with every target but awsx's own held to debug. At trace the SDK's runtime
+/// logs whole requests and replies, headers and bodies: the SSO bearer token
+/// (`x-amz-sso_bearer_token`), the device code, role credentials. Nothing awsx could redact
+/// there, so those levels are not offered.
+fn at_most_debug_below_awsx(
+    filter: &tracing_subscriber::filter::Targets,
+) -> tracing_subscriber::filter::Targets {
+    use tracing_subscriber::filter::{LevelFilter, Targets};
+
+    let is_awsx = |target: &str| target == "awsx" || target.starts_with("awsx::");
+    let mut capped = Targets::new().with_targets(filter.iter().map(|(target, level)| {
+        let level = if is_awsx(target) {
+            level
+        } else {
+            level.min(LevelFilter::DEBUG)
+        };
+        (target.to_owned(), level)
+    }));
+    if let Some(default) = filter.default_level() {
+        capped = capped.with_default(default.min(LevelFilter::DEBUG));
+        // A bare default covers awsx too: keep its level for awsx.
+        if !filter.iter().any(|(target, _)| is_awsx(target)) {
+            capped = capped.with_target("awsx", default);
+        }
+    }
+    capped
+}
+
+#[cfg(test)]
+mod tests {
+    use tracing::Level;
+    use tracing_subscriber::filter::Targets;
+
+    use super::at_most_debug_below_awsx;
+
+    fn capped(directives: &str) -> Targets {
+        at_most_debug_below_awsx(&directives.parse().unwrap())
+    }
+
+    #[test]
+    fn the_sdk_and_other_crates_never_log_at_trace() {
+        let f = capped("awsx=trace,aws_smithy_runtime=trace,hyper=trace");
+        assert!(f.would_enable("awsx::cmd::login", &Level::TRACE));
+        assert!(!f.would_enable("aws_smithy_runtime::client", &Level::TRACE));
+        assert!(f.would_enable("aws_smithy_runtime::client", &Level::DEBUG));
+        assert!(!f.would_enable("hyper_util::client", &Level::TRACE));
+    }
+
+    #[test]
+    fn a_trace_default_stays_trace_for_awsx_only() {
+        let f = capped("trace");
+        assert!(f.would_enable("awsx", &Level::TRACE));
+        assert!(!f.would_enable("aws_sdk_sso", &Level::TRACE));
+        assert!(f.would_enable("aws_sdk_sso", &Level::DEBUG));
+        let f = capped("trace,awsx=info");
+        assert!(
+            !f.would_enable("awsx", &Level::DEBUG),
+            "awsx's own level wins"
+        );
+    }
+
+    #[test]
+    fn quieter_levels_are_kept_as_given() {
+        let f = capped("awsx=off,aws_smithy_runtime=info");
+        assert!(!f.would_enable("awsx", &Level::ERROR));
+        assert!(f.would_enable("aws_smithy_runtime", &Level::INFO));
+        assert!(!f.would_enable("aws_smithy_runtime", &Level::DEBUG));
+    }
 }

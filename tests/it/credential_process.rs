@@ -637,6 +637,36 @@ fn awsx_log_logs_to_stderr_by_target_without_colours_or_secrets() {
     assert!(run.stderr.contains("aws_smithy_runtime"), "{}", run.stderr);
     assert!(!run.stderr.contains(" awsx::"), "{}", run.stderr);
 
+    // Everything at trace, through a login and a fetch: the SDK is held to debug, where it
+    // logs neither headers nor bodies, so no token, device code or key reaches the log.
+    let mut env = TestEnv::new();
+    env.add_sso_profile("sandbox-admin", SANDBOX, "AdministratorAccess");
+    env.set_env(
+        "AWSX_LOG",
+        "trace,awsx=trace,aws_smithy_runtime=trace,aws_smithy_runtime_api=trace,hyper=trace",
+    );
+    let login = env.login();
+    let fetch = env.run(["credential-process", "--profile", "sandbox-admin"]);
+    fetch.success();
+    let log = format!("{}{}", login.stderr, fetch.stderr);
+    assert!(log.contains(" DEBUG awsx"), "{log}");
+    assert!(
+        log.contains("aws_smithy_runtime"),
+        "the SDK's debug lines: {log}"
+    );
+    assert!(!log.contains(" TRACE "), "{log}");
+    let secrets = env.emulator.issued_secrets();
+    assert!(
+        secrets.len() >= 3,
+        "a token, a device code and a role key were issued"
+    );
+    for secret in &secrets {
+        assert!(
+            !log.contains(secret.as_str()),
+            "an issued secret in the log"
+        );
+    }
+
     // A filter that does not parse is named, and awsx logs at debug instead.
     env.set_env("AWSX_LOG", "awsx=loud");
     env.run(["credential-process", "--profile", "sandbox-admin"])
