@@ -123,6 +123,19 @@ checked_string!(
     }
 );
 checked_string!(
+    /// An MFA device as STS AssumeRole's SerialNumber takes it: a virtual device's ARN
+    /// (`arn:aws:iam::123456789012:mfa/alice`) or a hardware token's serial (`GAHT12345678`).
+    MfaSerial, "MFA serial", |s| {
+        if (9..=256).contains(&s.len())
+            && s.bytes().all(|b| b.is_ascii_alphanumeric() || b"+=/:,.@_-".contains(&b))
+        {
+            Ok(())
+        } else {
+            Err("an MFA serial is an ARN such as arn:aws:iam::123456789012:mfa/alice, or a hardware token's serial (9 to 256 letters, digits or +=/:,.@_-)")
+        }
+    }
+);
+checked_string!(
     /// An AWS region such as `eu-west-1` or `us-gov-west-1`.
     Region, "region", |s| {
         let parts: Vec<&str> = s.split('-').collect();
@@ -223,9 +236,68 @@ impl fmt::Display for Expiration {
     }
 }
 
+/// A duration as people write one in a config file or a flag: seconds (`3600`, `3600s`),
+/// minutes (`30m`) or hours (`1h`). `None` for anything else, zero included.
+pub fn parse_duration(text: &str) -> Option<std::time::Duration> {
+    let text = text.trim();
+    let split = text
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(text.len());
+    let (digits, unit) = text.split_at(split);
+    let n: u64 = digits.parse().ok()?;
+    let secs = match unit.trim() {
+        "" | "s" => Some(n),
+        "m" => n.checked_mul(60),
+        "h" => n.checked_mul(3600),
+        _ => None,
+    }?;
+    (secs > 0).then(|| std::time::Duration::from_secs(secs))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn durations_take_seconds_minutes_or_hours() {
+        assert_eq!(
+            parse_duration("3600"),
+            Some(std::time::Duration::from_secs(3600))
+        );
+        assert_eq!(parse_duration("90s").unwrap().as_secs(), 90);
+        assert_eq!(parse_duration("30m").unwrap().as_secs(), 1800);
+        assert_eq!(parse_duration(" 1 h ").unwrap().as_secs(), 3600);
+        for bad in [
+            "",
+            "0",
+            "0m",
+            "1d",
+            "m",
+            "-5m",
+            "30m # half an hour",
+            "99999999999999999999h",
+        ] {
+            assert_eq!(parse_duration(bad), None, "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn mfa_serials_are_arns_or_hardware_serials() {
+        for ok in [
+            "arn:aws:iam::123456789012:mfa/alice",
+            "GAHT12345678",
+            "arn:aws-us-gov:iam::123456789012:mfa/a.b@c",
+        ] {
+            assert!(ok.parse::<MfaSerial>().is_ok(), "{ok}");
+        }
+        for bad in [
+            "short",
+            "arn:aws:iam::123456789012:mfa/alice   # the enrolled one",
+            "arn:aws:iam::1:mfa/a b",
+        ] {
+            assert!(bad.parse::<MfaSerial>().is_err(), "{bad}");
+        }
+    }
 
     #[test]
     fn account_ids_are_twelve_digits() {

@@ -19,9 +19,11 @@ use crate::types::{AccountId, IamUserName, ProfileName, RoleName};
 ///   credential_process = awsx credential-process --profile prod-breakglass
 ///   awsx_breakglass_role_arn = arn:aws:iam::500000000005:role/BreakGlass
 ///   awsx_breakglass_user = breakglass-alice
-///   awsx_mfa_serial = arn:aws:iam::100000000001:mfa/breakglass-alice   (default: enrolled)
-///   awsx_breakglass_identity = alice@example.com                       (default: $USER)
-///   awsx_breakglass_duration = 30m                                     (default and cap: 1h)
+///   # optional: the MFA device (default: the enrolled one), who you are to AWS
+///   # (default: your user name), the session length (default and cap: 1h)
+///   awsx_mfa_serial = arn:aws:iam::100000000001:mfa/breakglass-alice
+///   awsx_breakglass_identity = alice@example.com
+///   awsx_breakglass_duration = 30m
 #[derive(Debug, Args)]
 #[command(
     args_conflicts_with_subcommands = true,
@@ -178,22 +180,8 @@ pub struct RotateArgs {
 
 /// `3600`, `3600s`, `30m`, `1h`.
 fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
-    let text = text.trim();
-    let split = text
-        .find(|c: char| !c.is_ascii_digit())
-        .unwrap_or(text.len());
-    let (digits, unit) = text.split_at(split);
-    let n: u64 = digits
-        .parse()
-        .map_err(|_| format!("{text:?} is not a duration; use e.g. 30m or 1h"))?;
-    let secs = match unit.trim() {
-        "" | "s" => Some(n),
-        "m" => n.checked_mul(60),
-        "h" => n.checked_mul(3600),
-        _ => None,
-    }
-    .ok_or_else(|| format!("{text:?} is not a duration; use e.g. 30m or 1h"))?;
-    Ok(std::time::Duration::from_secs(secs))
+    crate::types::parse_duration(text)
+        .ok_or_else(|| format!("{text:?} is not a duration; use e.g. 30m or 1h"))
 }
 
 #[cfg(test)]

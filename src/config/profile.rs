@@ -8,9 +8,12 @@ use std::time::Duration;
 
 use super::document::{Document, Section};
 use super::lex::SectionName;
-use super::session::{Found, SsoSession, optional, pick, required};
+use super::session::{Found, SsoSession, has_inline_comment, optional, pick, required};
 use super::{Error, Result};
-use crate::types::{AccountId, ProfileName, Region, RoleName, SsoSessionName};
+use crate::types::{
+    AccountId, IamUserName, MfaSerial, ProfileName, Region, RoleName, SsoSessionName,
+    parse_duration,
+};
 
 /// Any profile, with every key it sets (lower-cased, continuation lines joined by `\n`).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -141,10 +144,6 @@ pub struct BreakGlassProfile {
     pub region: Option<Region>,
 }
 
-/// STS AssumeRole's limits for DurationSeconds.
-const MIN_DURATION: u64 = 900;
-const MAX_DURATION: u64 = 43_200;
-
 impl AwsxProfile {
     /// Resolve profile `name` from a whole parsed document.
     pub fn resolve(doc: &Document, name: &ProfileName) -> Result<AwsxProfile> {
@@ -229,28 +228,37 @@ fn breakglass(
     }
     let fix = "run awsx breakglass enroll or add it";
     let user = required(section, what, path, "awsx_breakglass_user", fix)?
-        .value()
-        .to_owned();
-    let text = |key| {
-        optional(section, what, key)
-            .map(|f| f.value().to_owned())
-            .filter(|v| !v.is_empty())
+        .map::<IamUserName>(path)?
+        .to_string();
+    let given = |key| optional(section, what, key).filter(|f| !f.value().is_empty());
+    let mfa_serial = match given("awsx_mfa_serial") {
+        Some(f) => Some(f.map::<MfaSerial>(path)?.to_string()),
+        None => None,
     };
-    let duration = match optional(section, what, "awsx_breakglass_duration") {
-        Some(f) => Some(
-            parse_duration(f.value())
-                .filter(|d| (MIN_DURATION..=MAX_DURATION).contains(&d.as_secs()))
-                .ok_or_else(|| f.invalid(path, "use 15m to 12h, e.g. 3600, 60m or 1h"))?,
-        ),
+    // Held to the break-glass limits (15 min to 1 h) when used, with a warning, as
+    // --duration is; here only its form is checked.
+    let duration = match given("awsx_breakglass_duration") {
+        Some(f) => Some(parse_duration(f.value()).ok_or_else(|| {
+            f.invalid(path, "use a duration such as 3600, 30m or 1h (a break-glass session lasts 15 min to 1 h)")
+        })?),
+        None => None,
+    };
+    // Sanitised to STS's character set when used; a comment pasted after it is a mistake
+    // to report, not to sanitise into the identity.
+    let identity = match given("awsx_breakglass_identity") {
+        Some(f) if has_inline_comment(f.value()) => {
+            return Err(f.invalid(path, "it names the person to AWS, e.g. alice@example.com"));
+        }
+        Some(f) => Some(f.value().to_owned()),
         None => None,
     };
     Ok(AwsxProfile::BreakGlass(BreakGlassProfile {
         profile: name.clone(),
         role_arn: role_arn.to_owned(),
         user,
-        mfa_serial: text("awsx_mfa_serial"),
+        mfa_serial,
         duration,
-        identity: text("awsx_breakglass_identity"),
+        identity,
         region,
     }))
 }
@@ -277,23 +285,6 @@ pub fn parse_bool(s: &str) -> Option<bool> {
         "false" | "no" | "off" | "0" => Some(false),
         _ => None,
     }
-}
-
-/// Seconds, or a number with `s`, `m` or `h`.
-fn parse_duration(s: &str) -> Option<Duration> {
-    let s = s.trim();
-    let (digits, unit) = match s.char_indices().find(|(_, c)| !c.is_ascii_digit()) {
-        Some((i, _)) => (&s[..i], &s[i..]),
-        None => (s, "s"),
-    };
-    let n: u64 = digits.parse().ok()?;
-    let secs = match unit.trim() {
-        "s" => n,
-        "m" => n.checked_mul(60)?,
-        "h" => n.checked_mul(3600)?,
-        _ => return None,
-    };
-    Some(Duration::from_secs(secs))
 }
 
 #[cfg(test)]
@@ -392,17 +383,51 @@ mod tests {
     }
 
     #[test]
-    fn a_breakglass_duration_outside_sts_limits_is_rejected() {
-        let d = doc(
-            "[profile bg]\nawsx_breakglass_role_arn = arn:aws:iam::123456789012:role/B\nawsx_breakglass_user = u\nawsx_breakglass_duration = 13h\n",
-        );
-        let err = AwsxProfile::resolve(&d, &name("bg"))
+    fn a_breakglass_duration_is_checked_for_its_form_only() {
+        // The 15 min to 1 h limits apply when the session is requested, with a warning.
+        let bg = |duration: &str| {
+            doc(&format!(
+                "[profile bg]\nawsx_breakglass_role_arn = arn:aws:iam::123456789012:role/B\nawsx_breakglass_user = u\nawsx_breakglass_duration = {duration}\n"
+            ))
+        };
+        let AwsxProfile::BreakGlass(p) = AwsxProfile::resolve(&bg("13h"), &name("bg")).unwrap()
+        else {
+            panic!("expected break-glass");
+        };
+        assert_eq!(p.duration, Some(Duration::from_secs(13 * 3600)));
+        let err = AwsxProfile::resolve(&bg("soon"), &name("bg"))
             .unwrap_err()
             .to_string();
         assert!(
-            err.contains("(line 4)") && err.contains("15m to 12h"),
+            err.contains("(line 4)") && err.contains("30m") && err.contains("15 min to 1 h"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn a_comment_pasted_after_a_breakglass_value_is_refused_with_the_fix() {
+        let with = |line: &str| {
+            let d = doc(&format!(
+                "[profile bg]\nawsx_breakglass_role_arn = arn:aws:iam::123456789012:role/B\nawsx_breakglass_user = bg-alice\n{line}\n"
+            ));
+            AwsxProfile::resolve(&d, &name("bg"))
+                .unwrap_err()
+                .to_string()
+        };
+        for line in [
+            "awsx_mfa_serial = arn:aws:iam::100000000001:mfa/bg-alice   # default: the enrolled device",
+            "awsx_breakglass_identity = alice@example.com                       # default: $USER",
+            "awsx_breakglass_duration = 30m                                     ; default 1h",
+        ] {
+            let err = with(line);
+            assert!(
+                err.contains("(line 4)") && err.contains("put the comment on a line of its own"),
+                "{line}: {err}"
+            );
+        }
+        let err = with("awsx_mfa_serial = alice");
+        assert!(err.contains("arn:aws:iam::123456789012:mfa/alice"), "{err}");
+        assert!(!err.contains("comment"), "{err}");
     }
 
     #[test]

@@ -98,19 +98,34 @@ impl Found<'_> {
     }
 
     pub(super) fn invalid(&self, path: &Path, reason: impl Into<String>) -> Error {
+        let mut reason = reason.into();
+        if has_inline_comment(self.value) {
+            reason.push_str(
+                "; the AWS config file has no comments after a value (botocore reads them as part of it): put the comment on a line of its own",
+            );
+        }
         Error::InvalidKey(Box::new(super::InvalidKey {
             section: self.section.to_owned(),
             path: path.to_owned(),
             line: self.line,
             key: self.key.to_owned(),
             value: self.value.to_owned(),
-            reason: reason.into(),
+            reason,
         }))
     }
 
     pub(super) fn value(&self) -> &str {
         self.value
     }
+}
+
+/// `value   # a note` or `value ; a note`: a comment pasted after a value, which the AWS
+/// config format does not have (botocore keeps it in the value; the Rust SDK drops it).
+pub(super) fn has_inline_comment(value: &str) -> bool {
+    value
+        .as_bytes()
+        .windows(2)
+        .any(|w| w[0].is_ascii_whitespace() && (w[1] == b'#' || w[1] == b';'))
 }
 
 pub(super) fn optional<'a>(

@@ -358,6 +358,24 @@ fn a_missing_or_blank_reason_is_refused_before_any_network_call() {
 }
 
 #[test]
+fn a_profile_with_comments_after_its_values_is_refused_before_any_network_call() {
+    // The shape of an example people paste: a note after each optional value. botocore
+    // would read the notes as part of the values.
+    let env = new_env();
+    enroll_alice(&env).success();
+    env.append_config(&format!(
+        "\n[profile prod-bg]\nawsx_breakglass_role_arn = {PROD_ROLE}\nawsx_breakglass_user = {ALICE}\nawsx_mfa_serial = {ALICE_MFA}   # default: the enrolled device\nawsx_breakglass_identity = alice@example.com   # default: $USER\n"
+    ));
+    env.emulator.reset_counts();
+    let code = env.emulator.totp_code(ALICE, 0);
+    assume(&env, "prod-bg", &code)
+        .code(2)
+        .stderr_contains("awsx_mfa_serial")
+        .stderr_contains("put the comment on a line of its own");
+    assert_eq!(env.emulator.count(Op::AssumeRole), 0);
+}
+
+#[test]
 fn a_user_outside_the_trust_policy_is_refused() {
     let mut fixture = Fixture::default();
     for account in &mut fixture.accounts {
