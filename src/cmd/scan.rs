@@ -26,6 +26,7 @@ pub fn run(ctx: &Context, args: ScanArgs) -> Result<()> {
     } else {
         scan::walk::scan_tree(&args.paths, &options)?
     };
+    let own_ids = drop_own_audit_ids(&mut report, &crate::breakglass::audit::path(&ctx.env));
     if !args.no_env {
         report
             .findings
@@ -45,10 +46,36 @@ pub fn run(ctx: &Context, args: ScanArgs) -> Result<()> {
     drop(out);
 
     summarize(ctx, &report, args.max_filesize);
+    if own_ids > 0 {
+        eprintln!(
+            "awsx: not reported: {own_ids} key id{} in awsx's own break-glass audit log (ids only; the keys are in the keychain)",
+            plural(own_ids as u64)
+        );
+    }
     match report.findings.len() {
         0 => Ok(()),
         count => Err(ScanError::KeysFound { count }.into()),
     }
+}
+
+/// Remove the findings in awsx's own audit log that are key ids alone: it names each
+/// enrolled break-glass key by id, by design, and their secrets are in the keychain. A
+/// secret found there would still be reported. Returns how many were removed.
+fn drop_own_audit_ids(report: &mut Report, audit_log: &std::path::Path) -> usize {
+    let Ok(audit_log) = audit_log.canonicalize() else {
+        return 0;
+    };
+    let before = report.findings.len();
+    report.findings.retain(|finding| {
+        let Location::File { path, .. } = &finding.location else {
+            return true;
+        };
+        finding.has_secret
+            || finding.key_id.is_none()
+            || path.file_name() != audit_log.file_name()
+            || path.canonicalize().ok().as_ref() != Some(&audit_log)
+    });
+    before - report.findings.len()
 }
 
 /// `path:line: AKIA…WXYZ (long-lived access key id, with secret)`.

@@ -351,3 +351,46 @@ fn scan_skips_files_over_the_size_cap_and_says_so() {
     let out = awsx(tmp.path(), tmp.path(), &[], &["tree"]);
     assert_eq!(stdout_lines(&out).len(), 2, "{}", all_output(&out));
 }
+
+#[test]
+fn key_ids_in_awsx_own_audit_log_are_not_reported_but_a_secret_there_would_be() {
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let home = tmp.path();
+    // What `awsx breakglass enroll` and `assume` record: the enrolled key by id.
+    let audit = home.join(".local/share/awsx/breakglass-audit.jsonl");
+    write(
+        &audit,
+        format!("{{\"event\":\"enroll\",\"access_key_id\":\"{LONG_ID}\"}}\n"),
+    );
+    // The same line anywhere else is a finding.
+    write(
+        home.join("notes.jsonl"),
+        format!("{{\"access_key_id\":\"{LONG_ID}\"}}\n"),
+    );
+    let out = awsx(home, home, &[], &["."]);
+    assert_eq!(out.status.code(), Some(1), "{}", all_output(&out));
+    let lines = stdout_lines(&out);
+    assert_eq!(lines.len(), 1, "{lines:?}");
+    assert!(lines[0].starts_with("./notes.jsonl:1: "), "{lines:?}");
+    assert!(
+        String::from_utf8_lossy(&out.stderr)
+            .contains("not reported: 1 key id in awsx's own break-glass audit log"),
+        "{}",
+        all_output(&out)
+    );
+
+    // A secret next to the id is reported even there.
+    write(
+        &audit,
+        format!("aws_access_key_id = {LONG_ID}\naws_secret_access_key = {SECRET}\n"),
+    );
+    fs::remove_file(home.join("notes.jsonl")).unwrap();
+    let out = awsx(home, home, &[], &["."]);
+    assert_eq!(out.status.code(), Some(1), "{}", all_output(&out));
+    assert!(
+        stdout_lines(&out)[0].contains("breakglass-audit.jsonl"),
+        "{}",
+        all_output(&out)
+    );
+    assert_redacted(&out);
+}
