@@ -41,29 +41,24 @@ pub fn run(ctx: &Context, args: ConsoleArgs) -> Result<()> {
     let token = runtime.block_on(signin_token(ctx, endpoint, &creds))?;
     let url = login_url(endpoint, &destination, &token);
     let settings = Settings::load(&ctx.env)?;
-    if args.print || !should_open_browser(&ctx.env, &settings, false) {
-        if !args.print {
-            eprintln!(
-                "awsx: no browser to open here; open this URL (it signs you in for 15 minutes, keep it private):"
-            );
-        }
-        let mut out = std::io::stdout().lock();
-        writeln!(out, "{}", url.expose())?;
-        out.flush()?;
+    let note = if args.print {
+        None
+    } else if !should_open_browser(&ctx.env, &settings, false) {
+        Some("no browser to open here")
+    } else if open::that_detached(url.expose()).is_ok() {
+        eprintln!("awsx: opened the AWS console for {name} in your browser");
         return Ok(());
+    } else {
+        // As `login` does with its verification URL: the user still gets in.
+        Some("no browser could be started")
+    };
+    if let Some(note) = note {
+        eprintln!("awsx: {note}; open this URL (it signs you in for 15 minutes, keep it private):");
     }
-    match open::that_detached(url.expose()) {
-        Ok(()) => {
-            eprintln!("awsx: opened the AWS console for {name} in your browser");
-            Ok(())
-        }
-        Err(_) => Err(Error::Remote {
-            operation: "opening the browser",
-            message:
-                "no browser could be started; run awsx console --print and open the URL yourself"
-                    .to_owned(),
-        }),
-    }
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "{}", url.expose())?;
+    out.flush()?;
+    Ok(())
 }
 
 /// The console home, in the profile's region when it names one.

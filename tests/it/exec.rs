@@ -175,3 +175,18 @@ fn console_without_a_browser_prints_the_url_with_a_warning() {
         .stderr_contains("no browser to open here")
         .stdout_contains("SigninToken=");
 }
+
+#[test]
+fn console_prints_the_url_when_no_browser_can_be_started() {
+    let mut env = logged_in();
+    // A display, browsers allowed, and no launcher (xdg-open, gio, …) on PATH.
+    let empty_path = env.home().join("no-programs");
+    std::fs::create_dir_all(&empty_path).unwrap();
+    env.set_env("AWSX_BROWSER", "open");
+    env.set_env("DISPLAY", ":99");
+    env.set_env("PATH", empty_path.to_str().unwrap());
+    env.run(["console", "sandbox-admin"])
+        .success()
+        .stderr_contains("no browser could be started")
+        .stdout_contains("SigninToken=");
+}
