@@ -18,6 +18,9 @@ pub struct TerminalUi {
     /// Draw the spinner (only when `out` is a terminal; logs get one line per event).
     animate: bool,
     browser: bool,
+    /// The terminal's width, when `out` is one: the spinner's line must fit in it, or each
+    /// frame's `\r` returns to a wrapped line's start and the frames pile up.
+    columns: Option<usize>,
     spinner: Option<(Arc<AtomicBool>, std::thread::JoinHandle<()>)>,
 }
 
@@ -28,6 +31,7 @@ impl TerminalUi {
     pub fn stderr(env: &Env, settings: &Settings, no_browser: bool) -> Self {
         TerminalUi {
             animate: std::io::stderr().is_terminal(),
+            columns: columns_of(&std::io::stderr()),
             out: Arc::new(Mutex::new(Box::new(std::io::stderr()))),
             browser: should_open_browser(env, settings, no_browser),
             spinner: None,
@@ -42,6 +46,7 @@ impl TerminalUi {
             .open("/dev/tty")
             .ok()?;
         Some(TerminalUi {
+            columns: columns_of(&tty),
             out: Arc::new(Mutex::new(Box::new(tty))),
             animate: true,
             browser: should_open_browser(env, settings, false),
@@ -58,15 +63,12 @@ impl TerminalUi {
     fn start_spinner(&mut self) {
         let stop = Arc::new(AtomicBool::new(false));
         let (out, flag) = (Arc::clone(&self.out), Arc::clone(&stop));
+        let text = spinner_text(self.columns);
         let handle = std::thread::spawn(move || {
             let mut frame = 0;
             while !flag.load(Ordering::Relaxed) {
                 if let Ok(mut out) = out.lock() {
-                    let _ = write!(
-                        out,
-                        "\r{} Waiting for approval in the browser (Ctrl-C to cancel)... ",
-                        SPINNER[frame]
-                    );
+                    let _ = write!(out, "\r{}{text}", SPINNER[frame]);
                     let _ = out.flush();
                 }
                 frame = (frame + 1) % SPINNER.len();
@@ -87,6 +89,29 @@ impl TerminalUi {
             let _ = handle.join();
         }
     }
+}
+
+/// The words after the spinner's frame: the longest that fits in `columns` (the frame and
+/// a free last column included), all of them when the width is unknown.
+fn spinner_text(columns: Option<usize>) -> &'static str {
+    const TEXTS: [&str; 3] = [
+        " Waiting for approval in the browser (Ctrl-C to cancel)... ",
+        " Waiting for approval... ",
+        "",
+    ];
+    let fits = |text: &&str| columns.is_none_or(|c| text.chars().count() + 2 <= c);
+    TEXTS.into_iter().find(fits).unwrap_or("")
+}
+
+#[cfg(unix)]
+fn columns_of(fd: &impl std::os::fd::AsFd) -> Option<usize> {
+    terminal_size::terminal_size_of(fd).map(|(width, _)| usize::from(width.0))
+}
+
+/// Windows: the full text (its console does not wrap a `\r` line the same way; untested).
+#[cfg(not(unix))]
+fn columns_of<T>(_: &T) -> Option<usize> {
+    None
 }
 
 /// Open a browser unless told not to, or there is evidently none to open: an SSH session,
@@ -137,5 +162,26 @@ impl LoginUi for TerminalUi {
 impl Drop for TerminalUi {
     fn drop(&mut self) {
         self.finish();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::spinner_text;
+
+    #[test]
+    fn the_spinner_line_fits_the_terminal_or_shrinks_to_the_frame() {
+        assert!(spinner_text(None).contains("Ctrl-C"));
+        assert!(spinner_text(Some(200)).contains("Ctrl-C"));
+        for columns in [0, 1, 2, 10, 27, 40, 60, 61, 80] {
+            let text = spinner_text(Some(columns));
+            // The frame, the text, and the last column left free.
+            assert!(
+                columns < 2 || text.chars().count() + 2 <= columns,
+                "{columns}: {text:?}"
+            );
+        }
+        assert_eq!(spinner_text(Some(40)), " Waiting for approval... ");
+        assert_eq!(spinner_text(Some(10)), "");
     }
 }
