@@ -74,41 +74,9 @@ pub fn long_lived_keys(doc: &Document) -> Vec<LongLivedKey> {
     keys
 }
 
-/// A line as it may be shown: the values of secret keys masked, access key ids redacted.
-pub fn mask_line(line: &str) -> String {
-    let Some((key, _)) = line.split_once('=') else {
-        return line.to_owned();
-    };
-    let name = key.trim().to_ascii_lowercase();
-    let eol = if line.ends_with("\r\n") {
-        "\r\n"
-    } else if line.ends_with('\n') {
-        "\n"
-    } else {
-        ""
-    };
-    match name.as_str() {
-        "aws_secret_access_key" | "aws_session_token" | "aws_security_token" => {
-            format!("{key}= ****{eol}")
-        }
-        "aws_access_key_id" => {
-            let value = line[key.len() + 1..].trim();
-            format!("{key}= {}{eol}", redact_key_id(value))
-        }
-        _ => line.to_owned(),
-    }
-}
-
-/// A unified diff of `old` → `new` in which every line went through [`mask_line`] (CRLF
-/// shown as `\r`).
+/// A unified diff of `old` → `new` with no secret shown (CRLF shown as `\r`).
 pub fn masked_diff(path: &str, old: &str, new: &str) -> String {
-    crate::diff::unified(
-        old,
-        new,
-        path,
-        &format!("{path} (after migrate)"),
-        mask_line,
-    )
+    crate::config::mask::masked_diff(path, &format!("{path} (after migrate)"), old, new)
 }
 
 #[cfg(test)]

@@ -135,7 +135,8 @@ pub fn run(ctx: &Context, args: SyncArgs) -> Result<()> {
     );
     if args.dry_run {
         if before != after {
-            let text = crate::diff::unified(&before, &after, &path, &path, str::to_owned);
+            // The context lines around the block may hold a profile's static keys.
+            let text = crate::config::mask::masked_diff(&path, &path, &before, &after);
             let mut out = std::io::stdout().lock();
             out.write_all(text.as_bytes())?;
             out.flush()?;

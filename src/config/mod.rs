@@ -10,6 +10,7 @@ pub mod document;
 pub mod edit;
 pub mod fast;
 pub mod lex;
+pub mod mask;
 pub mod profile;
 pub mod session;
 pub mod suggest;

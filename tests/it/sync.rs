@@ -112,6 +112,30 @@ fn dry_run_prints_a_unified_diff_and_writes_nothing() {
 }
 
 #[test]
+fn dry_run_masks_static_keys_in_the_context_around_the_block() {
+    let env = TestEnv::new();
+    login(&env);
+    let mut config = env.read_config();
+    config.push_str(
+        "[profile static]\naws_access_key_id = AKIASTATICKEY0000001\naws_secret_access_key: staticSecretValue\n  staticSecretContinued\n",
+    );
+    std::fs::write(env.config_path(), &config).unwrap();
+    let run = env.run(["sync", "--dry-run"]);
+    run.success()
+        .stdout_contains(" aws_secret_access_key: ****\n")
+        .stdout_contains(" aws_access_key_id = AKIA…0001\n");
+    for secret in [
+        "staticSecretValue",
+        "staticSecretContinued",
+        "AKIASTATICKEY0000001",
+    ] {
+        assert!(!run.stdout.contains(secret), "{}", run.stdout);
+        assert!(!run.stderr.contains(secret), "{}", run.stderr);
+    }
+    assert_eq!(env.read_config(), config);
+}
+
+#[test]
 fn credential_process_names_bare_awsx_when_path_finds_this_binary() {
     let mut env = TestEnv::new();
     login(&env);
