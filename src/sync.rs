@@ -208,7 +208,8 @@ pub fn parse_block(text: &str) -> BTreeMap<String, (Option<SyncedProfile>, Strin
                 region: get("region").and_then(|r| r.parse().ok()),
             })
         })();
-        let body = text[section.start..section.content_end].to_owned();
+        // The block is written with the file's line endings; compare the text, not them.
+        let body = text[section.start..section.content_end].replace("\r\n", "\n");
         out.insert(name.clone(), (parsed, body));
     }
     out
@@ -324,7 +325,10 @@ mod tests {
             "[profile sandbox-team-read-only-access]\ncredential_process = awsx credential-process --profile sandbox-team-read-only-access\nawsx_sso_session = acme\nawsx_account_id = 200000000002\nawsx_account_name = Sandbox Team\nawsx_role_name = ReadOnlyAccess\nregion = us-east-1\n"
         );
         let parsed = parse_block(&text);
-        let (back, _) = &parsed["sandbox-team-read-only-access"];
+        let (back, body) = &parsed["sandbox-team-read-only-access"];
         assert_eq!(back.as_ref().unwrap().account_id.as_str(), "200000000002");
+        // A CRLF file's block holds the same profile.
+        let crlf = parse_block(&text.replace('\n', "\r\n"));
+        assert_eq!(&crlf["sandbox-team-read-only-access"].1, body);
     }
 }

@@ -21,6 +21,7 @@ pub fn run(ctx: &Context, args: SyncArgs) -> Result<()> {
     let started = Instant::now();
     let settings = Settings::load(&ctx.env)?;
     let mut file = ConfigFile::load_config(&ctx.env)?;
+    file.doc().check_managed_block()?;
     let sessions_to_sync: Vec<SsoSession> = match &args.sso_session {
         Some(name) => vec![common::resolve_session(
             ctx,

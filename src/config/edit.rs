@@ -110,7 +110,11 @@ impl Document {
         }
         let eol = self.eol();
         let body = with_line_endings(profiles, eol);
-        match self.managed_block()? {
+        let block = self.managed_block()?;
+        if let Some(block) = &block {
+            self.refuse_foreign_sections(block)?;
+        }
+        match block {
             Some(block) => {
                 // Keep the marker lines' own endings (the END line may end the file without one).
                 let text = self.render();
@@ -122,6 +126,35 @@ impl Document {
             None => self.append(&format!("{MANAGED_BEGIN}{eol}{body}{MANAGED_END}{eol}")),
         }
         Ok(())
+    }
+
+    /// Whether `replace_managed_block` would refuse the block as it is (checked before a
+    /// sync's network calls, so a broken block fails fast).
+    pub fn check_managed_block(&self) -> Result<()> {
+        match self.managed_block()? {
+            Some(block) => self.refuse_foreign_sections(&block),
+            None => Ok(()),
+        }
+    }
+
+    /// A section sync did not write (an `[sso-session]`, `[services]`, …) put inside the
+    /// block by hand: replacing the block would delete it, so refuse and say where it goes.
+    fn refuse_foreign_sections(&self, block: &ManagedBlock) -> Result<()> {
+        let foreign = self
+            .sections()
+            .iter()
+            .find(|s| block.inner.contains(&s.start) && !matches!(s.name, SectionName::Profile(_)));
+        match foreign {
+            Some(s) => Err(Error::ManagedBlock {
+                path: self.path().to_owned(),
+                line: s.line,
+                problem: format!(
+                    "[{}] is inside the awsx managed block (which starts on line {}), where awsx sync would delete it; move it above the block's BEGIN line, then run awsx sync again",
+                    s.header, block.begin_line
+                ),
+            }),
+            None => Ok(()),
+        }
     }
 
     /// Create `[sso-session NAME]` at the end, or update just these keys where they are
@@ -141,14 +174,25 @@ impl Document {
         if !scopes.is_empty() {
             pairs.push(("sso_registration_scopes", &scopes));
         }
+        let block = self.managed_block()?;
         let existing = pick(
             self.sso_session_sections(name.as_str()),
             &format!("[sso-session {name}]"),
             self.path(),
-        )?
-        .map(|s| s.start);
+        )?;
         match existing {
-            Some(start) => self.set_keys_in_section(start, &pairs),
+            Some(s) if block.as_ref().is_some_and(|b| b.outer.contains(&s.start)) => {
+                Err(Error::InsideManagedBlock {
+                    section: format!("[sso-session {name}]"),
+                    path: self.path().to_owned(),
+                    line: s.line,
+                    fix: "move it above the block's BEGIN line, then run the command again",
+                })
+            }
+            Some(s) => {
+                let start = s.start;
+                self.set_keys_in_section(start, &pairs)
+            }
             None => {
                 let header = format!(
                     "[sso-session {}]",
@@ -175,9 +219,10 @@ impl Document {
         match section {
             Some(s) if block.as_ref().is_some_and(|b| b.outer.contains(&s.start)) => {
                 Err(Error::InsideManagedBlock {
-                    name: name.to_string(),
+                    section: format!("profile {name}"),
                     path: self.path().to_owned(),
                     line: s.line,
+                    fix: "choose another name or remove it from awsx sync",
                 })
             }
             Some(s) => {
@@ -191,9 +236,21 @@ impl Document {
         }
     }
 
+    /// A profile written twice is refused (as botocore refuses the file): which of the two
+    /// the user means is theirs to say, and an edit of both could remove what they keep.
+    fn refuse_duplicate_profile(&self, name: &str) -> Result<()> {
+        pick(
+            self.profile_sections(name),
+            &format!("profile {name}"),
+            self.path(),
+        )
+        .map(drop)
+    }
+
     /// Remove `keys` from every section of profile `name` (the credentials file's static
     /// keys, once they are in the keychain). Returns how many key lines went.
     pub fn remove_profile_keys(&mut self, name: &str, keys: &[&str]) -> Result<usize> {
+        self.refuse_duplicate_profile(name)?;
         let ranges: Vec<Range<usize>> = self
             .profile_sections(name)
             .flat_map(|s| &s.entries)
@@ -209,6 +266,7 @@ impl Document {
     /// Comments and blank lines after its last key stay (they may introduce the next
     /// section). Returns how many sections went.
     pub fn remove_section(&mut self, name: &str) -> Result<usize> {
+        self.refuse_duplicate_profile(name)?;
         let text = self.render();
         let ranges: Vec<Range<usize>> = self
             .profile_sections(name)
@@ -458,6 +516,29 @@ mod tests {
     }
 
     #[test]
+    fn a_hand_placed_session_inside_the_block_is_never_deleted_or_edited_there() {
+        let text = format!(
+            "[default]\n{MANAGED_BEGIN}\n[profile synced]\n[sso-session corp]\nsso_start_url = https://corp.awsapps.com/start\n{MANAGED_END}\n"
+        );
+        let mut d = doc(&text);
+        let err = d
+            .replace_managed_block("[profile b]\n")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("(line 4)") && err.contains("move it above the block's BEGIN line"),
+            "{err}"
+        );
+        let (n, u, r) = session();
+        let err = d.upsert_sso_session(&n, &u, &r, &[]).unwrap_err();
+        assert!(
+            matches!(err, Error::InsideManagedBlock { line: 4, .. }),
+            "{err}"
+        );
+        assert_eq!(d.render(), text);
+    }
+
+    #[test]
     fn the_block_text_must_be_sections() {
         let mut d = doc("");
         assert!(d.replace_managed_block("region = x\n").is_err());
@@ -537,6 +618,29 @@ mod tests {
             d.render(),
             "[default]\ns3 = x\nregion = eu-west-1\nlast = 1\nnew = y\n"
         );
+    }
+
+    #[test]
+    fn a_profile_written_twice_is_not_edited() {
+        let text = "[dev]\naws_access_key_id = AKIA1\n[dev]\naws_secret_access_key = s1\n";
+        let mut d = Document::parse(text, Flavor::Credentials, "credentials");
+        for result in [
+            d.remove_profile_keys("dev", &["aws_access_key_id"]),
+            d.remove_section("dev"),
+        ] {
+            assert!(
+                matches!(
+                    result,
+                    Err(Error::DuplicateSection {
+                        first: 1,
+                        second: 3,
+                        ..
+                    })
+                ),
+                "{result:?}"
+            );
+        }
+        assert_eq!(d.render(), text);
     }
 
     #[test]

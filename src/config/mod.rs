@@ -41,6 +41,9 @@ pub enum Error {
     #[error("{} (line {line}) is not valid UTF-8; save it as UTF-8", path.display())]
     NotUtf8 { path: PathBuf, line: usize },
 
+    #[error("{} (line {line}) ends a line with a bare carriage return (classic Mac OS line endings), which awsx would read and edit as one long line; save it with LF (Unix) or CRLF (Windows) line endings", path.display())]
+    BareCarriageReturn { path: PathBuf, line: usize },
+
     #[error("profile {name} is not in {}{}; run awsx sync, or awsx use to pick one", path.display(), did_you_mean(.suggestions))]
     ProfileNotFound {
         name: String,
@@ -99,15 +102,19 @@ pub enum Error {
         problem: String,
     },
 
-    #[error("profile {name} is inside the block awsx sync manages in {} (line {line}); choose another name or remove it from awsx sync", path.display())]
+    #[error("{section} is inside the block awsx sync manages in {} (line {line}); {fix}", path.display())]
     InsideManagedBlock {
-        name: String,
+        section: String,
         path: PathBuf,
         line: usize,
+        fix: &'static str,
     },
 
     #[error("{} changed on disk since awsx read it; nothing was written: run the command again", path.display())]
     Changed { path: PathBuf },
+
+    #[error("awsx will not replace {}: {reason}; nothing was written", path.display())]
+    Unreplaceable { path: PathBuf, reason: String },
 
     #[error("cannot write {}: {source}; the original file is unchanged", path.display())]
     Write {
@@ -222,8 +229,27 @@ pub(crate) fn read_text(path: &Path) -> Result<(String, Snapshot)> {
     Ok((utf8(path, bytes)?, snapshot))
 }
 
-/// `bytes` read from `path` as text, or which line is not UTF-8.
+/// `bytes` read from `path` as text, or which line is not UTF-8 or ends in a bare CR.
 pub(crate) fn utf8(path: &Path, bytes: Vec<u8>) -> Result<String> {
+    // botocore reads a lone `\r` as a line end (Python's universal newlines); the lexer
+    // does not, and an edit of such a file could join or split lines botocore sees.
+    // Searching for one byte is a memchr, so the hot path pays next to nothing.
+    let text = decode(path, bytes)?;
+    let bytes = text.as_bytes();
+    if let Some(at) = text
+        .match_indices('\r')
+        .map(|(at, _)| at)
+        .find(|&at| bytes.get(at + 1) != Some(&b'\n'))
+    {
+        return Err(Error::BareCarriageReturn {
+            path: path.to_owned(),
+            line: 1 + bytes[..at].iter().filter(|&&b| b == b'\n').count(),
+        });
+    }
+    Ok(text)
+}
+
+fn decode(path: &Path, bytes: Vec<u8>) -> Result<String> {
     String::from_utf8(bytes).map_err(|e| {
         let valid = e.utf8_error().valid_up_to();
         let line = 1 + e.as_bytes()[..valid]

@@ -1,6 +1,6 @@
 //! Replacing a file so that a crash, a full disk or a concurrent editor never leaves it
 //! half-written or silently overwritten: temp file in the same directory, fsync, rename,
-//! fsync the directory.
+//! fsync the directory, under a lock that serialises awsx processes.
 use std::hash::{Hash, Hasher};
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
@@ -49,9 +49,15 @@ fn digest(bytes: &[u8]) -> u64 {
 
 /// Replace `path` with `contents` atomically. A symlinked `path` (dotfile managers link
 /// `~/.aws/config`) is followed: the target is replaced and the link stays. The file keeps
-/// its permissions; a new file gets 0600 (it may name accounts and roles). With
-/// `expected`, fail with [`Error::Changed`] if the file no longer holds what was read.
-/// On any failure the original is untouched.
+/// its permissions, owner and group; a new file gets 0600 (it may name accounts and roles).
+///
+/// With `expected`, the write happens only if the file still holds what was read, and is a
+/// no-op if it already holds `contents` (two identical edits racing both succeed);
+/// otherwise [`Error::Changed`]. awsx processes take a lock on the file's directory for the
+/// check and the rename, so two of them cannot both pass the check and lose one's edit.
+///
+/// A file the user made read-only, or one with other hard links (which a rename would
+/// split from it), is refused rather than replaced. On any failure the original is untouched.
 pub fn atomic_write(path: &Path, contents: &[u8], expected: Option<&Snapshot>) -> Result<()> {
     let write_err = |source| Error::Write {
         path: path.to_owned(),
@@ -63,18 +69,26 @@ pub fn atomic_write(path: &Path, contents: &[u8], expected: Option<&Snapshot>) -
         _ => PathBuf::from("."),
     };
     create_private_dir(&dir).map_err(write_err)?;
-    if let Some(expected) = expected
-        && Snapshot::read(&target).map_err(write_err)? != *expected
-    {
-        return Err(Error::Changed {
-            path: path.to_owned(),
-        });
+    let _lock = lock_dir(&dir);
+    if let Some(expected) = expected {
+        let now = Snapshot::read(&target).map_err(write_err)?;
+        if now.matches(contents) {
+            return Ok(());
+        }
+        if now != *expected {
+            return Err(Error::Changed {
+                path: path.to_owned(),
+            });
+        }
     }
-    let permissions = match std::fs::metadata(&target) {
-        Ok(m) => Some(m.permissions()),
+    let existing = match std::fs::metadata(&target) {
+        Ok(m) => Some(m),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
         Err(e) => return Err(write_err(e)),
     };
+    if let Some(metadata) = existing.as_ref().filter(|m| m.is_file()) {
+        refuse_unreplaceable(path, metadata)?;
+    }
     let file_name = target
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
@@ -86,9 +100,12 @@ pub fn atomic_write(path: &Path, contents: &[u8], expected: Option<&Snapshot>) -
         .tempfile_in(&dir)
         .map_err(write_err)?;
     tmp.write_all(contents).map_err(write_err)?;
-    if let Some(p) = permissions {
+    if let Some(metadata) = &existing {
         // tempfile creates 0600 files, which is already right for a new file.
-        tmp.as_file().set_permissions(p).map_err(write_err)?;
+        tmp.as_file()
+            .set_permissions(metadata.permissions())
+            .map_err(write_err)?;
+        keep_owner(tmp.as_file(), metadata).map_err(write_err)?;
     }
     tmp.as_file().sync_all().map_err(write_err)?;
     tmp.persist(&target).map_err(|e| write_err(e.error))?;
@@ -99,6 +116,82 @@ pub fn atomic_write(path: &Path, contents: &[u8], expected: Option<&Snapshot>) -
         let _ = d.sync_all();
     }
     Ok(())
+}
+
+/// Refuse what a rename would silently change beyond the contents.
+fn refuse_unreplaceable(path: &Path, metadata: &std::fs::Metadata) -> Result<()> {
+    let refuse = |reason: String| {
+        Err(Error::Unreplaceable {
+            path: path.to_owned(),
+            reason,
+        })
+    };
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        if metadata.mode() & 0o200 == 0 {
+            return refuse(format!(
+                "it is read-only (mode {:04o}); if awsx may change it, run chmod u+w {}",
+                metadata.mode() & 0o7777,
+                path.display()
+            ));
+        }
+        if metadata.nlink() > 1 {
+            return refuse(format!(
+                "it has {} hard links, and awsx replaces files by renaming, which would leave the other links with the old text; replace the links with symlinks (ln -sf), which awsx follows",
+                metadata.nlink()
+            ));
+        }
+    }
+    #[cfg(not(unix))]
+    if metadata.permissions().readonly() {
+        return refuse(
+            "it is read-only; clear its read-only attribute if awsx may change it".to_owned(),
+        );
+    }
+    Ok(())
+}
+
+/// Give the replacement the original's owner and group (it matters when root edits a
+/// user's file, e.g. under sudo). A no-op when they already match, as they usually do.
+#[cfg(unix)]
+fn keep_owner(file: &std::fs::File, original: &std::fs::Metadata) -> std::io::Result<()> {
+    use std::os::unix::fs::MetadataExt;
+    let new = file.metadata()?;
+    if (new.uid(), new.gid()) == (original.uid(), original.gid()) {
+        return Ok(());
+    }
+    std::os::unix::fs::fchown(file, Some(original.uid()), Some(original.gid()))
+}
+
+#[cfg(not(unix))]
+fn keep_owner(_: &std::fs::File, _: &std::fs::Metadata) -> std::io::Result<()> {
+    Ok(())
+}
+
+/// An exclusive lock on `dir`, held until dropped, shared by every awsx process writing a
+/// file in it. A directory's inode survives the renames that replace the files in it, which
+/// a lock on the file itself would not. Best effort: without one (a directory that cannot
+/// be opened, Windows) the snapshot check still catches all but a same-millisecond race.
+fn lock_dir(dir: &Path) -> Option<std::fs::File> {
+    #[cfg(unix)]
+    {
+        let handle = std::fs::File::open(dir).ok()?;
+        // Held only for a check and a rename, so waiting without a timeout is safe; the
+        // kernel releases it if the holder dies.
+        match handle.lock() {
+            Ok(()) => Some(handle),
+            Err(e) => {
+                tracing::debug!(dir = %dir.display(), error = %e, "no lock on the directory");
+                None
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = dir;
+        None
+    }
 }
 
 /// The file a chain of symlinks ends at (which may not exist yet).
@@ -202,6 +295,78 @@ mod tests {
             atomic_write(&path, b"ours", Some(&absent)),
             Err(Error::Changed { .. })
         ));
+    }
+
+    #[test]
+    fn racing_writers_never_lose_an_edit_and_identical_ones_all_succeed() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("config");
+        std::fs::write(&path, "original").unwrap();
+        let snap = Snapshot::read(&path).unwrap();
+        let outcomes: Vec<bool> = std::thread::scope(|scope| {
+            let writers: Vec<_> = (0..8)
+                .map(|i| {
+                    let (path, snap) = (&path, &snap);
+                    scope.spawn(move || {
+                        atomic_write(path, format!("edit {i}").as_bytes(), Some(snap)).is_ok()
+                    })
+                })
+                .collect();
+            writers.into_iter().map(|w| w.join().unwrap()).collect()
+        });
+        // Exactly one edit landed, and the file holds it; the rest were told.
+        let winner = outcomes.iter().position(|&ok| ok).unwrap();
+        assert_eq!(outcomes.iter().filter(|&&ok| ok).count(), 1, "{outcomes:?}");
+        assert_eq!(
+            std::fs::read_to_string(&path).unwrap(),
+            format!("edit {winner}")
+        );
+
+        let snap = Snapshot::read(&path).unwrap();
+        std::thread::scope(|scope| {
+            for _ in 0..8 {
+                scope.spawn(|| atomic_write(&path, b"same edit", Some(&snap)).unwrap());
+            }
+        });
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "same edit");
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn read_only_and_hard_linked_files_are_refused_untouched() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("config");
+        std::fs::write(&path, "mine").unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o444)).unwrap();
+        let err = atomic_write(&path, b"new", None).unwrap_err();
+        assert!(err.to_string().contains("chmod u+w"), "{err}");
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "mine");
+
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
+        let link = dir.path().join("backup");
+        std::fs::hard_link(&path, &link).unwrap();
+        let err = atomic_write(&path, b"new", None).unwrap_err();
+        assert!(err.to_string().contains("2 hard links"), "{err}");
+        assert_eq!(std::fs::read_to_string(&link).unwrap(), "mine");
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 2);
+    }
+
+    /// Root (CI runs as root) can hand the file to another user, as `sudo awsx` would meet
+    /// it; anyone else can check only that their own ownership stays.
+    #[cfg(unix)]
+    #[test]
+    fn the_owner_and_group_are_kept() {
+        use std::os::unix::fs::MetadataExt;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("config");
+        std::fs::write(&path, "old").unwrap();
+        let _ = std::os::unix::fs::chown(&path, Some(4321), Some(4321));
+        let before = std::fs::metadata(&path).unwrap();
+        atomic_write(&path, b"new", None).unwrap();
+        let after = std::fs::metadata(&path).unwrap();
+        assert_eq!((after.uid(), after.gid()), (before.uid(), before.gid()));
+        assert_ne!(after.ino(), before.ino(), "replaced, not edited in place");
     }
 
     #[test]

@@ -118,10 +118,20 @@ fn generated_documents_round_trip_and_edits_stay_in_their_lines() {
         let mut edited = doc.clone();
         match edited.managed_block() {
             Ok(Some(block)) => {
-                edited
-                    .replace_managed_block("[profile m]\nk = v\n")
-                    .expect("replace");
-                assert_changed_only_within("generated", &text, edited.render(), block.outer);
+                // A section sync does not write, inside the block, is refused, not deleted.
+                let foreign = doc.sections().iter().any(|s| {
+                    block.inner.contains(&s.start)
+                        && !matches!(s.name, awsx::config::lex::SectionName::Profile(_))
+                });
+                match edited.replace_managed_block("[profile m]\nk = v\n") {
+                    Ok(()) if !foreign => {
+                        assert_changed_only_within("generated", &text, edited.render(), block.outer)
+                    }
+                    Err(Error::ManagedBlock { .. }) if foreign => {
+                        assert_eq!(edited.render(), text, "round {round}")
+                    }
+                    other => panic!("round {round}: {other:?}\n{text:?}"),
+                }
             }
             Ok(None) => {
                 edited
@@ -400,6 +410,27 @@ fn load_edit_save_reload_and_refuse_a_concurrent_edit() {
             .expect("read")
             .ends_with("# edited meanwhile\r\n")
     );
+}
+
+#[test]
+fn a_file_with_classic_mac_line_endings_is_refused_on_every_path() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("config");
+    let text = "[default]\r\nregion = eu-west-1\r\n[profile dev]\rawsx_sso_session = acme\r";
+    std::fs::write(&path, text).expect("write");
+    let line_of = |err: Error| match err {
+        Error::BareCarriageReturn { line, .. } => line,
+        other => panic!("{other}"),
+    };
+    assert_eq!(
+        line_of(ConfigFile::load(&path, Flavor::Config).unwrap_err()),
+        3
+    );
+    assert_eq!(
+        line_of(find_awsx_profile(&path, &profile("dev")).unwrap_err()),
+        3
+    );
+    assert_eq!(std::fs::read_to_string(&path).expect("read"), text);
 }
 
 #[test]

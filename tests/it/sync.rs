@@ -136,6 +136,43 @@ fn dry_run_masks_static_keys_in_the_context_around_the_block() {
 }
 
 #[test]
+fn parallel_syncs_all_succeed_and_write_one_block() {
+    let env = TestEnv::new();
+    login(&env);
+    let children: Vec<_> = (0..4)
+        .map(|_| {
+            env.awsx(["sync"])
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    for child in children {
+        crate::harness::Run::from(child.wait_with_output().unwrap()).success();
+    }
+    let config = env.read_config();
+    assert_eq!(config.matches(BEGIN).count(), 1, "{config}");
+    assert_eq!(block_profiles(&config).len(), 11, "{config}");
+}
+
+#[test]
+fn a_section_put_inside_the_block_by_hand_stops_sync_instead_of_vanishing() {
+    let env = TestEnv::new();
+    login(&env);
+    env.run(["sync"]).success();
+    let config = env
+        .read_config()
+        .replace(END, &format!("[sso-session hand]\nsso_start_url = https://hand.awsapps.com/start\nsso_region = eu-west-1\n{END}"));
+    std::fs::write(env.config_path(), &config).unwrap();
+    env.run(["sync"])
+        .code(2)
+        .stderr_contains("[sso-session hand] is inside the awsx managed block")
+        .stderr_contains("move it above the block's BEGIN line");
+    assert_eq!(env.read_config(), config);
+}
+
+#[test]
 fn credential_process_names_bare_awsx_when_path_finds_this_binary() {
     let mut env = TestEnv::new();
     login(&env);
@@ -225,7 +262,7 @@ fn bytes_outside_the_block_stay_identical_across_a_corpus_of_config_files() {
             .revoke_assignment("alice", "100000000001", "Billing");
         env.run(["sync", "--sso-session", "acme"])
             .success()
-            .stderr_contains("1 removed");
+            .stderr_contains("0 added, 1 removed, 0 updated, 10 unchanged");
         let second = env.read_config();
         let begin = second.find(BEGIN).unwrap();
         let end = second.find(END).unwrap() + END.len() + eol.len();
