@@ -107,6 +107,10 @@ pub struct ConfigureArgs {
     /// Extra OAuth scopes to register (sso:account:access is always included).
     #[arg(long = "scope", value_name = "SCOPE")]
     pub scopes: Vec<String>,
+    /// Point an existing [sso-session NAME] at a different start URL (its profiles then
+    /// sign in to the new portal).
+    #[arg(long)]
+    pub replace: bool,
 }
 
 /// Which SSO session a command is about: named directly, through a profile, or the only one.

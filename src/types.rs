@@ -160,6 +160,20 @@ checked_string!(
     }
 );
 
+impl StartUrl {
+    /// Whether both name the same portal: the host's case, a trailing `/` and the `#/`
+    /// fragment the portal adds to its address bar do not matter.
+    pub fn is_same_portal(&self, other: &StartUrl) -> bool {
+        fn key(url: &StartUrl) -> (String, &str) {
+            let rest = &url.as_str()["https://".len()..];
+            let rest = rest.split('#').next().unwrap_or("");
+            let (host, path) = rest.split_at(rest.find(['/', '?']).unwrap_or(rest.len()));
+            (host.to_ascii_lowercase(), path.trim_end_matches('/'))
+        }
+        key(self) == key(other)
+    }
+}
+
 /// When a credential or token stops working.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Expiration(OffsetDateTime);
@@ -322,6 +336,11 @@ mod tests {
         assert!("http://acme.awsapps.com/start".parse::<StartUrl>().is_err());
         assert!("https:///start".parse::<StartUrl>().is_err());
         assert!("acme".parse::<StartUrl>().is_err());
+        let url = |s: &str| s.parse::<StartUrl>().unwrap();
+        let acme = url("https://acme.awsapps.com/start");
+        assert!(acme.is_same_portal(&url("https://ACME.awsapps.com/start/#/")));
+        assert!(!acme.is_same_portal(&url("https://other.awsapps.com/start")));
+        assert!(!acme.is_same_portal(&url("https://acme.awsapps.com/other")));
     }
 
     #[test]

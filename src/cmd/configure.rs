@@ -2,7 +2,7 @@
 //! user has to set up. The AWS CLI reads the same section.
 use crate::cli::ConfigureArgs;
 use crate::cmd::Context;
-use crate::config::ConfigFile;
+use crate::config::{ConfigFile, Document, SsoSession};
 use crate::error::{Error, Result};
 use crate::sso::oidc::ACCOUNT_ACCESS_SCOPE;
 use crate::types::{Region, SsoSessionName, StartUrl};
@@ -20,9 +20,16 @@ pub fn run(ctx: &Context, args: ConfigureArgs) -> Result<()> {
             args.sso_region
         ))
     })?;
-    let name_text = match &args.name {
-        Some(name) => name.clone(),
-        None => default_name(&start_url).ok_or_else(|| {
+    let mut file = ConfigFile::load_config(&ctx.env)?;
+    let existing = sessions(file.doc());
+    let same_portal = existing
+        .iter()
+        .find(|s| s.start_url.is_same_portal(&start_url));
+    let name_text = match (&args.name, same_portal) {
+        (Some(name), _) => name.clone(),
+        // Run again for the same portal (to change its region or scopes): the same section.
+        (None, Some(session)) => session.name.to_string(),
+        (None, None) => default_name(&start_url).ok_or_else(|| {
             Error::Usage(format!(
                 "cannot derive a session name from {start_url}; pass --name NAME"
             ))
@@ -31,6 +38,25 @@ pub fn run(ctx: &Context, args: ConfigureArgs) -> Result<()> {
     let name: SsoSessionName = name_text
         .parse()
         .map_err(|e| Error::Usage(format!("session name {name_text:?} is not valid: {e}")))?;
+    let path = file.path().display().to_string();
+    if let Some(other) = same_portal.filter(|s| s.name != name) {
+        return Err(Error::Usage(format!(
+            "[sso-session {}] in {path} (line {}) already uses {}; a second session for one portal means a second login and token. To change it, run awsx configure --name {} --start-url {start_url} --sso-region {region}",
+            other.name, other.line, other.start_url, other.name
+        )));
+    }
+    if let Some(old) = existing
+        .iter()
+        .find(|s| s.name == name && !s.start_url.is_same_portal(&start_url))
+        && !args.replace
+    {
+        return Err(Error::Usage(format!(
+            "[sso-session {name}] in {path} (line {}) uses {}, not {start_url}; pass --replace to point it (and its profiles) at the new portal, or --name NAME to add a second session",
+            old.line, old.start_url
+        )));
+    }
+    // The same portal spelled another way keeps the spelling in the file.
+    let start_url = same_portal.map_or(start_url, |s| s.start_url.clone());
     let mut scopes = vec![ACCOUNT_ACCESS_SCOPE.to_owned()];
     for scope in args.scopes {
         if !scopes.contains(&scope) {
@@ -38,7 +64,6 @@ pub fn run(ctx: &Context, args: ConfigureArgs) -> Result<()> {
         }
     }
 
-    let mut file = ConfigFile::load_config(&ctx.env)?;
     let before = file.doc().render().to_owned();
     file.doc_mut()
         .upsert_sso_session(&name, &start_url, &region, &scopes)?;
@@ -53,6 +78,15 @@ pub fn run(ctx: &Context, args: ConfigureArgs) -> Result<()> {
     }
     eprintln!("Next: awsx login --sso-session {name}");
     Ok(())
+}
+
+/// The sessions of `doc` that can be read. One that cannot (a missing key, a bad value) is
+/// skipped: configuring it is how it gets repaired.
+fn sessions(doc: &Document) -> Vec<SsoSession> {
+    SsoSession::names(doc)
+        .iter()
+        .filter_map(|name| SsoSession::find(doc, name).ok().flatten())
+        .collect()
 }
 
 /// `https://acme.awsapps.com/start` → `acme`; the portal's subdomain is what people call

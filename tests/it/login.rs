@@ -56,6 +56,52 @@ fn configure_writes_a_standard_sso_session_and_keeps_every_other_byte() {
 }
 
 #[test]
+fn configure_never_repoints_or_duplicates_a_session_unasked() {
+    let env = TestEnv::builder().without_session().build();
+    let configure = |url: &str, extra: &[&str]| {
+        let mut args = vec!["configure", "--start-url", url, "--sso-region", "eu-west-1"];
+        args.extend_from_slice(extra);
+        env.run(args)
+    };
+    configure("https://acme.awsapps.com/start", &["--name", "corp"]).success();
+    let first = env.read_config();
+
+    // The same portal again, spelled as the browser shows it: the same section, updated.
+    configure(
+        "https://ACME.awsapps.com/start/#/",
+        &["--scope", "sso:extra"],
+    )
+    .success()
+    .stderr_contains("Wrote [sso-session corp]");
+    let config = env.read_config();
+    assert_eq!(config.matches("[sso-session").count(), 1, "{config}");
+    assert!(config.contains("sso:account:access,sso:extra"), "{config}");
+
+    // A second name for the same portal is refused, naming the one there is.
+    configure("https://acme.awsapps.com/start", &["--name", "other"])
+        .code(2)
+        .stderr_contains("[sso-session corp]")
+        .stderr_contains("already uses https://acme.awsapps.com/start");
+    // Another portal under the same name needs --replace.
+    configure("https://globex.awsapps.com/start", &["--name", "corp"])
+        .code(2)
+        .stderr_contains("pass --replace");
+    assert_eq!(env.read_config(), config);
+    configure(
+        "https://globex.awsapps.com/start",
+        &["--name", "corp", "--replace"],
+    )
+    .success();
+    let replaced = env.read_config();
+    assert!(
+        replaced.contains("sso_start_url = https://globex.awsapps.com/start"),
+        "{replaced}"
+    );
+    assert_eq!(replaced.matches("[sso-session").count(), 1, "{replaced}");
+    assert_ne!(replaced, first);
+}
+
+#[test]
 fn configure_rejects_bad_input_with_a_usage_error_and_writes_nothing() {
     let env = TestEnv::builder().without_session().build();
     env.run([
