@@ -177,7 +177,7 @@ pub enum ExportFormat {
 #[derive(Debug, Args)]
 pub struct ExportArgs {
     /// The profile [default: AWS_PROFILE].
-    #[arg(value_name = "NAME", conflicts_with = "profile")]
+    #[arg(value_name = "PROFILE", conflicts_with = "profile")]
     pub name: Option<String>,
     /// The profile, as a flag.
     #[arg(long, value_name = "NAME")]
@@ -355,7 +355,7 @@ explains how to enable it and exits 2. Exit codes: 0 switched, 1 credentials cou
 )]
 pub struct UseArgs {
     /// The profile; `-` for the previous one.
-    #[arg(value_name = "NAME", conflicts_with_all = ["profile", "unset"], add = profiles())]
+    #[arg(value_name = "PROFILE", conflicts_with_all = ["profile", "unset"], add = profiles())]
     pub name: Option<String>,
     /// The profile, as a flag.
     #[arg(long, value_name = "NAME", conflicts_with = "unset", add = profiles())]
@@ -396,7 +396,7 @@ Exit codes: the command's own; 127 if the command is not found, 126 if it cannot
 otherwise awsx's (2 unknown profile, 3 login required).")]
 pub struct ExecArgs {
     /// The profile [default: AWS_PROFILE].
-    #[arg(value_name = "NAME", conflicts_with = "profile", add = profiles())]
+    #[arg(value_name = "PROFILE", conflicts_with = "profile", add = profiles())]
     pub name: Option<String>,
     /// The profile, as a flag.
     #[arg(long, value_name = "NAME", add = profiles())]
@@ -415,7 +415,7 @@ pub struct ExecArgs {
 #[derive(Debug, Args)]
 pub struct ConsoleArgs {
     /// The profile [default: AWS_PROFILE].
-    #[arg(value_name = "NAME", conflicts_with = "profile", add = profiles())]
+    #[arg(value_name = "PROFILE", conflicts_with = "profile", add = profiles())]
     pub name: Option<String>,
     /// The profile, as a flag.
     #[arg(long, value_name = "NAME", add = profiles())]
@@ -432,7 +432,7 @@ pub struct ConsoleArgs {
 #[derive(Debug, Args)]
 pub struct WhoamiArgs {
     /// The profile [default: AWS_PROFILE].
-    #[arg(value_name = "NAME", conflicts_with = "profile", add = profiles())]
+    #[arg(value_name = "PROFILE", conflicts_with = "profile", add = profiles())]
     pub name: Option<String>,
     /// The profile, as a flag.
     #[arg(long, value_name = "NAME", add = profiles())]
@@ -467,6 +467,29 @@ fn parse_size(text: &str) -> Result<u64, String> {
 
 #[cfg(test)]
 mod tests {
+
+    /// A positional described as a profile must follow the completion convention, or the
+    /// shells' completion scripts skip it (as `exec NAME` once was).
+    #[test]
+    fn every_profile_positional_follows_the_completion_convention() {
+        fn check(cmd: &clap::Command, path: &str) {
+            for arg in cmd.get_positionals() {
+                let help = arg.get_help().map(|h| h.to_string().to_lowercase());
+                if help.is_some_and(|h| h.starts_with("the profile")) {
+                    assert!(
+                        super::is_profile_arg(arg),
+                        "{path} {}: a profile positional outside the convention",
+                        arg.get_id()
+                    );
+                }
+            }
+            for sub in cmd.get_subcommands() {
+                check(sub, &format!("{path} {}", sub.get_name()));
+            }
+        }
+        check(&<super::Cli as clap::CommandFactory>::command(), "awsx");
+    }
+
     use super::*;
 
     #[test]

@@ -1,4 +1,4 @@
-//! `awsx console [NAME] [--print] [--destination URL]`: the AWS console, signed in as the
+//! `awsx console [PROFILE] [--print] [--destination URL]`: the AWS console, signed in as the
 //! profile. The role credentials go to the federation endpoint's getSigninToken (over
 //! HTTPS, never on a command line); the sign-in URL it makes possible is the one secret
 //! that may go to a child's argv (the browser), per the design: it is short-lived (15 min).

@@ -1,4 +1,4 @@
-//! `awsx exec [NAME] -- CMD ARGS…`: run a command with a profile's credentials in its
+//! `awsx exec [PROFILE] -- CMD ARGS…`: run a command with a profile's credentials in its
 //! environment. Secrets go into the child's environment, never its argv.
 //!
 //! On Unix awsx `exec`s the command (the process becomes it), so the exit code, signals and

@@ -1,4 +1,4 @@
-//! `awsx export [NAME]`: a profile's credentials for scripts, as `export` lines for
+//! `awsx export [PROFILE]`: a profile's credentials for scripts, as `export` lines for
 //! sh-compatible shells or as the credential_process JSON.
 use std::io::Write;
 

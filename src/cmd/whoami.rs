@@ -1,4 +1,4 @@
-//! `awsx whoami [NAME] [--json]`: STS GetCallerIdentity with the profile's credentials.
+//! `awsx whoami [PROFILE] [--json]`: STS GetCallerIdentity with the profile's credentials.
 use std::io::Write;
 
 use aws_credential_types::Credentials;

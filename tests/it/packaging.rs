@@ -228,6 +228,34 @@ fn bash_completes_profile_names_from_the_config_file() {
     );
 }
 
+/// awsx's own script, not a model tree: each command that takes a profile positional
+/// offers the profile names there.
+#[test]
+fn bash_completes_profile_positionals_of_awsx_own_commands() {
+    let shells = Shells::new();
+    let script = shells.write("own.bash", &awsx(&["completions", "bash"]));
+    for sub in ["use", "exec", "whoami", "export", "console", "breakglass"] {
+        let out = shells.run(
+            "bash",
+            &[
+                "-c",
+                &format!(
+                    r#"source "$1"
+                       COMP_WORDS=(awsx {sub} ''); COMP_CWORD=2
+                       _awsx awsx '' {sub}
+                       printf '%s\n' "${{COMPREPLY[@]}}""#
+                ),
+                "bash",
+                script.to_str().expect("utf-8 path"),
+            ],
+        );
+        assert!(
+            out.lines().any(|l| l == "dev-admin") && out.lines().any(|l| l == "prod-readonly"),
+            "awsx {sub} does not complete profiles:\n{out}"
+        );
+    }
+}
+
 #[test]
 fn fish_completes_subcommands_and_profile_names() {
     let shells = Shells::new();
