@@ -22,5 +22,7 @@ fn main() -> ExitCode {
             .unwrap_or_else(|_| awsx::front::MAIN_BINARY.to_owned()),
         awsx::front::MAIN_BINARY
     );
-    ExitCode::FAILURE
+    // A broken installation is a configuration error (2), not a failed operation (1): a
+    // script retrying on 1 would retry forever.
+    ExitCode::from(awsx::exit::ExitCode::Usage as u8)
 }

@@ -594,13 +594,13 @@ fn the_awsx_front_binary_answers_a_hit_alone_and_hands_the_rest_to_awsx_main() {
         &["status"],
     ] {
         let run = Run::from(env.command(&lone, args).output().unwrap());
-        run.code(1).stderr_contains("awsx-main");
+        run.code(2).stderr_contains("awsx-main");
         assert_eq!(run.stderr.lines().count(), 1, "{}", run.stderr);
     }
     let mut miss = env.command(&lone, ["credential-process", "--profile", "sandbox-admin"]);
     miss.env("AWSX_HOT_TIER", "off");
     Run::from(miss.output().unwrap())
-        .code(1)
+        .code(2)
         .stderr_contains("reinstall awsx");
 
     // The installed pair: the same command lines work through awsx-main, exit codes kept.
