@@ -20,6 +20,7 @@ use crate::types::Region;
 pub fn run(ctx: &Context, args: SyncArgs) -> Result<()> {
     let started = Instant::now();
     let settings = Settings::load(&ctx.env)?;
+    let policy = policy(ctx)?;
     let mut file = ConfigFile::load_config(&ctx.env)?;
     file.doc().check_managed_block()?;
     let sessions_to_sync: Vec<SsoSession> = match &args.sso_session {
@@ -53,7 +54,7 @@ pub fn run(ctx: &Context, args: SyncArgs) -> Result<()> {
     for session in &sessions_to_sync {
         let spec = SessionSpec::from_config(session);
         let token = token(ctx, &settings, &sessions, &spec, &runtime)?;
-        let listing = runtime.block_on(list(ctx, &sessions, &spec, &token))?;
+        let listing = runtime.block_on(list(policy, &sessions, &spec, &token))?;
         // Synced profiles get the session's region unless its awsx_region says otherwise.
         let region = match session.awsx.get("awsx_region") {
             Some(r) => r.parse().map_err(|e| {
@@ -177,41 +178,45 @@ fn token(
 }
 
 /// The listing policy; `AWSX_SYNC_CONCURRENCY` (1–64) overrides how many accounts are
-/// asked about at once (default 8).
-fn policy(ctx: &Context) -> ListPolicy {
+/// asked about at once (default 8). Any other value is refused rather than ignored: the
+/// user set it to change something.
+fn policy(ctx: &Context) -> Result<ListPolicy> {
     let mut policy = ListPolicy::default();
-    if let Some(n) = ctx
-        .env
-        .var("AWSX_SYNC_CONCURRENCY")
-        .and_then(|v| v.parse::<usize>().ok())
-        .filter(|n| (1..=64).contains(n))
-    {
-        policy.concurrency = n;
+    if let Some(text) = ctx.env.var("AWSX_SYNC_CONCURRENCY") {
+        policy.concurrency = text
+            .trim()
+            .parse::<usize>()
+            .ok()
+            .filter(|n| (1..=64).contains(n))
+            .ok_or_else(|| {
+                Error::Usage(format!(
+                    "AWSX_SYNC_CONCURRENCY={text:?} is not a number from 1 to 64; set it to one (8 is the default) or unset it"
+                ))
+            })?;
     }
-    policy
+    Ok(policy)
 }
 
 async fn list(
-    ctx: &Context,
+    policy: ListPolicy,
     sessions: &Sessions<'_>,
     spec: &SessionSpec,
     token: &SsoToken,
 ) -> Result<Listing> {
     let client = sessions.portal_client(&spec.region).await?;
     let animate = std::io::stderr().is_terminal();
-    let listing =
-        portal::list_assignments(&client, &spec.name, token, policy(ctx), |done, total| {
-            if animate && (done % 10 == 0 || done == total) {
-                eprint!(
-                    "\r\x1b[2Kawsx sync: {}: roles of {done}/{total} accounts",
-                    spec.name
-                );
-                if done == total {
-                    eprint!("\r\x1b[2K");
-                }
+    let listing = portal::list_assignments(&client, &spec.name, token, policy, |done, total| {
+        if animate && (done % 10 == 0 || done == total) {
+            eprint!(
+                "\r\x1b[2Kawsx sync: {}: roles of {done}/{total} accounts",
+                spec.name
+            );
+            if done == total {
+                eprint!("\r\x1b[2K");
             }
-        })
-        .await?;
+        }
+    })
+    .await?;
     Ok(listing)
 }
 

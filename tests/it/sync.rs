@@ -173,6 +173,21 @@ fn a_section_put_inside_the_block_by_hand_stops_sync_instead_of_vanishing() {
 }
 
 #[test]
+fn a_concurrency_outside_1_to_64_is_refused_before_any_listing() {
+    let mut env = TestEnv::new();
+    login(&env);
+    for bad in ["0", "65", "eight"] {
+        env.set_env("AWSX_SYNC_CONCURRENCY", bad);
+        env.run(["sync"])
+            .code(2)
+            .stderr_contains("is not a number from 1 to 64");
+    }
+    assert_eq!(env.emulator.count(Op::ListAccounts), 0);
+    env.set_env("AWSX_SYNC_CONCURRENCY", "64");
+    env.run(["sync"]).success();
+}
+
+#[test]
 fn credential_process_names_bare_awsx_when_path_finds_this_binary() {
     let mut env = TestEnv::new();
     login(&env);
