@@ -1,7 +1,9 @@
 //! "Did you mean …?" for mistyped profile names.
 
 /// At most three candidates close to `wanted`, best first: those that contain it (or that
-/// it contains), then those within a small edit distance. Case is ignored.
+/// it contains), then those within a small edit distance, then those with a part within a
+/// small edit distance (`prodution` for `production-read-only`: a typo in a prefix, the
+/// way people type a long synced name). Case is ignored.
 pub fn suggest<'a>(wanted: &str, candidates: impl IntoIterator<Item = &'a str>) -> Vec<&'a str> {
     let wanted_lc = wanted.to_lowercase();
     // Longer names tolerate more typos; one or two edits are always allowed.
@@ -16,8 +18,14 @@ pub fn suggest<'a>(wanted: &str, candidates: impl IntoIterator<Item = &'a str>) 
             if !wanted_lc.is_empty() && (c_lc.contains(&wanted_lc) || wanted_lc.contains(&c_lc)) {
                 return Some((1, c));
             }
-            let d = edit_distance(&wanted_lc, &c_lc);
-            (d <= max_distance).then_some((1 + d, c))
+            let d = edit_distance(&wanted_lc, &c_lc, Ends::Counted);
+            if d <= max_distance {
+                return Some((1 + d, c));
+            }
+            // A short fragment matches too much by chance; a long one may have two typos.
+            let fragment_max = (wanted.chars().count() / 4).min(2);
+            let f = edit_distance(&wanted_lc, &c_lc, Ends::Free);
+            (f <= fragment_max).then_some((FRAGMENT + f, c))
         })
         .collect();
     scored.sort_by(|a, b| a.0.cmp(&b.0).then_with(|| a.1.cmp(b.1)));
@@ -25,12 +33,27 @@ pub fn suggest<'a>(wanted: &str, candidates: impl IntoIterator<Item = &'a str>) 
     scored.into_iter().take(3).map(|(_, c)| c).collect()
 }
 
+/// Scores of fragment matches come after every whole-name match.
+const FRAGMENT: usize = 1000;
+
+/// Whether `edit_distance` charges for the part of `b` before and after what matches `a`.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Ends {
+    Counted,
+    /// The distance from `a` to the closest substring of `b` (Sellers' approximate match).
+    Free,
+}
+
 /// Levenshtein distance with adjacent transpositions counted as one edit (`readonyl`).
-fn edit_distance(a: &str, b: &str) -> usize {
+fn edit_distance(a: &str, b: &str, ends: Ends) -> usize {
     let a: Vec<char> = a.chars().collect();
     let b: Vec<char> = b.chars().collect();
     let mut prev2 = vec![0; b.len() + 1];
-    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    // Row 0: reaching position j of `b` with none of `a` costs j, or nothing with a free start.
+    let mut prev: Vec<usize> = match ends {
+        Ends::Counted => (0..=b.len()).collect(),
+        Ends::Free => vec![0; b.len() + 1],
+    };
     for i in 1..=a.len() {
         let mut cur = vec![i; b.len() + 1];
         for j in 1..=b.len() {
@@ -42,7 +65,10 @@ fn edit_distance(a: &str, b: &str) -> usize {
         }
         prev2 = std::mem::replace(&mut prev, cur);
     }
-    prev[b.len()]
+    match ends {
+        Ends::Counted => prev[b.len()],
+        Ends::Free => prev.iter().copied().min().unwrap_or(0),
+    }
 }
 
 #[cfg(test)]
@@ -69,14 +95,37 @@ mod tests {
     }
 
     #[test]
+    fn suggests_a_long_name_for_a_mistyped_part_of_it() {
+        let synced = [
+            "production-read-only-access",
+            "production-administrator-access",
+            "sandbox-read-only-access",
+        ];
+        assert_eq!(
+            suggest("prodution-read", synced),
+            vec!["production-read-only-access"]
+        );
+        assert_eq!(
+            suggest("sandbx", synced),
+            vec!["sandbox-read-only-access"]
+        );
+        // Whole-name matches still come first.
+        assert_eq!(suggest("prod-readonyl", NAMES), vec!["prod-readonly"]);
+        // Too short a fragment to guess from.
+        assert!(suggest("prx", synced).is_empty());
+    }
+
+    #[test]
     fn suggests_nothing_for_unrelated_names() {
         assert!(suggest("zzzzzzzz", NAMES).is_empty());
     }
 
     #[test]
     fn edit_distance_counts_transpositions_once() {
-        assert_eq!(edit_distance("ab", "ba"), 1);
-        assert_eq!(edit_distance("kitten", "sitting"), 3);
-        assert_eq!(edit_distance("", "abc"), 3);
+        assert_eq!(edit_distance("ab", "ba", Ends::Counted), 1);
+        assert_eq!(edit_distance("kitten", "sitting", Ends::Counted), 3);
+        assert_eq!(edit_distance("", "abc", Ends::Counted), 3);
+        assert_eq!(edit_distance("itten", "a-sitting-b", Ends::Free), 1);
+        assert_eq!(edit_distance("", "abc", Ends::Free), 0);
     }
 }
