@@ -105,10 +105,7 @@ mod tests {
             suggest("prodution-read", synced),
             vec!["production-read-only-access"]
         );
-        assert_eq!(
-            suggest("sandbx", synced),
-            vec!["sandbox-read-only-access"]
-        );
+        assert_eq!(suggest("sandbx", synced), vec!["sandbox-read-only-access"]);
         // Whole-name matches still come first.
         assert_eq!(suggest("prod-readonyl", NAMES), vec!["prod-readonly"]);
         // Too short a fragment to guess from.
