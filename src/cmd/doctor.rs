@@ -17,7 +17,16 @@ pub fn run(ctx: &Context, args: DoctorArgs) -> Result<()> {
         setup::profiles(env, doc, &mut checks);
     }
     let settings = match Settings::load(env) {
-        Ok(s) => Some(s),
+        Ok(s) => {
+            let path = Settings::path(env);
+            let summary = if path.exists() {
+                format!("settings read from {}", path.display())
+            } else {
+                format!("default settings ({} does not exist)", path.display())
+            };
+            checks.push(Check::ok("settings", summary));
+            Some(s)
+        }
         Err(e) => {
             checks.push(Check::fail(
                 "settings",

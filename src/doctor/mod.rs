@@ -9,8 +9,8 @@ use serde::Serialize;
 
 use crate::exit::{ExitCode, HasExitCode};
 
-/// The outcome of one check.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+/// The outcome of one check, ordered from best to worst.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Status {
     Ok,

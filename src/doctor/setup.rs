@@ -5,7 +5,7 @@ use std::time::Instant;
 
 use time::OffsetDateTime;
 
-use super::Check;
+use super::{Check, Status};
 use crate::config::profile::profile_names;
 use crate::config::{AwsxProfile, ConfigFile, Document, Profile, SsoSession};
 use crate::env::Env;
@@ -93,7 +93,7 @@ fn file_name_is_awsx(path: &Path) -> bool {
 /// awsx profile.
 pub fn profiles(env: &Env, doc: &Document, checks: &mut Vec<Check>) {
     let running = crate::front::front_binary().ok();
-    let mut any = false;
+    let mut count = 0;
     for name in profile_names(doc) {
         let Ok(Some(profile)) = Profile::find(doc, &name) else {
             continue;
@@ -101,7 +101,7 @@ pub fn profiles(env: &Env, doc: &Document, checks: &mut Vec<Check>) {
         if !is_awsx(&profile) {
             continue;
         }
-        any = true;
+        count += 1;
         let id = format!("profile.{name}");
         match AwsxProfile::resolve(doc, &name) {
             Ok(AwsxProfile::Sso(p)) => checks.push(Check::ok(
@@ -140,13 +140,16 @@ pub fn profiles(env: &Env, doc: &Document, checks: &mut Vec<Check>) {
             ));
         }
     }
-    if !any {
-        checks.push(Check::warn(
+    // Always reported, so the id is there for `--json` readers whatever the outcome.
+    checks.push(match count {
+        0 => Check::warn(
             "profiles",
             "no awsx profile in the config file",
             "run awsx configure, then awsx sync (or add a profile with credential_process = awsx credential-process --profile NAME)",
-        ));
-    }
+        ),
+        1 => Check::ok("profiles", "1 awsx profile"),
+        n => Check::ok("profiles", format!("{n} awsx profiles")),
+    });
 }
 
 fn suggested_line(running: Option<&Path>, name: &ProfileName) -> String {
@@ -328,13 +331,15 @@ pub fn sessions(
     checks: &mut Vec<Check>,
 ) {
     let names = SsoSession::names(doc);
-    if names.is_empty() {
-        checks.push(Check::warn(
+    checks.push(match names.len() {
+        0 => Check::warn(
             "sso_sessions",
             "no [sso-session] is configured",
             "run awsx configure --start-url URL --sso-region REGION",
-        ));
-    }
+        ),
+        1 => Check::ok("sso_sessions", "1 sso-session"),
+        n => Check::ok("sso_sessions", format!("{n} sso-sessions")),
+    });
     for name in names {
         checks.push(session(env, settings, opened, &name));
     }
@@ -413,13 +418,12 @@ pub fn environment(
     credentials: Option<&Document>,
     checks: &mut Vec<Check>,
 ) {
-    let mut clean = true;
+    let first_detail = checks.len();
     match (
         env.var("AWS_ACCESS_KEY_ID"),
         env.var("AWS_SECRET_ACCESS_KEY"),
     ) {
         (Some(id), _) => {
-            clean = false;
             checks.push(Check::fail(
                 "env.AWS_ACCESS_KEY_ID",
                 format!(
@@ -430,7 +434,6 @@ pub fn environment(
             ));
         }
         (None, Some(_)) => {
-            clean = false;
             checks.push(Check::warn(
                 "env.AWS_SECRET_ACCESS_KEY",
                 "AWS_SECRET_ACCESS_KEY is set without AWS_ACCESS_KEY_ID",
@@ -442,7 +445,6 @@ pub fn environment(
     if let Some(name) = env.var("AWS_PROFILE")
         && let Some(unknown) = unknown_profile(name, config, credentials)
     {
-        clean = false;
         checks.push(Check::fail(
             "env.AWS_PROFILE",
             format!(
@@ -466,7 +468,6 @@ pub fn environment(
                 env.aws_credentials_file()
             };
             if !path.is_file() {
-                clean = false;
                 let summary =
                     format!("{var}={value} points to no file, so the SDKs read nothing from it");
                 let fix = format!("unset {var}, or point it to the file you mean");
@@ -478,12 +479,25 @@ pub fn environment(
             }
         }
     }
-    if clean {
-        checks.push(Check::ok(
-            "env",
-            "no environment variable overrides the profiles",
-        ));
-    }
+    // `env` is always there (for `--json` readers), as the sum of the env.* checks.
+    let details = &checks[first_detail..];
+    let worst = details.iter().map(|c| c.status).max().unwrap_or(Status::Ok);
+    checks.push(match worst {
+        Status::Ok => Check::ok("env", "no environment variable overrides the profiles"),
+        status => {
+            let names: Vec<&str> = details.iter().map(|c| c.id.as_str()).collect();
+            let summary = format!(
+                "environment variables get in the way of the profiles: {}",
+                names.join(", ")
+            );
+            let fix = "see the checks above";
+            if status == Status::Fail {
+                Check::fail("env", summary, fix)
+            } else {
+                Check::warn("env", summary, fix)
+            }
+        }
+    });
 }
 
 /// A profile name that is in neither file, with the names that are.

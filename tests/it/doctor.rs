@@ -60,6 +60,24 @@ fn json_has_the_documented_schema() {
     }
     assert_eq!(check(&report, "keychain")["status"], "ok");
     assert_eq!(check(&report, "sso_session.acme")["status"], "ok");
+    // The documented ids without a NAME part are there on a healthy setup too.
+    for id in [
+        "config.parse",
+        "credentials.parse",
+        "profiles",
+        "settings",
+        "keychain",
+        "hot_tier",
+        "sso_sessions",
+        "env",
+        "credentials.long_lived_keys",
+        "shell",
+        "clock",
+    ] {
+        check(&report, id);
+    }
+    assert_eq!(check(&report, "profiles")["summary"], "1 awsx profile");
+    assert_eq!(check(&report, "sso_sessions")["summary"], "1 sso-session");
 }
 
 #[test]
