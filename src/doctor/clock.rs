@@ -4,6 +4,7 @@
 //! STS endpoint is (AWS_ENDPOINT_URL_STS honoured), through awsx's usual HTTP client.
 use aws_credential_types::Credentials;
 use aws_smithy_runtime_api::client::result::SdkError;
+use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 use time::macros::format_description;
 use time::{OffsetDateTime, PrimitiveDateTime};
 
@@ -69,6 +70,14 @@ fn server_offset(env: &Env, region: &Region) -> Result<time::Duration, String> {
         let after = OffsetDateTime::now_utc();
         let local = before + (after - before) / 2;
         let date = match &result {
+            // Only an AWS error carries STS's clock: a proxy, captive portal or wrong
+            // endpoint answering with its own page (and its own Date) is not STS.
+            Err(SdkError::ServiceError(e)) if e.err().code().is_none() => {
+                return Err(format!(
+                    "the reply (HTTP {}) did not come from STS; a proxy or captive portal may be answering",
+                    e.raw().status().as_u16()
+                ));
+            }
             Err(SdkError::ServiceError(e)) => e.raw().headers().get("date").map(str::to_owned),
             Err(e) => {
                 return Err(crate::breakglass::remote::aws_error("STS", e).to_string());

@@ -221,6 +221,59 @@ fn a_skewed_clock_fails() {
 }
 
 #[test]
+fn a_reply_that_is_not_from_sts_is_not_taken_for_its_clock() {
+    // A captive portal or proxy page carries a Date of its own: comparing against it would
+    // say "clock within 1 s of STS" without STS having answered.
+    let mut env = healthy();
+    let foreign = foreign_http_server();
+    env.set_env("AWS_ENDPOINT_URL_STS", &foreign);
+    let run = doctor(&env, &[]);
+    run.success().stdout_contains(
+        "! cannot compare the clock with STS: the reply (HTTP 404) did not come from STS",
+    );
+    assert!(!run.stdout.contains("clock within"), "{}", run.stdout);
+}
+
+/// A server on 127.0.0.1 that answers every request with an empty 404 and a current Date,
+/// as a captive portal or a proxy's error page does. Returns its URL.
+fn foreign_http_server() -> String {
+    use std::io::{BufRead, BufReader, Read, Write};
+
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(stream) = stream else { continue };
+            let mut reader = BufReader::new(stream);
+            let mut length = 0;
+            loop {
+                let mut line = String::new();
+                if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
+                    break;
+                }
+                if let Some((name, value)) = line.split_once(':')
+                    && name.eq_ignore_ascii_case("content-length")
+                {
+                    length = value.trim().parse().unwrap_or(0);
+                }
+            }
+            let mut body = vec![0; length];
+            let _ = reader.read_exact(&mut body);
+            let date = time::OffsetDateTime::now_utc()
+                .format(time::macros::format_description!(
+                    "[weekday repr:short], [day] [month repr:short] [year] [hour]:[minute]:[second] GMT"
+                ))
+                .unwrap();
+            let _ = reader.get_mut().write_all(
+                format!("HTTP/1.1 404 Not Found\r\nDate: {date}\r\nContent-Length: 0\r\n\r\n")
+                    .as_bytes(),
+            );
+        }
+    });
+    url
+}
+
+#[test]
 fn a_small_skew_is_a_warning() {
     let env = healthy();
     env.emulator.advance_clock(Duration::from_secs(2 * 60));
