@@ -2,9 +2,13 @@
 //! requests more than 5 minutes off. The probe is a GetCallerIdentity signed with a dummy
 //! key that AWS rejects; the rejection still carries `Date`. It goes wherever the SDK's
 //! STS endpoint is (AWS_ENDPOINT_URL_STS honoured), through awsx's usual HTTP client.
+use std::time::Duration;
+
 use aws_credential_types::Credentials;
 use aws_smithy_runtime_api::client::result::SdkError;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
+use aws_smithy_types::retry::RetryConfig;
+use aws_smithy_types::timeout::TimeoutConfig;
 use time::macros::format_description;
 use time::{OffsetDateTime, PrimitiveDateTime};
 
@@ -14,6 +18,7 @@ use crate::types::Region;
 
 const FAIL_AFTER: time::Duration = time::Duration::minutes(5);
 const WARN_AFTER: time::Duration = time::Duration::minutes(1);
+const PROBE_TIMEOUT: Duration = Duration::from_secs(5);
 
 pub fn check(env: &Env, region: &Region) -> Check {
     match server_offset(env, region) {
@@ -64,7 +69,19 @@ fn server_offset(env: &Env, region: &Region) -> Result<time::Duration, String> {
         let config = crate::aws::sdk_config(env, region, Some(dummy))
             .await
             .map_err(|e| e.to_string())?;
-        let sts = aws_sdk_sts::Client::new(&config);
+        // One attempt, 5 s at most: the probe is one question among many checks, and the
+        // SDK's usual retries would hold the whole checklist for 16 s when STS is silent.
+        let sts = aws_sdk_sts::Client::from_conf(
+            aws_sdk_sts::config::Builder::from(&config)
+                .retry_config(RetryConfig::disabled())
+                .timeout_config(
+                    TimeoutConfig::builder()
+                        .connect_timeout(Duration::from_secs(3))
+                        .operation_timeout(PROBE_TIMEOUT)
+                        .build(),
+                )
+                .build(),
+        );
         let before = OffsetDateTime::now_utc();
         let result = sts.get_caller_identity().send().await;
         let after = OffsetDateTime::now_utc();
