@@ -36,6 +36,9 @@ pub enum SetupError {
     Runtime(std::io::Error),
 }
 
+/// How long any AWS endpoint gets to accept a connection.
+pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
+
 /// Shared SDK settings for one region: HTTP client, timeouts, retries, and either no
 /// credentials (SSO OIDC and portal are unsigned) or the given ones (STS, IAM).
 pub async fn sdk_config(
@@ -48,7 +51,7 @@ pub async fn sdk_config(
         .http_client(http_client(env)?)
         .timeout_config(
             TimeoutConfig::builder()
-                .connect_timeout(Duration::from_secs(3))
+                .connect_timeout(CONNECT_TIMEOUT)
                 .operation_attempt_timeout(Duration::from_secs(8))
                 .operation_timeout(Duration::from_secs(16))
                 .build(),

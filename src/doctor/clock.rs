@@ -76,7 +76,7 @@ fn server_offset(env: &Env, region: &Region) -> Result<time::Duration, String> {
                 .retry_config(RetryConfig::disabled())
                 .timeout_config(
                     TimeoutConfig::builder()
-                        .connect_timeout(Duration::from_secs(3))
+                        .connect_timeout(crate::aws::CONNECT_TIMEOUT)
                         .operation_timeout(PROBE_TIMEOUT)
                         .build(),
                 )

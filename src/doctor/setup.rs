@@ -490,11 +490,11 @@ pub fn environment(
                 "environment variables get in the way of the profiles: {}",
                 names.join(", ")
             );
-            let fix = "see the checks above";
-            if status == Status::Fail {
-                Check::fail("env", summary, fix)
-            } else {
-                Check::warn("env", summary, fix)
+            Check {
+                id: "env".to_owned(),
+                status,
+                summary,
+                fix: Some("see the checks above".to_owned()),
             }
         }
     });
