@@ -127,8 +127,19 @@ impl Shared {
         }
     }
 
+    pub fn fail_next(&self, op: Op, fault: Fault, times: u32) {
+        let mut c = self.control();
+        if times == 0 {
+            c.scripted.remove(&op);
+        } else {
+            c.scripted.insert(op, (fault, times));
+        }
+    }
+
     pub fn clear_faults(&self) {
-        self.control().faults.clear();
+        let mut c = self.control();
+        c.faults.clear();
+        c.scripted.clear();
     }
 
     pub fn set_outage(&self, down: bool) {

@@ -189,6 +189,12 @@ impl Emulator {
         self.shared.set_fault(op, fault, rate);
     }
 
+    /// Injects `fault` into exactly the next `times` requests of `op`, before any random
+    /// fault: deterministic, for "throttled twice, then served". 0 removes it.
+    pub fn fail_next(&self, op: Op, fault: Fault, times: u32) {
+        self.shared.fail_next(op, fault, times);
+    }
+
     pub fn clear_faults(&self) {
         self.shared.clear_faults();
     }

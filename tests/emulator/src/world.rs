@@ -323,6 +323,9 @@ pub struct Control {
     pub counts: HashMap<Op, u64>,
     pub latency: HashMap<Option<Op>, Duration>,
     pub faults: HashMap<Option<Op>, (Fault, f64)>,
+    /// Faults for the next N requests of an operation, counted down; they come before the
+    /// random ones, so a test can script "throttled twice, then served" without chance.
+    pub scripted: HashMap<Op, (Fault, u32)>,
     pub outage: bool,
     pub clock_offset: Duration,
 }
@@ -369,28 +372,37 @@ impl Shared {
     /// Called by every handler once it knows its operation: counts the request, applies the
     /// configured latency and decides whether to inject a fault.
     pub async fn enter(&self, op: Op) -> Option<Fault> {
-        let (latency, fault) = {
+        let (latency, scripted, random) = {
             let mut c = self.control();
             *c.counts.entry(op).or_default() += 1;
+            let scripted = c.scripted.get_mut(&op).map(|(fault, left)| {
+                *left -= 1;
+                (*fault, *left == 0)
+            });
+            if let Some((_, true)) = scripted {
+                c.scripted.remove(&op);
+            }
             let latency = c
                 .latency
                 .get(&Some(op))
                 .or_else(|| c.latency.get(&None))
                 .copied();
-            let fault = c
+            let random = c
                 .faults
                 .get(&Some(op))
                 .or_else(|| c.faults.get(&None))
                 .copied();
-            (latency, fault)
+            (latency, scripted.map(|(fault, _)| fault), random)
         };
         if let Some(l) = latency.filter(|l| !l.is_zero()) {
             tokio::time::sleep(l).await;
         }
         // fastrand::f64() is in [0, 1): a rate of 1.0 always fires, 0.0 never.
-        fault
-            .filter(|(_, rate)| fastrand::f64() < *rate)
-            .map(|(f, _)| f)
+        scripted.or_else(|| {
+            random
+                .filter(|(_, rate)| fastrand::f64() < *rate)
+                .map(|(f, _)| f)
+        })
     }
 }
 
