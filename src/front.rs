@@ -12,7 +12,7 @@
 use std::ffi::{OsStr, OsString};
 use std::path::PathBuf;
 
-use crate::cmd::credentials::{hot_tier_hit, open_hot_tier};
+use crate::cmd::credentials::hot_tier_hit;
 use crate::config::{AwsxProfile, find_awsx_profile_cached};
 use crate::env::Env;
 use crate::settings::Settings;
@@ -47,8 +47,7 @@ pub fn serve(args: &[OsString], env: &Env) -> Option<String> {
         // Break-glass sessions are served from the keychain only.
         return None;
     };
-    let hot = open_hot_tier(&settings)?;
-    hot_tier_hit(&hot, &settings, &profile).map(|creds| creds.to_process_json())
+    hot_tier_hit(env, &settings, &profile).map(|creds| creds.to_process_json())
 }
 
 /// `Some(profile)` for `credential-process`, `credential-process --profile NAME` or

@@ -362,14 +362,54 @@ pub fn session(
             "fix the keychain first (see above)",
         );
     };
+    // The session's own keychain: with `auto`, the one its login chose and remembered.
+    let record = crate::sso::binding::SessionRecord::read(&env.cache_dir(), name);
+    let remembered = crate::store::resolve_choice(env, Some(settings.keychain))
+        .ok()
+        .and_then(|choice| crate::sso::binding::session_backend(choice, record.as_ref()))
+        .filter(|b| *b != opened.backend());
+    let own;
+    let store = match remembered {
+        None => opened.store.as_ref(),
+        Some(backend) => match crate::store::open_backend(backend, &settings.keychain_service) {
+            Ok(o) => {
+                own = o;
+                own.store.as_ref()
+            }
+            Err(e) => {
+                return Check::fail(
+                    id,
+                    format!(
+                        "sso-session {name}: its login is kept in the {backend}, which cannot be reached"
+                    ),
+                    e.to_string(),
+                );
+            }
+        },
+    };
+    let where_kept = match record.as_ref().and_then(|r| r.fallback.as_ref()) {
+        Some(why) => format!(" (kept in the {}: at login {why})", store.backend()),
+        None => String::new(),
+    };
+    let spec = crate::config::ConfigFile::load_config(env)
+        .ok()
+        .and_then(|file| SsoSession::find(file.doc(), name).ok().flatten())
+        .map(|s| crate::sso::SessionSpec::from_config(&s));
+    let Some(spec) = spec else {
+        return Check::fail(
+            id,
+            format!("sso-session {name}: not configured"),
+            "run awsx configure --start-url URL --sso-region REGION",
+        );
+    };
     let sessions = crate::sso::Sessions {
         env,
-        store: opened.store.as_ref(),
+        store,
         cache_dir: env.cache_dir(),
         margin: crate::cmd::common::margin(settings),
         lock_wait: settings.lock_wait,
     };
-    match sessions.cached_token(name) {
+    match sessions.cached_token(&spec) {
         Err(e) => Check::fail(
             id,
             format!("sso-session {name}: cannot read the token: {e}"),
@@ -383,7 +423,7 @@ pub fn session(
         Ok(Some(t)) if t.is_valid(now) => Check::ok(
             id,
             format!(
-                "sso-session {name}: logged in until {}{}",
+                "sso-session {name}: logged in until {}{}{where_kept}",
                 t.expires_at.to_rfc3339(),
                 if t.refresh_token.is_some() {
                     " (renews itself)"
