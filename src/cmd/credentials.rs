@@ -10,8 +10,9 @@ use crate::creds::provider::{self, FastTier, RoleSource};
 use crate::env::Env;
 use crate::error::{Error, Result};
 use crate::settings::Settings;
+use crate::sso::binding::{self, SessionRecord};
 use crate::sso::{LoginUi, SsoError};
-use crate::store;
+use crate::store::{self, Backend};
 use crate::types::ProfileName;
 
 /// Resolve `name` and return fresh credentials for it, with its region when it names one.
@@ -73,6 +74,25 @@ fn sso_credentials(
         tracing::debug!(entry = %entry, "fast tier hit");
         return Ok(creds);
     }
+    // A hot-tier miss in a storm of cold processes: queue on the role's lock before
+    // touching the keychain, so that one process talks to D-Bus and the network while the
+    // rest find its result in the hot tier. (Without a hot tier they read the keychain
+    // first and queue only to fetch.) Whether there is one is known before opening the
+    // keychain: its backend is the explicit choice or the one the login remembered.
+    let choice = store::resolve_choice(&ctx.env, Some(settings.keychain))?;
+    let record = SessionRecord::read(&ctx.env.cache_dir(), &profile.session.name);
+    let hot_in_front = settings.hot_tier
+        && binding::session_backend(choice, record.as_ref()) != Some(Backend::Keyutils);
+    let locked = if hot_in_front {
+        let held = provider::lock_role(&ctx.env.cache_dir(), settings.lock_wait, profile)?;
+        if let Some(creds) = hot_tier_hit(&ctx.env, settings, profile) {
+            tracing::debug!(entry = %entry, "hot tier hit after waiting");
+            return Ok(creds);
+        }
+        Some(held)
+    } else {
+        None
+    };
     // The keychain this session's login chose (no probe, no fallback warning: `login`
     // gave that), or with no login remembered here, `auto`'s probe.
     let opened = common::open_session_store(ctx, settings, &profile.session.name)?;
@@ -82,21 +102,6 @@ fn sso_credentials(
         &settings.keychain_service,
     );
     let hot = fast.as_ref().and_then(FastTier::hot);
-    // A hot-tier miss in a storm of cold processes: queue on the role's lock before
-    // touching the keychain, so that one process talks to D-Bus and the network while the
-    // rest find its result in the hot tier. (Without a hot tier they read the keychain
-    // first and queue only to fetch.)
-    let locked = match hot {
-        Some(_) => {
-            let held = provider::lock_role(&ctx.env.cache_dir(), settings.lock_wait, profile)?;
-            if let Some(creds) = hot_tier_hit(&ctx.env, settings, profile) {
-                tracing::debug!(entry = %entry, "hot tier hit after waiting");
-                return Ok(creds);
-            }
-            Some(held)
-        }
-        None => None,
-    };
     let store = opened.store;
     let sessions = common::sessions(ctx, settings, store.as_ref());
     let source = RoleSource {
