@@ -301,22 +301,26 @@ pub fn keychain(env: &Env, settings: &Settings, checks: &mut Vec<Check>) -> Opti
             }
         }
     }
-    let hot = settings.hot_tier && backend.is_durable();
-    let check = match (
-        hot,
-        crate::store::hot::HotTier::open(&settings.keychain_service),
-    ) {
-        (true, Some(_)) => Check::ok("hot_tier", "hot tier: on (kernel keyutils)"),
-        (true, None) => Check::warn(
+    // The same policy `credential-process` and the front binary follow.
+    let fast = crate::creds::provider::FastTier::for_backend(
+        backend,
+        settings.hot_tier,
+        &settings.keychain_service,
+    );
+    let check = match (settings.hot_tier, backend, fast) {
+        (_, crate::store::Backend::Keyutils, _) => Check::ok(
+            "hot_tier",
+            format!(
+                "hot tier: not needed (the {backend} is memory already; hits read it directly)"
+            ),
+        ),
+        (true, _, Some(_)) => Check::ok("hot_tier", "hot tier: on (kernel keyutils)"),
+        (true, _, None) => Check::warn(
             "hot_tier",
             "hot tier: on in the settings, but kernel keyutils cannot be used here (each credential_process reads the keychain)",
             "allow the keyctl system call (containers), or set AWSX_HOT_TIER=off to silence this",
         ),
-        (false, _) if !backend.is_durable() => Check::ok(
-            "hot_tier",
-            format!("hot tier: off (the {backend} is memory already)"),
-        ),
-        (false, _) => Check::ok("hot_tier", "hot tier: off"),
+        (false, _, _) => Check::ok("hot_tier", "hot tier: off"),
     };
     checks.push(check);
     Some(opened)
