@@ -8,7 +8,10 @@
 //! (installed next to it) for everything else, with the same arguments: a miss, any other
 //! command, `--help`, logging, errors. Nothing here decides anything `awsx-main` would
 //! decide differently: it runs the same functions ([`crate::cmd::credentials::hot_tier_hit`]
-//! and the profile lookup) and gives up at the first doubt.
+//! and the profile lookup) and gives up at the first doubt. A hit is served only to the
+//! login that made it: the session record in awsx's cache dir (one small file) names the
+//! login and the keychain it chose, and the cached value must carry that binding (see
+//! `sso::binding`); with keyutils as the keychain the hit is read from it directly.
 use std::ffi::{OsStr, OsString};
 use std::path::PathBuf;
 

@@ -947,6 +947,17 @@ fn fallback_hits_are_quiet_and_answered_by_the_front_binary(bus: &str) {
     hit.success();
     assert_eq!(hit.stderr, "");
     assert_eq!(hit.json(), miss.json());
+
+    // The fallback is explained where people look: status and doctor.
+    env.run(["status"])
+        .success()
+        .stdout_contains("AWSX_KEYCHAIN=keyutils");
+    let doctor = env.run(["doctor"]);
+    assert!(
+        format!("{}{}", doctor.stdout, doctor.stderr)
+            .contains("kept in the kernel keyring (keyutils): at login the Secret Service"),
+        "{doctor:?}"
+    );
 }
 
 #[test]
