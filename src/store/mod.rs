@@ -7,6 +7,10 @@
 //! costs a few syscalls instead of a D-Bus round trip.
 //!
 //! Library code never prints: a fallback warning comes back in [`OpenedStore::warning`].
+//!
+//! `auto` probes only when nothing is remembered: `awsx login` decides, and the session
+//! record (`sso::binding::SessionRecord`) remembers the backend, which later commands open
+//! with [`open_backend`] — no probe, no fallback, exit 4 when it cannot be reached.
 use std::fmt;
 use std::str::FromStr;
 use std::sync::Arc;
