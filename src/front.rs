@@ -8,11 +8,14 @@
 //! (installed next to it) for everything else, with the same arguments: a miss, any other
 //! command, `--help`, logging, errors. Nothing here decides anything `awsx-main` would
 //! decide differently: it runs the same functions ([`crate::cmd::credentials::hot_tier_hit`]
-//! and the profile lookup) and gives up at the first doubt.
+//! and the profile lookup) and gives up at the first doubt. A hit is served only to the
+//! login that made it: the session record in awsx's cache dir (one small file) names the
+//! login and the keychain it chose, and the cached value must carry that binding (see
+//! `sso::binding`); with keyutils as the keychain the hit is read from it directly.
 use std::ffi::{OsStr, OsString};
 use std::path::PathBuf;
 
-use crate::cmd::credentials::{hot_tier_hit, open_hot_tier};
+use crate::cmd::credentials::hot_tier_hit;
 use crate::config::{AwsxProfile, find_awsx_profile_cached};
 use crate::env::Env;
 use crate::settings::Settings;
@@ -47,8 +50,7 @@ pub fn serve(args: &[OsString], env: &Env) -> Option<String> {
         // Break-glass sessions are served from the keychain only.
         return None;
     };
-    let hot = open_hot_tier(&settings)?;
-    hot_tier_hit(&hot, &settings, &profile).map(|creds| creds.to_process_json())
+    hot_tier_hit(env, &settings, &profile).map(|creds| creds.to_process_json())
 }
 
 /// `Some(profile)` for `credential-process`, `credential-process --profile NAME` or

@@ -7,6 +7,7 @@ use crate::cmd::Context;
 use crate::config::{AwsxProfile, ConfigFile, SsoSession};
 use crate::error::{Error, Result};
 use crate::settings::Settings;
+use crate::sso::binding::{self, SessionRecord};
 use crate::sso::{SessionSpec, Sessions};
 use crate::store::{self, SecretStore};
 use crate::types::{ProfileName, SsoSessionName};
@@ -22,6 +23,37 @@ pub fn open_store(ctx: &Context, settings: &Settings) -> Result<Arc<dyn SecretSt
         eprintln!("awsx: warning: {warning}");
     }
     Ok(opened.store)
+}
+
+/// The keychain of one SSO session, and what this HOME remembers of its login.
+pub struct SessionStore {
+    pub store: Arc<dyn SecretStore>,
+    pub record: Option<SessionRecord>,
+    /// `auto`'s fallback warning, when it had to probe (no login remembered here). Only
+    /// `login` prints it; other commands explain it (`status`, `doctor`).
+    pub warning: Option<String>,
+}
+
+/// Open the keychain that holds `session`: an explicit choice as always; with `auto`,
+/// exactly the backend the login remembered (no D-Bus probe when that is keyutils, and no
+/// fallback: if it cannot be reached the error says how to fix it, exit 4); with nothing
+/// remembered, `auto`'s probe.
+pub fn open_session_store(
+    ctx: &Context,
+    settings: &Settings,
+    session: &SsoSessionName,
+) -> Result<SessionStore> {
+    let choice = store::resolve_choice(&ctx.env, Some(settings.keychain))?;
+    let record = SessionRecord::read(&ctx.env.cache_dir(), session);
+    let opened = match binding::session_backend(choice, record.as_ref()) {
+        Some(backend) => store::open_backend(backend, &settings.keychain_service)?,
+        None => store::open(&ctx.env, Some(choice), &settings.keychain_service)?,
+    };
+    Ok(SessionStore {
+        store: opened.store,
+        record,
+        warning: opened.warning,
+    })
 }
 
 /// The session manager over `store`, with the settings' margin and lock wait.

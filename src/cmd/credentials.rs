@@ -6,11 +6,13 @@ use crate::cmd::login_ui::TerminalUi;
 use crate::cmd::{Context, common};
 use crate::config::{AwsxProfile, SsoProfile, find_awsx_profile_cached};
 use crate::creds::RoleCredentials;
-use crate::creds::provider::{self, RoleSource};
+use crate::creds::provider::{self, FastTier, RoleSource};
+use crate::env::Env;
 use crate::error::{Error, Result};
 use crate::settings::Settings;
+use crate::sso::binding::{self, SessionRecord};
 use crate::sso::{LoginUi, SsoError};
-use crate::store::hot::HotTier;
+use crate::store::{self, Backend};
 use crate::types::ProfileName;
 
 /// Resolve `name` and return fresh credentials for it, with its region when it names one.
@@ -42,22 +44,24 @@ pub fn for_profile(ctx: &Context, name: &ProfileName) -> Result<(RoleCredentials
     Ok((creds, profile))
 }
 
-/// The hot tier, when the settings and this machine allow one.
-pub fn open_hot_tier(settings: &Settings) -> Option<HotTier> {
-    settings
-        .hot_tier
-        .then(|| HotTier::open(&settings.keychain_service))
-        .flatten()
-}
-
-/// Fresh credentials for `profile` from the hot tier, or `None`: the first step of serving
-/// an SSO profile, and everything the `awsx` front binary does (see `front`).
+/// Fresh credentials for `profile` from the fast tier (the hot tier, or keyutils when that
+/// is the session's keychain), bound to this HOME's login of its session, or `None`: the
+/// first step of serving an SSO profile, and everything the `awsx` front binary does (see
+/// `front`). One function, so both binaries decide a hit the same way.
 pub fn hot_tier_hit(
-    hot: &HotTier,
+    env: &Env,
     settings: &Settings,
     profile: &SsoProfile,
 ) -> Option<RoleCredentials> {
-    provider::hot_hit(hot, &provider::entry_for(profile), common::margin(settings))
+    let choice = store::resolve_choice(env, Some(settings.keychain)).ok()?;
+    provider::fast_hit(
+        &env.cache_dir(),
+        choice,
+        settings.hot_tier,
+        &settings.keychain_service,
+        common::margin(settings),
+        profile,
+    )
 }
 
 fn sso_credentials(
@@ -65,38 +69,45 @@ fn sso_credentials(
     settings: &Settings,
     profile: &SsoProfile,
 ) -> Result<RoleCredentials> {
-    let margin = common::margin(settings);
     let entry = provider::entry_for(profile);
-    let hot = open_hot_tier(settings);
-    if let Some(hot) = &hot
-        && let Some(creds) = hot_tier_hit(hot, settings, profile)
-    {
-        tracing::debug!(entry = %entry, "hot tier hit");
+    if let Some(creds) = hot_tier_hit(&ctx.env, settings, profile) {
+        tracing::debug!(entry = %entry, "fast tier hit");
         return Ok(creds);
     }
     // A hot-tier miss in a storm of cold processes: queue on the role's lock before
     // touching the keychain, so that one process talks to D-Bus and the network while the
     // rest find its result in the hot tier. (Without a hot tier they read the keychain
-    // first and queue only to fetch.)
-    let locked = match &hot {
-        Some(hot) => {
-            let held = provider::lock_role(&ctx.env.cache_dir(), settings.lock_wait, profile)?;
-            if let Some(creds) = provider::hot_hit(hot, &entry, margin) {
-                tracing::debug!(entry = %entry, "hot tier hit after waiting");
-                return Ok(creds);
-            }
-            Some(held)
+    // first and queue only to fetch.) Whether there is one is known before opening the
+    // keychain: its backend is the explicit choice or the one the login remembered.
+    let choice = store::resolve_choice(&ctx.env, Some(settings.keychain))?;
+    let record = SessionRecord::read(&ctx.env.cache_dir(), &profile.session.name);
+    let hot_in_front = settings.hot_tier
+        && binding::session_backend(choice, record.as_ref()) != Some(Backend::Keyutils);
+    let locked = if hot_in_front {
+        let held = provider::lock_role(&ctx.env.cache_dir(), settings.lock_wait, profile)?;
+        if let Some(creds) = hot_tier_hit(&ctx.env, settings, profile) {
+            tracing::debug!(entry = %entry, "hot tier hit after waiting");
+            return Ok(creds);
         }
-        None => None,
+        Some(held)
+    } else {
+        None
     };
-    let store = common::open_store(ctx, settings)?;
+    // The keychain this session's login chose (no probe, no fallback warning: `login`
+    // gave that), or with no login remembered here, `auto`'s probe.
+    let opened = common::open_session_store(ctx, settings, &profile.session.name)?;
+    let fast = FastTier::for_backend(
+        opened.store.backend(),
+        settings.hot_tier,
+        &settings.keychain_service,
+    );
+    let hot = fast.as_ref().and_then(FastTier::hot);
+    let store = opened.store;
     let sessions = common::sessions(ctx, settings, store.as_ref());
-    // With keyutils as the keychain itself, a hot tier in front of it is the same memory twice.
-    let hot = hot.filter(|_| store.backend().is_durable());
     let source = RoleSource {
         sessions: &sessions,
-        hot: hot.as_ref(),
-        margin,
+        hot,
+        margin: common::margin(settings),
     };
     // The profile's `awsx_auto_login`, else its session's, else the global setting. Never in
     // doctor's or explain's probe: `awsx doctor` must not start a device login at the user's

@@ -14,12 +14,26 @@ use crate::sso::{LoginOutcome, SsoToken};
 pub fn run(ctx: &Context, args: LoginArgs) -> Result<()> {
     let settings = Settings::load(&ctx.env)?;
     let spec = common::session_spec(ctx, &args.session)?;
-    let store = common::open_store(ctx, &settings)?;
+    // Login decides the keychain (with `auto`: the Secret Service if it answers, else
+    // keyutils, with the one warning the user sees about it) and remembers it for the
+    // session, with the login's id, in this HOME's session record: every later command
+    // opens exactly that keychain (see `sso::binding`).
+    let opened = crate::store::open(
+        &ctx.env,
+        Some(settings.keychain),
+        &settings.keychain_service,
+    )?;
+    if let Some(warning) = &opened.warning {
+        eprintln!("awsx: warning: {warning}");
+    }
+    let fallback = opened.warning.clone();
+    let store = opened.store;
     let sessions = common::sessions(ctx, &settings, store.as_ref());
 
     if args.import_aws_cli {
         return match sessions.import_aws_cli(&spec)? {
             Some(token) => {
+                sessions.remember(&spec, &token, fallback);
                 eprintln!(
                     "Imported the AWS CLI's token for sso-session {} into the keychain; {}",
                     spec.name,
@@ -52,6 +66,7 @@ pub fn run(ctx: &Context, args: LoginArgs) -> Result<()> {
             std::process::exit(130);
         }
         Some(Ok(LoginOutcome::AlreadyLoggedIn(token))) => {
+            sessions.remember(&spec, &token, fallback);
             eprintln!(
                 "Already logged in to sso-session {}; {} (use --force to log in again).",
                 spec.name,
@@ -59,6 +74,7 @@ pub fn run(ctx: &Context, args: LoginArgs) -> Result<()> {
             );
         }
         Some(Ok(LoginOutcome::LoggedIn(token) | LoginOutcome::Imported(token))) => {
+            sessions.remember(&spec, &token, fallback);
             eprintln!(
                 "Logged in to sso-session {}; {}.",
                 spec.name,

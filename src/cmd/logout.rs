@@ -1,41 +1,56 @@
 //! `awsx logout`: end SSO sessions at Identity Center and remove what awsx keeps for them
-//! (token, client registration, every cached role credential) from the keychain and the
-//! hot tier. `--all --purge` removes every awsx entry, break-glass ones included.
+//! (token, client registration, every cached role credential, this HOME's session record)
+//! from the keychain and the hot tier. `--all --purge` removes every awsx entry,
+//! break-glass ones included.
+//!
+//! Each session is logged out of the keychain its login chose (the session record), not
+//! whatever `auto` would probe now. Its hot-tier entries go first, whatever happens next:
+//! when the keychain cannot be reached, the command says so and exits 4 rather than report
+//! "logged out" while the keychain still holds the session.
 use std::collections::BTreeSet;
 
 use crate::cli::LogoutArgs;
 use crate::cmd::{Context, common};
 use crate::config::{ConfigFile, SsoSession};
-use crate::error::Result;
+use crate::error::{Error, Result};
+use crate::exit::{ExitCode, HasExitCode};
 use crate::settings::Settings;
-use crate::store::SecretStore;
 use crate::store::hot::HotTier;
 use crate::types::SsoSessionName;
 
 pub fn run(ctx: &Context, args: LogoutArgs) -> Result<()> {
     let settings = Settings::load(&ctx.env)?;
-    let single = if args.all {
-        None
+    let targets: Vec<SsoSessionName> = if args.all {
+        all_sessions(ctx, &settings)?
     } else {
-        Some(common::resolve_session(ctx, &args.session)?)
+        vec![common::resolve_session(ctx, &args.session)?.name]
     };
-    let store = common::open_store(ctx, &settings)?;
-    let targets: Vec<(SsoSessionName, Option<SsoSession>)> = match single {
-        Some(session) => vec![(session.name.clone(), Some(session))],
-        None => all_sessions(ctx, store.as_ref())?,
-    };
-    let sessions = common::sessions(ctx, &settings, store.as_ref());
     let hot = HotTier::open(&settings.keychain_service);
     let runtime = crate::aws::runtime()?;
+    let mut unreachable: Option<Error> = None;
 
-    for (name, config) in &targets {
-        let region = config.as_ref().map(|s| &s.region);
-        let (removed, portal_ok) = runtime.block_on(sessions.logout(name, region))?;
+    for name in &targets {
         if let Some(hot) = &hot {
-            for entry in &removed {
-                hot.remove(entry);
-            }
+            hot.remove_session(name);
         }
+        let result = common::open_session_store(ctx, &settings, name).and_then(|opened| {
+            let sessions = common::sessions(ctx, &settings, opened.store.as_ref());
+            Ok(runtime.block_on(sessions.logout(name))?)
+        });
+        let (removed, portal_ok) = match result {
+            Ok(done) => done,
+            Err(err) if err.exit_code() == ExitCode::KeychainUnavailable => {
+                eprintln!(
+                    "awsx: sso-session {name} is no longer served from the hot tier, but the \
+                     keychain that holds its login cannot be reached, so its token and \
+                     credentials are still stored there; fix the keychain (below) and run \
+                     awsx logout --sso-session {name} again"
+                );
+                unreachable.get_or_insert(err);
+                continue;
+            }
+            Err(err) => return Err(err),
+        };
         let ended = if portal_ok {
             "ended the session at IAM Identity Center"
         } else {
@@ -49,6 +64,7 @@ pub fn run(ctx: &Context, args: LogoutArgs) -> Result<()> {
     }
 
     if args.purge {
+        let store = common::open_store(ctx, &settings)?;
         let mut purged = 0;
         for entry in store.list()? {
             if store.delete(&entry)? {
@@ -69,28 +85,43 @@ pub fn run(ctx: &Context, args: LogoutArgs) -> Result<()> {
         // should linger in the hot tier after "log out of everything".
         hot.clear_all();
     }
-    Ok(())
+    match unreachable {
+        Some(err) => Err(err),
+        None => Ok(()),
+    }
 }
 
-/// Every session configured, plus any that has entries in the keychain but is no longer
-/// in the config file (so `--all` leaves nothing behind).
-fn all_sessions(
-    ctx: &Context,
-    store: &dyn SecretStore,
-) -> Result<Vec<(SsoSessionName, Option<SsoSession>)>> {
+/// Every session configured, plus any that has entries in the keychain `auto` (or the
+/// choice) opens but is no longer in the config file (so `--all` leaves nothing behind).
+/// A keychain that cannot be opened for that listing only narrows it to the configured
+/// sessions; each of those is then logged out of its own keychain.
+fn all_sessions(ctx: &Context, settings: &Settings) -> Result<Vec<SsoSessionName>> {
     let file = ConfigFile::load_config(&ctx.env)?;
     let mut out = Vec::new();
     let mut seen = BTreeSet::new();
     for name in SsoSession::names(file.doc()) {
-        let session = SsoSession::find(file.doc(), &name)?;
         seen.insert(name.clone());
-        out.push((name, session));
+        out.push(name);
     }
-    for entry in store.list()? {
-        if let Some(name) = entry.sso_session().cloned()
-            && seen.insert(name.clone())
-        {
-            out.push((name, None));
+    let listed = crate::store::open(
+        &ctx.env,
+        Some(settings.keychain),
+        &settings.keychain_service,
+    )
+    .map_err(Error::from)
+    .and_then(|opened| Ok(opened.store.list()?));
+    match listed {
+        Ok(entries) => {
+            for entry in entries {
+                if let Some(name) = entry.sso_session().cloned()
+                    && seen.insert(name.clone())
+                {
+                    out.push(name);
+                }
+            }
+        }
+        Err(e) => {
+            tracing::debug!(error = %e, "cannot list the keychain for sessions no longer configured")
         }
     }
     Ok(out)

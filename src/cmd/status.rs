@@ -8,10 +8,11 @@ use crate::cmd::login::human_duration;
 use crate::cmd::{Context, common};
 use crate::config::{ConfigFile, SsoSession};
 use crate::creds::RoleCredentials;
-use crate::error::Result;
+use crate::creds::provider::FastTier;
+use crate::error::{Error, Result};
 use crate::settings::Settings;
-use crate::store::hot::HotTier;
-use crate::store::{EntryName, SecretStore};
+use crate::sso::SessionSpec;
+use crate::store::{self, Backend, EntryName, SecretStore};
 
 /// `--json` output, schema version 1 (documented in the README).
 #[derive(Serialize)]
@@ -27,6 +28,11 @@ struct SessionStatus {
     name: String,
     start_url: String,
     region: String,
+    /// The keychain that holds this session's login (`auto` remembers it at login), or
+    /// null when it cannot be opened.
+    keychain: Option<String>,
+    /// Why `auto` chose that keychain at login, when it had to settle for second best.
+    keychain_note: Option<String>,
     /// `valid`, `expired` or `none`.
     token: &'static str,
     expires_at: Option<String>,
@@ -44,42 +50,85 @@ struct RoleStatus {
 pub fn run(ctx: &Context, args: StatusArgs) -> Result<()> {
     let settings = Settings::load(&ctx.env)?;
     let file = ConfigFile::load_config(&ctx.env)?;
-    let store = common::open_store(ctx, &settings)?;
-    let sessions = common::sessions(ctx, &settings, store.as_ref());
-    let hot_tier = settings.hot_tier
-        && HotTier::open(&settings.keychain_service).is_some()
-        && store.backend().is_durable();
-    let entries = store.list()?;
+    // What a session never logged in to would use (auto probes here, as login will).
+    let default = store::open(
+        &ctx.env,
+        Some(settings.keychain),
+        &settings.keychain_service,
+    );
+    let (default_backend, default_note) = match &default {
+        Ok(opened) => (Some(opened.backend()), opened.warning.clone()),
+        Err(_) => (None, None),
+    };
+    let hot_tier = default_backend.is_some_and(|b| {
+        FastTier::for_backend(b, settings.hot_tier, &settings.keychain_service)
+            .is_some_and(|t| t.hot().is_some())
+    });
     let now = OffsetDateTime::now_utc();
+    let mut first_error: Option<Error> = None;
 
     let mut status = Status {
         version: 1,
-        keychain: store.backend().id().to_owned(),
+        keychain: default_backend
+            .map_or("unavailable", Backend::id)
+            .to_owned(),
         hot_tier,
         sessions: Vec::new(),
     };
+    let mut other_portal: Vec<Option<String>> = Vec::new();
     for name in SsoSession::names(file.doc()) {
         let Some(session) = SsoSession::find(file.doc(), &name)? else {
             continue;
         };
-        let token = sessions.cached_token(&name)?;
-        let (state, expires_at, refreshable) = match &token {
-            None => ("none", None, false),
-            Some(t) => (
-                if t.is_valid(now) { "valid" } else { "expired" },
-                Some(t.expires_at.to_rfc3339()),
-                t.refresh_token.is_some(),
-            ),
-        };
-        status.sessions.push(SessionStatus {
+        let spec = SessionSpec::from_config(&session);
+        let mut entry = SessionStatus {
             name: name.to_string(),
             start_url: session.start_url.to_string(),
             region: session.region.to_string(),
-            token: state,
-            expires_at,
-            refreshable,
-            roles: cached_roles(store.as_ref(), &entries, &name, now)?,
+            keychain: None,
+            keychain_note: None,
+            token: "none",
+            expires_at: None,
+            refreshable: false,
+            roles: Vec::new(),
+        };
+        let read = common::open_session_store(ctx, &settings, &name).and_then(|opened| {
+            let sessions = common::sessions(ctx, &settings, opened.store.as_ref());
+            let stored = sessions.stored_token(&name)?;
+            let entries = opened.store.list()?;
+            let roles = cached_roles(opened.store.as_ref(), &entries, &name, now)?;
+            Ok((opened, stored, roles))
         });
+        let mut portal_note = None;
+        match read {
+            Ok((opened, stored, roles)) => {
+                entry.keychain = Some(opened.store.backend().id().to_owned());
+                entry.keychain_note = opened
+                    .record
+                    .as_ref()
+                    .and_then(|r| r.fallback.clone())
+                    .or(opened.warning);
+                match stored {
+                    Some(t) if !t.is_for(&spec.start_url, &spec.region) => {
+                        // A login to another portal (the start URL changed since): not this one's.
+                        portal_note = Some(format!("{} in {}", t.start_url, t.region));
+                    }
+                    Some(t) => {
+                        entry.token = if t.is_valid(now) { "valid" } else { "expired" };
+                        entry.expires_at = Some(t.expires_at.to_rfc3339());
+                        entry.refreshable = t.refresh_token.is_some();
+                        entry.roles = roles;
+                    }
+                    None => {}
+                }
+            }
+            Err(err) => {
+                entry.keychain_note = Some(err.to_string());
+                first_error.get_or_insert(err);
+            }
+        }
+        other_portal.push(portal_note);
+        status.sessions.push(entry);
     }
 
     if args.json {
@@ -89,13 +138,18 @@ pub fn run(ctx: &Context, args: StatusArgs) -> Result<()> {
         );
         return Ok(());
     }
-    println!("keychain: {}", store.backend());
+    match (&default, &default_note) {
+        (Ok(opened), None) => println!("keychain: {}", opened.backend()),
+        (Ok(opened), Some(note)) => println!("keychain: {} ({note})", opened.backend()),
+        (Err(e), _) => println!("keychain: unavailable ({e})"),
+    }
     println!(
         "hot tier: {}",
-        if status.hot_tier {
-            "on (kernel keyutils)"
-        } else {
-            "off"
+        match default_backend {
+            _ if status.hot_tier => "on (kernel keyutils)",
+            Some(Backend::Keyutils) =>
+                "not needed (the keychain is keyutils: hits read it directly)",
+            _ => "off",
         }
     );
     if status.sessions.is_empty() {
@@ -103,7 +157,7 @@ pub fn run(ctx: &Context, args: StatusArgs) -> Result<()> {
             "no SSO session configured; run awsx configure --start-url URL --sso-region REGION"
         );
     }
-    for s in &status.sessions {
+    for (s, other) in status.sessions.iter().zip(&other_portal) {
         let token = match (s.token, &s.expires_at) {
             ("valid", Some(at)) => {
                 let left = crate::types::Expiration::parse_rfc3339(at)
@@ -116,12 +170,35 @@ pub fn run(ctx: &Context, args: StatusArgs) -> Result<()> {
                 "token expired; renews itself at next use".to_owned()
             }
             ("expired", _) => format!("token expired; run awsx login --sso-session {}", s.name),
-            _ => format!("not logged in; run awsx login --sso-session {}", s.name),
+            _ if s.keychain.is_none() => "cannot tell: its keychain cannot be reached".to_owned(),
+            _ => match other {
+                Some(other) => format!(
+                    "not logged in to {} (the stored login is to {other}); run awsx login --sso-session {}",
+                    s.start_url, s.name
+                ),
+                None => format!(
+                    "not logged in to {}; run awsx login --sso-session {}",
+                    s.start_url, s.name
+                ),
+            },
         };
         println!(
             "sso-session {} ({}, {}): {token}",
             s.name, s.start_url, s.region
         );
+        match (&s.keychain, &s.keychain_note) {
+            (Some(k), Some(note))
+                if Some(k.as_str()) != default_backend.map(Backend::id)
+                    || default_note.is_none() =>
+            {
+                println!("  keychain: {k}, chosen at login because {note}")
+            }
+            (Some(k), None) if Some(k.as_str()) != default_backend.map(Backend::id) => {
+                println!("  keychain: {k} (where it logged in)")
+            }
+            (None, Some(note)) => println!("  keychain: {note}"),
+            _ => {}
+        }
         for r in &s.roles {
             println!(
                 "  {} in {}: credentials until {}",
@@ -129,7 +206,10 @@ pub fn run(ctx: &Context, args: StatusArgs) -> Result<()> {
             );
         }
     }
-    Ok(())
+    match first_error {
+        Some(err) => Err(err),
+        None => Ok(()),
+    }
 }
 
 /// Role credentials cached for `session` that have not expired (expiry only, read from

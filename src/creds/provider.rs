@@ -3,6 +3,7 @@
 //! so that any number of processes missing at once make one GetRoleCredentials call; the
 //! others wait and read what it stored.
 use std::path::Path;
+use std::sync::Arc;
 use std::time::Duration;
 
 use time::OffsetDateTime;
@@ -11,9 +12,10 @@ use super::RoleCredentials;
 use crate::config::SsoProfile;
 use crate::lock::{self, Acquired, LockGuard};
 use crate::secret::Secret;
+use crate::sso::binding::{self, Binding, BoundRole, SessionRecord};
 use crate::sso::{LoginUi, SessionSpec, Sessions, SsoError, portal};
 use crate::store::hot::HotTier;
-use crate::store::{EntryName, SecretStore, StoreError};
+use crate::store::{self, Backend, BackendChoice, EntryName, SecretStore, StoreError};
 
 /// The keychain entry of a profile's role credentials.
 pub fn entry_for(profile: &SsoProfile) -> EntryName {
@@ -24,15 +26,82 @@ pub fn entry_for(profile: &SsoProfile) -> EntryName {
     )
 }
 
-/// A hot-tier hit: fresh credentials straight from the kernel, or `None`. This is the
-/// whole hot path: no keychain, no runtime, no SDK.
-pub fn hot_hit(
-    hot: &HotTier,
-    entry: &EntryName,
+/// Where a cache hit is answered without D-Bus or network. This is the one hot-tier
+/// policy: the front binary, `credential-process`, `export` and `status` all ask it.
+pub enum FastTier {
+    /// The keyutils cache in front of a durable keychain.
+    Hot(HotTier),
+    /// The keychain itself, when it is keyutils: a read is already a few syscalls, and a
+    /// second copy would only halve what fits in the user's kernel key quota.
+    Keychain(Arc<dyn SecretStore>),
+}
+
+impl FastTier {
+    /// The fast tier in front of `backend` (the keychain that holds the session), given the
+    /// `hot_tier` setting and the keychain service name. `None`: every hit reads the keychain.
+    pub fn for_backend(backend: Backend, hot_tier: bool, service: &str) -> Option<FastTier> {
+        match backend {
+            Backend::Keyutils => store::open_backend(Backend::Keyutils, service)
+                .ok()
+                .map(|opened| FastTier::Keychain(opened.store)),
+            _ if hot_tier => HotTier::open(service).map(FastTier::Hot),
+            _ => None,
+        }
+    }
+
+    /// The hot tier to copy fetched credentials into (none when the keychain is itself the
+    /// fast tier).
+    pub fn hot(&self) -> Option<&HotTier> {
+        match self {
+            FastTier::Hot(hot) => Some(hot),
+            FastTier::Keychain(_) => None,
+        }
+    }
+
+    fn get(&self, entry: &EntryName) -> Option<Secret<String>> {
+        match self {
+            FastTier::Hot(hot) => hot.get(entry),
+            FastTier::Keychain(store) => store.get(entry).ok().flatten(),
+        }
+    }
+}
+
+/// A cache hit: fresh credentials bound to this HOME's login of the profile's session,
+/// from the fast tier, or `None`. This is the whole hot path — the session record (one
+/// small file), then a few `keyctl` calls: no D-Bus, no runtime, no SDK. Without a session
+/// record (this HOME never logged in to the session) there is no hit.
+pub fn fast_hit(
+    cache_dir: &Path,
+    choice: BackendChoice,
+    hot_tier: bool,
+    service: &str,
+    margin: time::Duration,
+    profile: &SsoProfile,
+) -> Option<RoleCredentials> {
+    let record = SessionRecord::read(cache_dir, &profile.session.name)?;
+    let backend = binding::session_backend(choice, Some(&record))?;
+    if backend != record.backend {
+        // The login was made in another keychain than the one now chosen.
+        return None;
+    }
+    let tier = FastTier::for_backend(backend, hot_tier, service)?;
+    tier_hit(
+        &tier,
+        profile,
+        &binding::expected(&profile.session, Some(&record)),
+        margin,
+    )
+}
+
+/// A hit in `tier` for `profile`, bound to `expected` and fresh.
+pub fn tier_hit(
+    tier: &FastTier,
+    profile: &SsoProfile,
+    expected: &Binding,
     margin: time::Duration,
 ) -> Option<RoleCredentials> {
-    let value = hot.get(entry)?;
-    let creds: RoleCredentials = serde_json::from_str(value.expose()).ok()?;
+    let value = tier.get(&entry_for(profile))?;
+    let creds = BoundRole::parse_for(value.expose(), expected)?;
     creds
         .is_fresh(OffsetDateTime::now_utc(), margin)
         .then_some(creds)
@@ -81,9 +150,17 @@ impl RoleSource<'_> {
         self.sessions.store
     }
 
+    /// The binding `profile`'s cached credentials must carry to be served here.
+    fn expected(&self, profile: &SsoProfile) -> Binding {
+        let record = SessionRecord::read(&self.sessions.cache_dir, &profile.session.name);
+        binding::expected(&profile.session, record.as_ref())
+    }
+
     /// Fresh credentials from the keychain (copied into the hot tier), or `None`. A
-    /// corrupt entry is discarded so the next fetch replaces it.
-    pub fn cached(&self, entry: &EntryName) -> Result<Option<RoleCredentials>, StoreError> {
+    /// corrupt entry is discarded so the next fetch replaces it; one bound to another
+    /// login or portal is not served (the next fetch replaces it too).
+    pub fn cached(&self, profile: &SsoProfile) -> Result<Option<RoleCredentials>, StoreError> {
+        let entry = &entry_for(profile);
         let raw = match self.store().get(entry) {
             Ok(Some(raw)) => raw,
             Ok(None) => return Ok(None),
@@ -93,11 +170,20 @@ impl RoleSource<'_> {
             }
             Err(err) => return Err(err),
         };
-        let Ok(creds) = serde_json::from_str::<RoleCredentials>(raw.expose()) else {
+        let Ok(bound) = serde_json::from_str::<BoundRole>(raw.expose()) else {
             tracing::warn!(entry = %entry, "discarding a keychain entry that does not parse");
             self.store().delete(entry)?;
             return Ok(None);
         };
+        if !bound
+            .binding
+            .as_ref()
+            .is_some_and(|b| b.matches(&self.expected(profile)))
+        {
+            tracing::debug!(entry = %entry, "cached credentials belong to another login: not served");
+            return Ok(None);
+        }
+        let creds = bound.creds;
         if !creds.is_fresh(OffsetDateTime::now_utc(), self.margin) {
             return Ok(None);
         }
@@ -115,8 +201,7 @@ impl RoleSource<'_> {
         profile: &SsoProfile,
         login: Option<&mut dyn LoginUi>,
     ) -> Result<(RoleCredentials, Origin), SsoError> {
-        let entry = entry_for(profile);
-        if let Some(creds) = self.cached(&entry)? {
+        if let Some(creds) = self.cached(profile)? {
             return Ok((creds, Origin::Keychain));
         }
         let (_guard, acquired) =
@@ -131,8 +216,7 @@ impl RoleSource<'_> {
         acquired: Acquired,
         login: Option<&mut dyn LoginUi>,
     ) -> Result<(RoleCredentials, Origin), SsoError> {
-        let entry = entry_for(profile);
-        if let Some(creds) = self.cached(&entry)? {
+        if let Some(creds) = self.cached(profile)? {
             let origin = match acquired {
                 Acquired::AfterWaiting => Origin::OtherProcess,
                 Acquired::Immediately => Origin::Keychain,
@@ -185,12 +269,18 @@ impl RoleSource<'_> {
             }
             Err(err) => return Err(err),
         };
+        // Bound to the login whose token fetched them (see `sso::binding`).
+        let bound = BoundRole {
+            creds,
+            binding: Some(token.binding()),
+        };
         let json = Secret::new(
-            serde_json::to_string(&creds).map_err(|_| SsoError::BadReply {
+            serde_json::to_string(&bound).map_err(|_| SsoError::BadReply {
                 operation: "GetRoleCredentials",
                 what: "credentials that cannot be serialised",
             })?,
         );
+        let creds = bound.creds;
         self.store().set(&entry, &json, Some(creds.expiration))?;
         if let Some(hot) = self.hot {
             hot.put(&entry, &json, creds.expiration, self.margin);

@@ -301,22 +301,26 @@ pub fn keychain(env: &Env, settings: &Settings, checks: &mut Vec<Check>) -> Opti
             }
         }
     }
-    let hot = settings.hot_tier && backend.is_durable();
-    let check = match (
-        hot,
-        crate::store::hot::HotTier::open(&settings.keychain_service),
-    ) {
-        (true, Some(_)) => Check::ok("hot_tier", "hot tier: on (kernel keyutils)"),
-        (true, None) => Check::warn(
+    // The same policy `credential-process` and the front binary follow.
+    let fast = crate::creds::provider::FastTier::for_backend(
+        backend,
+        settings.hot_tier,
+        &settings.keychain_service,
+    );
+    let check = match (settings.hot_tier, backend, fast) {
+        (_, crate::store::Backend::Keyutils, _) => Check::ok(
+            "hot_tier",
+            format!(
+                "hot tier: not needed (the {backend} is memory already; hits read it directly)"
+            ),
+        ),
+        (true, _, Some(_)) => Check::ok("hot_tier", "hot tier: on (kernel keyutils)"),
+        (true, _, None) => Check::warn(
             "hot_tier",
             "hot tier: on in the settings, but kernel keyutils cannot be used here (each credential_process reads the keychain)",
             "allow the keyctl system call (containers), or set AWSX_HOT_TIER=off to silence this",
         ),
-        (false, _) if !backend.is_durable() => Check::ok(
-            "hot_tier",
-            format!("hot tier: off (the {backend} is memory already)"),
-        ),
-        (false, _) => Check::ok("hot_tier", "hot tier: off"),
+        (false, _, _) => Check::ok("hot_tier", "hot tier: off"),
     };
     checks.push(check);
     Some(opened)
@@ -362,14 +366,54 @@ pub fn session(
             "fix the keychain first (see above)",
         );
     };
+    // The session's own keychain: with `auto`, the one its login chose and remembered.
+    let record = crate::sso::binding::SessionRecord::read(&env.cache_dir(), name);
+    let remembered = crate::store::resolve_choice(env, Some(settings.keychain))
+        .ok()
+        .and_then(|choice| crate::sso::binding::session_backend(choice, record.as_ref()))
+        .filter(|b| *b != opened.backend());
+    let own;
+    let store = match remembered {
+        None => opened.store.as_ref(),
+        Some(backend) => match crate::store::open_backend(backend, &settings.keychain_service) {
+            Ok(o) => {
+                own = o;
+                own.store.as_ref()
+            }
+            Err(e) => {
+                return Check::fail(
+                    id,
+                    format!(
+                        "sso-session {name}: its login is kept in the {backend}, which cannot be reached"
+                    ),
+                    e.to_string(),
+                );
+            }
+        },
+    };
+    let where_kept = match record.as_ref().and_then(|r| r.fallback.as_ref()) {
+        Some(why) => format!(" (kept in the {}: at login {why})", store.backend()),
+        None => String::new(),
+    };
+    let spec = crate::config::ConfigFile::load_config(env)
+        .ok()
+        .and_then(|file| SsoSession::find(file.doc(), name).ok().flatten())
+        .map(|s| crate::sso::SessionSpec::from_config(&s));
+    let Some(spec) = spec else {
+        return Check::fail(
+            id,
+            format!("sso-session {name}: not configured"),
+            "run awsx configure --start-url URL --sso-region REGION",
+        );
+    };
     let sessions = crate::sso::Sessions {
         env,
-        store: opened.store.as_ref(),
+        store,
         cache_dir: env.cache_dir(),
         margin: crate::cmd::common::margin(settings),
         lock_wait: settings.lock_wait,
     };
-    match sessions.cached_token(name) {
+    match sessions.cached_token(&spec) {
         Err(e) => Check::fail(
             id,
             format!("sso-session {name}: cannot read the token: {e}"),
@@ -383,7 +427,7 @@ pub fn session(
         Ok(Some(t)) if t.is_valid(now) => Check::ok(
             id,
             format!(
-                "sso-session {name}: logged in until {}{}",
+                "sso-session {name}: logged in until {}{}{where_kept}",
                 t.expires_at.to_rfc3339(),
                 if t.refresh_token.is_some() {
                     " (renews itself)"

@@ -91,6 +91,7 @@ fn usable(
         start_url: spec.start_url.clone(),
         region: spec.region.clone(),
         issued_at: Expiration::new(now),
+        login: None,
     };
     if !token.is_valid(now) {
         return Ok(None);

@@ -1,4 +1,5 @@
 //! IAM Identity Center: the OIDC device flow, the token lifecycle, and the portal.
+pub mod binding;
 pub mod error;
 pub mod import;
 pub mod model;

@@ -3,6 +3,7 @@
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
+use super::binding::{Binding, LoginId};
 use crate::secret::Secret;
 use crate::types::{Expiration, Region, StartUrl};
 
@@ -37,9 +38,29 @@ pub struct SsoToken {
     pub region: Region,
     /// When this token was obtained (login or refresh); for `status`.
     pub issued_at: Expiration,
+    /// The login this token belongs to: minted at login, kept by refreshes; role
+    /// credentials fetched with the token carry it (see `sso::binding`). Absent in tokens
+    /// stored by older awsx.
+    #[serde(default)]
+    pub login: Option<LoginId>,
 }
 
 impl SsoToken {
+    /// Whether this token was issued for `spec`'s portal and region: a token of another
+    /// portal (the session's `sso_start_url` changed) is never used.
+    pub fn is_for(&self, start_url: &StartUrl, region: &Region) -> bool {
+        self.start_url.is_same_portal(start_url) && &self.region == region
+    }
+
+    /// What role credentials fetched with this token are bound to.
+    pub fn binding(&self) -> Binding {
+        Binding {
+            start_url: self.start_url.clone(),
+            region: self.region.clone(),
+            login: self.login.clone(),
+        }
+    }
+
     /// Fresh: more than `margin` left at `now`.
     pub fn is_fresh(&self, now: OffsetDateTime, margin: time::Duration) -> bool {
         self.expires_at.remaining(now) > margin

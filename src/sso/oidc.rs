@@ -268,5 +268,6 @@ fn token_from(
         start_url: start_url.clone(),
         region: region.clone(),
         issued_at: Expiration::new(issued_at),
+        login: None,
     })
 }

@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use time::OffsetDateTime;
 
+use super::binding::{LoginId, SessionRecord};
 use super::error::SsoError;
 use super::model::{ClientRegistration, DeviceAuthorization, SsoToken};
 use super::oidc::{self, RefreshFailure};
@@ -72,24 +73,53 @@ pub struct Sessions<'a> {
 }
 
 impl Sessions<'_> {
-    /// The stored token, if any. A corrupt entry is discarded (it would only fail later).
-    pub fn cached_token(&self, session: &SsoSessionName) -> Result<Option<SsoToken>, SsoError> {
+    /// The stored token of `spec`'s session, if it was issued for the portal and region
+    /// `spec` names (see `sso::binding`): a token of another portal is "not logged in".
+    /// A corrupt entry is discarded (it would only fail later).
+    pub fn cached_token(&self, spec: &SessionSpec) -> Result<Option<SsoToken>, SsoError> {
+        let token = self.stored_token(&spec.name)?;
+        Ok(token.filter(|t| {
+            let bound = t.is_for(&spec.start_url, &spec.region);
+            if !bound {
+                tracing::debug!(session = %spec.name, token_portal = %t.start_url, "the stored token is of another portal or region: not logged in");
+            }
+            bound
+        }))
+    }
+
+    /// The stored token of `session` whatever it is bound to: for `logout`, which ends the
+    /// login the token belongs to, and for `status`, which names it.
+    pub fn stored_token(&self, session: &SsoSessionName) -> Result<Option<SsoToken>, SsoError> {
         self.read_json(&EntryName::sso_token(session))
     }
 
+    /// The client registration of `spec`'s session, if it was registered in its region
+    /// (registrations belong to a region's OIDC service, not to a portal).
     pub fn cached_registration(
         &self,
-        session: &SsoSessionName,
+        spec: &SessionSpec,
     ) -> Result<Option<ClientRegistration>, SsoError> {
-        self.read_json(&EntryName::sso_client(session))
+        let registration: Option<ClientRegistration> =
+            self.read_json(&EntryName::sso_client(&spec.name))?;
+        Ok(registration.filter(|r| r.region == spec.region))
     }
 
+    /// An entry's JSON, or `None`. An entry that is not text or not the JSON expected is
+    /// discarded: no awsx wrote it as it is, and keeping it would block the login or
+    /// logout that replaces it.
     fn read_json<T: serde::de::DeserializeOwned>(
         &self,
         name: &EntryName,
     ) -> Result<Option<T>, SsoError> {
-        let Some(raw) = self.store.get(name)? else {
-            return Ok(None);
+        let raw = match self.store.get(name) {
+            Ok(Some(raw)) => raw,
+            Ok(None) => return Ok(None),
+            Err(err) if err.is_discardable_entry() => {
+                tracing::warn!(entry = %name, "discarding a keychain entry that is not text");
+                self.store.delete(name)?;
+                return Ok(None);
+            }
+            Err(err) => return Err(err.into()),
         };
         match serde_json::from_str(raw.expose()) {
             Ok(value) => Ok(Some(value)),
@@ -98,6 +128,27 @@ impl Sessions<'_> {
                 self.store.delete(name)?;
                 Ok(None)
             }
+        }
+    }
+
+    /// Remember in this HOME which login `token` is and which keychain holds it (the
+    /// session record, see `sso::binding`). `fallback` is `auto`'s warning at login; when
+    /// `None` an earlier one for the same keychain is kept. A record that cannot be written
+    /// only costs speed (the hot tier does not answer without one), so it is not an error.
+    pub fn remember(&self, spec: &SessionSpec, token: &SsoToken, fallback: Option<String>) {
+        let old = SessionRecord::read(&self.cache_dir, &spec.name);
+        let backend = self.store.backend();
+        let fallback = fallback.or_else(|| {
+            old.as_ref()
+                .filter(|r| r.backend == backend)
+                .and_then(|r| r.fallback.clone())
+        });
+        let record = SessionRecord::new(&token.binding(), backend, fallback);
+        if old.as_ref() == Some(&record) {
+            return;
+        }
+        if let Err(e) = record.write(&self.cache_dir, &spec.name) {
+            tracing::warn!(session = %spec.name, error = %e, "cannot write the session record");
         }
     }
 
@@ -140,23 +191,25 @@ impl Sessions<'_> {
     /// process per session refreshes; the others wait for it and read what it stored.
     pub async fn usable_token(&self, spec: &SessionSpec) -> Result<SsoToken, SsoError> {
         let now = OffsetDateTime::now_utc();
-        if let Some(token) = self.cached_token(&spec.name)?
+        if let Some(token) = self.cached_token(spec)?
             && token.is_fresh(now, self.margin)
         {
+            self.remember(spec, &token, None);
             return Ok(token);
         }
         let _guard = self.session_lock(&spec.name)?;
         let login_required = || SsoError::LoginRequired {
             session: spec.name.clone(),
         };
-        let Some(token) = self.cached_token(&spec.name)? else {
+        let Some(token) = self.cached_token(spec)? else {
             return Err(login_required());
         };
+        self.remember(spec, &token, None);
         let now = OffsetDateTime::now_utc();
         if token.is_fresh(now, self.margin) {
             return Ok(token);
         }
-        let Some(registration) = self.cached_registration(&spec.name)? else {
+        let Some(registration) = self.cached_registration(spec)? else {
             return if token.is_valid(now) {
                 Ok(token)
             } else {
@@ -174,7 +227,9 @@ impl Sessions<'_> {
         }
         let client = self.oidc_client(&spec.region).await?;
         match oidc::refresh(&client, &registration, &token).await {
-            Ok(fresh) => {
+            Ok(mut fresh) => {
+                // A refresh continues the same login.
+                fresh.login = token.login.clone();
                 self.store_token(&spec.name, &fresh)?;
                 tracing::debug!(session = %spec.name, expires = %fresh.expires_at, "refreshed the SSO token");
                 Ok(fresh)
@@ -210,17 +265,15 @@ impl Sessions<'_> {
     ) -> Result<LoginOutcome, SsoError> {
         let (_guard, acquired) = self.session_lock(&spec.name)?;
         let now = OffsetDateTime::now_utc();
-        if let Some(token) = self.cached_token(&spec.name)? {
+        if let Some(token) = self.cached_token(spec)? {
             let someone_else_just_did_it =
                 acquired == Acquired::AfterWaiting && token.is_fresh(now, self.margin);
-            if someone_else_just_did_it
-                || (!force && token.is_fresh(now, self.margin) && token.start_url == spec.start_url)
-            {
+            if someone_else_just_did_it || (!force && token.is_fresh(now, self.margin)) {
                 return Ok(LoginOutcome::AlreadyLoggedIn(token));
             }
         }
         let client = self.oidc_client(&spec.region).await?;
-        let registration = match self.cached_registration(&spec.name)? {
+        let registration = match self.cached_registration(spec)? {
             Some(reg) if reg.usable_for(&spec.scopes, &spec.region, now) => reg,
             _ => {
                 let reg = oidc::register_client(&client, &spec.scopes, &spec.region).await?;
@@ -235,11 +288,12 @@ impl Sessions<'_> {
         let device =
             oidc::start_device_authorization(&client, &registration, &spec.start_url, now).await?;
         ui.show_code(&device);
-        let token =
+        let mut token =
             oidc::wait_for_approval(&client, &registration, &device, &spec.start_url, |n| {
                 ui.polled(n)
             })
             .await?;
+        token.login = Some(LoginId::new());
         self.store_token(&spec.name, &token)?;
         Ok(LoginOutcome::LoggedIn(token))
     }
@@ -258,24 +312,25 @@ impl Sessions<'_> {
                 Some(registration.expires_at),
             )?;
         }
-        self.store_token(&spec.name, &found.token)?;
-        Ok(Some(found.token))
+        let mut token = found.token;
+        token.login = Some(LoginId::new());
+        self.store_token(&spec.name, &token)?;
+        Ok(Some(token))
     }
 
-    /// Logout: tell Identity Center (best effort), then remove the token, the client
-    /// registration and every role credential cached for the session. Returns the removed
-    /// keychain entries (the caller also drops them from the hot tier) and whether the
-    /// portal logout worked.
+    /// Logout: tell Identity Center (best effort, in the region the token was issued in),
+    /// then remove the token, the client registration and every role credential cached for
+    /// the session, and this HOME's session record. Returns the removed keychain entries
+    /// and whether the portal logout worked.
     pub async fn logout(
         &self,
         session: &SsoSessionName,
-        region: Option<&Region>,
     ) -> Result<(Vec<EntryName>, bool), SsoError> {
         let mut portal_ok = false;
-        if let (Some(token), Some(region)) = (self.cached_token(session)?, region)
+        if let Some(token) = self.stored_token(session)?
             && token.is_valid(OffsetDateTime::now_utc())
         {
-            let client = self.portal_client(region).await?;
+            let client = self.portal_client(&token.region).await?;
             portal_ok = portal::logout(&client, &token).await.is_ok();
         }
         let mut removed = Vec::new();
@@ -284,6 +339,7 @@ impl Sessions<'_> {
                 removed.push(name);
             }
         }
+        SessionRecord::remove(&self.cache_dir, session);
         Ok((removed, portal_ok))
     }
 }

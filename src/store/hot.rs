@@ -104,6 +104,16 @@ impl HotTier {
         let _ = self.ring.remove(&self.description(name));
     }
 
+    /// Remove every hot entry of one SSO session (`logout`), whatever login wrote it.
+    pub fn remove_session(&self, session: &crate::types::SsoSessionName) {
+        let prefix = format!("{}role:{session}/", self.prefix);
+        if let Ok(keys) = self.ring.keys_with_prefix(&prefix) {
+            for (key, _) in keys {
+                let _ = self.ring.unlink(key);
+            }
+        }
+    }
+
     /// Remove every hot entry of this service (`logout --all`).
     pub fn clear_all(&self) {
         if let Ok(keys) = self.ring.keys_with_prefix(&self.prefix) {

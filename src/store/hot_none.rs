@@ -29,5 +29,7 @@ impl HotTier {
 
     pub fn remove(&self, _name: &EntryName) {}
 
+    pub fn remove_session(&self, _session: &crate::types::SsoSessionName) {}
+
     pub fn clear_all(&self) {}
 }

@@ -7,6 +7,10 @@
 //! costs a few syscalls instead of a D-Bus round trip.
 //!
 //! Library code never prints: a fallback warning comes back in [`OpenedStore::warning`].
+//!
+//! `auto` probes only when nothing is remembered: `awsx login` decides, and the session
+//! record (`sso::binding::SessionRecord`) remembers the backend, which later commands open
+//! with [`open_backend`] — no probe, no fallback, exit 4 when it cannot be reached.
 use std::fmt;
 use std::str::FromStr;
 use std::sync::Arc;
@@ -102,6 +106,18 @@ impl Backend {
             #[cfg(test)]
             Backend::Memory => "memory",
         }
+    }
+
+    /// The backend an `AWSX_KEYCHAIN` value (other than `auto`) names.
+    pub fn from_id(id: &str) -> Option<Backend> {
+        [
+            Backend::SecretService,
+            Backend::Keyutils,
+            Backend::MacosKeychain,
+            Backend::WindowsCredentialManager,
+        ]
+        .into_iter()
+        .find(|b| b.id() == id)
     }
 
     /// Whether entries survive a reboot. `breakglass enroll` refuses a volatile store
@@ -350,6 +366,20 @@ pub fn open(
 ) -> Result<OpenedStore, StoreError> {
     let choice = resolve_choice(env, configured)?;
     open_with(choice, &|backend| connect(backend, service))
+}
+
+/// Open exactly `backend`, with no probe of any other and no fallback: what every command
+/// does for a session whose login remembered its keychain (see `sso::binding`). If it cannot
+/// be reached the error says how to fix it (exit 4).
+pub fn open_backend(backend: Backend, service: &str) -> Result<OpenedStore, StoreError> {
+    tracing::debug!(
+        backend = backend.id(),
+        "opening the keychain the login chose"
+    );
+    Ok(OpenedStore {
+        store: connect(backend, service)?,
+        warning: None,
+    })
 }
 
 type Connector<'a> = dyn Fn(Backend) -> Result<Arc<dyn SecretStore>, StoreError> + 'a;

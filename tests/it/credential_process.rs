@@ -734,3 +734,71 @@ fn with_the_hot_tier_off_nothing_is_put_in_the_kernel_keyring() {
     env.emulator.set_outage(true);
     assert_eq!(env.credentials("sandbox-admin"), first);
 }
+
+// Issue 18: every cached secret is served only to the login that made it.
+
+#[test]
+fn another_home_of_the_same_user_never_gets_this_homes_credentials() {
+    // HOME A logs in (Secret Service) and fills the hot tier, which lives in the kernel
+    // user keyring that every HOME of this Unix user shares.
+    let a = logged_in();
+    let served_to_a = a.credentials("sandbox-admin");
+    // HOME B: same session name, same keychain service, never logged in (its keychain is
+    // keyutils, so it cannot see A's Secret Service entries).
+    let mut b = TestEnv::builder()
+        .keychain(crate::harness::Keychain::Keyutils)
+        .build();
+    b.set_env("AWSX_KEYCHAIN_SERVICE", a.keychain_service());
+    b.add_sso_profile("sandbox-admin", SANDBOX, "AdministratorAccess");
+    b.run(["status"]).success().stdout_contains("not logged in");
+    let run = b.run(["credential-process", "--profile", "sandbox-admin"]);
+    assert!(
+        !run.stdout
+            .contains(served_to_a["SecretAccessKey"].as_str().unwrap()),
+        "HOME B was served HOME A's credentials"
+    );
+    run.code(3);
+    assert_eq!(run.stderr.lines().count(), 1, "{}", run.stderr);
+    run.stderr_contains("awsx login --sso-session acme");
+    // A is still served, from its own login.
+    assert_eq!(a.credentials("sandbox-admin"), served_to_a);
+}
+
+#[test]
+fn a_changed_start_url_is_not_logged_in_and_gets_no_other_portals_credentials() {
+    let env = logged_in();
+    env.credentials("sandbox-admin");
+    let fixture = env.emulator.fixture();
+    let other = "https://other-portal.awsapps.com/start";
+    let config = env.read_config().replace(
+        &format!("sso_start_url = {}", fixture.start_url),
+        &format!("sso_start_url = {other}"),
+    );
+    assert!(config.contains(other), "{config}");
+    env.write_config(&config);
+
+    let status = env.run(["status"]);
+    status.success();
+    let line = status
+        .stdout
+        .lines()
+        .find(|l| l.starts_with("sso-session acme"))
+        .unwrap_or_else(|| panic!("no line for acme:\n{}", status.stdout));
+    assert!(
+        line.contains(&format!("not logged in to {other}")),
+        "{line}"
+    );
+    let json = env.run(["status", "--json"]);
+    assert_eq!(json.json()["sessions"][0]["token"], "none");
+
+    let run = env.run(["credential-process", "--profile", "sandbox-admin"]);
+    run.code(3);
+    assert_eq!(run.stdout, "");
+    assert_eq!(run.stderr.lines().count(), 1, "{}", run.stderr);
+    run.stderr_contains("awsx login --sso-session acme");
+    assert_eq!(
+        env.emulator.count(Op::GetRoleCredentials),
+        1,
+        "the other portal's token was used"
+    );
+}

@@ -427,3 +427,50 @@ fn an_unreachable_secret_service_is_exit_4_for_status_and_login() {
     }
     assert_eq!(env.emulator.count(Op::StartDeviceAuthorization), 0);
 }
+
+// Issue 18 item 7: a corrupt token or client entry never blocks recovery.
+
+/// Plant bytes that are not UTF-8 (no awsx wrote them) as the keyutils entry `name`.
+fn plant_corrupt_keyutils_entry(env: &TestEnv, name: &str) {
+    use std::io::Write;
+    let mut keyctl = std::process::Command::new("keyctl")
+        .args([
+            "padd",
+            "user",
+            &format!("awsx:{}:{name}", env.keychain_service()),
+            "@u",
+        ])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    keyctl
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(&[0xff, 0xfe, 0x00, 0x7b])
+        .unwrap();
+    assert!(keyctl.wait().unwrap().success());
+}
+
+#[test]
+fn a_corrupt_token_or_client_entry_never_blocks_login_logout_or_purge() {
+    let env = TestEnv::builder()
+        .keychain(crate::harness::Keychain::Keyutils)
+        .build();
+    env.add_sso_profile("sandbox-admin", "200000000002", "AdministratorAccess");
+    plant_corrupt_keyutils_entry(&env, "sso-token:acme");
+    plant_corrupt_keyutils_entry(&env, "sso-client:acme");
+    env.run(["login", "--sso-session", "acme", "--no-browser", "--force"])
+        .success();
+    env.credentials("sandbox-admin");
+
+    plant_corrupt_keyutils_entry(&env, "sso-token:acme");
+    env.run(["status"]).success();
+    env.run(["logout", "--sso-session", "acme"]).success();
+
+    plant_corrupt_keyutils_entry(&env, "sso-token:acme");
+    plant_corrupt_keyutils_entry(&env, "sso-client:acme");
+    env.run(["logout", "--all", "--purge"]).success();
+    assert!(env.store().list().unwrap().is_empty());
+}

@@ -885,3 +885,138 @@ impl Drop for PrivateKeyring {
         let _ = self.session.wait();
     }
 }
+
+// Issue 18: `auto` decides the keychain at login and every later command opens exactly that.
+
+use crate::harness::{Run, TestEnv};
+
+const SANDBOX: &str = "200000000002";
+
+/// A test environment with `AWSX_KEYCHAIN=auto` on the D-Bus session at `bus` (default:
+/// the test's own, with a working Secret Service).
+fn auto_env(bus: Option<&str>) -> TestEnv {
+    let mut env = TestEnv::new();
+    env.set_env("AWSX_KEYCHAIN", "auto");
+    if let Some(bus) = bus {
+        env.set_env("DBUS_SESSION_BUS_ADDRESS", bus);
+    }
+    env.add_sso_profile("sandbox-admin", SANDBOX, "AdministratorAccess");
+    env
+}
+
+/// The `awsx` front binary alone in a directory, without `awsx-main` next to it: it can
+/// only answer what it answers itself (anything else fails to exec awsx-main, exit 2).
+fn lone_front_binary() -> (tempfile::TempDir, std::path::PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("awsx");
+    std::fs::copy(crate::harness::awsx_bin(), &path).unwrap();
+    (dir, path)
+}
+
+/// After a login that fell back to keyutils, calls print nothing on stderr, never probe
+/// D-Bus, and hits are answered by the front binary.
+fn fallback_hits_are_quiet_and_answered_by_the_front_binary(bus: &str) {
+    let env = auto_env(Some(bus));
+    let login = env.login();
+    login.stderr_contains("warning");
+    login.stderr_contains("AWSX_KEYCHAIN=keyutils");
+
+    // A miss: fetched and stored in keyutils, the keychain the login chose, silently.
+    let miss = env.run(["credential-process", "--profile", "sandbox-admin"]);
+    miss.success();
+    assert_eq!(miss.stderr, "", "a call after login must print nothing");
+    // The path taken: the remembered keychain, opened without a probe.
+    let mut debug = env.awsx(["credential-process", "--profile", "sandbox-admin"]);
+    debug.env("AWSX_LOG", "debug");
+    let debug = Run::from(debug.output().unwrap());
+    debug.success();
+    debug.stderr_contains("opening the keychain the login chose");
+    assert!(
+        !debug.stderr.contains("warning"),
+        "no fallback warning on a hit: {}",
+        debug.stderr
+    );
+
+    // A hit: the front binary answers it alone (it has no awsx-main to hand over to).
+    let (_dir, front) = lone_front_binary();
+    let hit = Run::from(
+        env.command(&front, ["credential-process", "--profile", "sandbox-admin"])
+            .output()
+            .unwrap(),
+    );
+    hit.success();
+    assert_eq!(hit.stderr, "");
+    assert_eq!(hit.json(), miss.json());
+
+    // The fallback is explained where people look: status and doctor.
+    env.run(["status"])
+        .success()
+        .stdout_contains("AWSX_KEYCHAIN=keyutils");
+    let doctor = env.run(["doctor"]);
+    assert!(
+        format!("{}{}", doctor.stdout, doctor.stderr)
+            .contains("kept in the kernel keyring (keyutils): at login the Secret Service"),
+        "{doctor:?}"
+    );
+}
+
+#[test]
+fn a_dbus_session_without_a_secret_service_gives_quiet_hits_after_login() {
+    let bus = BareBus::start();
+    fallback_hits_are_quiet_and_answered_by_the_front_binary(&bus.address);
+}
+
+#[test]
+fn no_dbus_at_all_gives_quiet_hits_after_login() {
+    let dir = tempfile::tempdir().unwrap();
+    let missing = format!("unix:path={}", dir.path().join("no-bus").display());
+    fallback_hits_are_quiet_and_answered_by_the_front_binary(&missing);
+}
+
+#[test]
+fn an_unreachable_secret_service_holding_the_session_is_exit_4_not_3() {
+    let env = auto_env(None);
+    env.login();
+    // The Secret Service that holds the login is gone (e.g. over SSH without D-Bus).
+    let dir = tempfile::tempdir().unwrap();
+    let missing = format!("unix:path={}", dir.path().join("no-bus").display());
+    let mut call = env.awsx(["credential-process", "--profile", "sandbox-admin"]);
+    call.env("DBUS_SESSION_BUS_ADDRESS", &missing);
+    let run = Run::from(call.output().unwrap());
+    run.code(4);
+    assert_eq!(run.stdout, "");
+    assert_eq!(run.stderr.lines().count(), 1, "{}", run.stderr);
+    run.stderr_contains("Secret Service");
+    run.stderr_contains("AWSX_KEYCHAIN=keyutils");
+}
+
+#[test]
+fn logout_with_the_keychain_unreachable_says_so_and_nothing_is_served_after() {
+    let env = auto_env(None);
+    env.login();
+    env.credentials("sandbox-admin");
+    let dir = tempfile::tempdir().unwrap();
+    let missing = format!("unix:path={}", dir.path().join("no-bus").display());
+    let without_bus = |args: &[&str]| {
+        let mut cmd = env.awsx(args);
+        cmd.env("DBUS_SESSION_BUS_ADDRESS", &missing);
+        Run::from(cmd.output().unwrap())
+    };
+
+    let logout = without_bus(&["logout", "--sso-session", "acme"]);
+    logout.code(4);
+    assert!(!logout.stderr.contains("Logged out"), "{}", logout.stderr);
+    logout.stderr_contains("cannot be reached");
+    // Nothing is served any more: not from the hot tier, not by falling back elsewhere.
+    let run = without_bus(&["credential-process", "--profile", "sandbox-admin"]);
+    assert_ne!(run.code, Some(0), "{run:?}");
+    assert_eq!(run.stdout, "");
+
+    // Once the keychain is back, logout finishes the job and ends the portal session.
+    env.run(["logout", "--sso-session", "acme"])
+        .success()
+        .stderr_contains("ended the session at IAM Identity Center");
+    assert_eq!(env.emulator.count(awsx_emulator::Op::Logout), 1);
+    env.run(["credential-process", "--profile", "sandbox-admin"])
+        .code(3);
+}
