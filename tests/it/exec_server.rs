@@ -467,3 +467,89 @@ fn a_break_glass_session_is_served_the_same_way_with_identity_center_down() {
     assert_eq!(out["account"], "500000000005");
     env.assert_no_issued_secret_on_disk();
 }
+
+/// A Ctrl-C typed at a real terminal (tmux) reaches the command once, not once from the
+/// terminal and again from awsx, and does not end awsx before the command.
+#[test]
+fn ctrl_c_at_the_terminal_reaches_the_command_exactly_once() {
+    let env = logged_in();
+    let home = env.home().to_owned();
+    let socket = home.join("tmux.sock");
+    let child = format!(
+        "n=0; trap 'n=$((n+1))' INT; echo > {ready}; \
+         while [ ! -f {done} ]; do sleep 0.1; done; echo $n > {ints}; exit 5",
+        ready = home.join("ready").display(),
+        done = home.join("done").display(),
+        ints = home.join("ints").display(),
+    );
+    std::fs::write(home.join("child.sh"), child).unwrap();
+    let script = home.join("run.sh");
+    std::fs::write(
+        &script,
+        format!(
+            "'{}' exec --server sandbox-admin -- sh '{}'\necho $? > '{}'\n",
+            crate::harness::awsx_bin().display(),
+            home.join("child.sh").display(),
+            home.join("code").display()
+        ),
+    )
+    .unwrap();
+    let tmux = |args: &[&str]| {
+        env.command("tmux", ["-S".as_ref(), socket.as_os_str()])
+            .args(args)
+            .output()
+            .expect("tmux is installed (scripts/install-test-deps)")
+    };
+    let started = tmux(&[
+        "-f",
+        "/dev/null",
+        "new-session",
+        "-d",
+        &format!("bash --norc --noprofile '{}'", script.display()),
+    ]);
+    assert!(started.status.success(), "{started:?}");
+    let _server = KillTmux(&env, socket.clone());
+    wait_for(&home.join("ready"));
+    tmux(&["send-keys", "C-c"]);
+    // Time for a second, forwarded interrupt to arrive, were there one.
+    std::thread::sleep(std::time::Duration::from_secs(1));
+    std::fs::write(home.join("done"), "").unwrap();
+    wait_for(&home.join("code"));
+    std::thread::sleep(std::time::Duration::from_millis(100));
+    assert_eq!(
+        std::fs::read_to_string(home.join("ints")).unwrap().trim(),
+        "1"
+    );
+    assert_eq!(
+        std::fs::read_to_string(home.join("code")).unwrap().trim(),
+        "5"
+    );
+}
+
+#[track_caller]
+fn wait_for(path: &std::path::Path) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while !path.exists() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{} never appeared",
+            path.display()
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+}
+
+/// Stops the test's own tmux server when the test ends, however it ends.
+struct KillTmux<'a>(&'a TestEnv, PathBuf);
+
+impl Drop for KillTmux<'_> {
+    fn drop(&mut self) {
+        let _ = self
+            .0
+            .command(
+                "tmux",
+                ["-S".as_ref(), self.1.as_os_str(), "kill-server".as_ref()],
+            )
+            .output();
+    }
+}
