@@ -390,9 +390,11 @@ pub struct SyncArgs {
 /// use the variables. On Unix awsx replaces itself with the command, so its exit code and
 /// signals are the command's own.
 #[derive(Debug, Args)]
-#[command(after_help = "Example: awsx exec prod-readonly -- aws s3 ls
+#[command(after_help = "Examples:
+  awsx exec prod-readonly -- aws s3 ls
+  awsx exec --server prod-readonly -- terraform apply   # credentials renewed while it runs
 
-Exit codes: the command's own; 127 if the command is not found, 126 if it cannot be run; \
+Exit codes: the command's own (128+N when a signal N ended it under --server); 127 if the command is not found, 126 if it cannot be run; \
 otherwise awsx's (2 unknown profile, 3 login required).")]
 pub struct ExecArgs {
     /// The profile [default: AWS_PROFILE].
@@ -401,6 +403,14 @@ pub struct ExecArgs {
     /// The profile, as a flag.
     #[arg(long, value_name = "NAME", add = profiles())]
     pub profile: Option<String>,
+    /// Serve credentials from a local endpoint (the container credentials protocol) instead
+    /// of putting them in the environment: they stay fresh however long the command runs.
+    ///
+    /// The command gets AWS_CONTAINER_CREDENTIALS_FULL_URI (http://127.0.0.1:PORT/...) and
+    /// AWS_CONTAINER_AUTHORIZATION_TOKEN, and no AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY or
+    /// AWS_SESSION_TOKEN; the endpoint stops when the command exits.
+    #[arg(long)]
+    pub server: bool,
     /// The command and its arguments, after `--`.
     #[arg(last = true, required = true, value_name = "COMMAND")]
     pub command: Vec<std::ffi::OsString>,

@@ -42,6 +42,11 @@ pub enum Error {
     Doctor(#[from] crate::doctor::DoctorError),
     #[error(transparent)]
     Explain(#[from] crate::explain::ExplainError),
+    /// `exec --server` could not start its local credential endpoint or wait for the command.
+    #[error(
+        "the local credential endpoint failed: {0}; run the command with plain `awsx exec` instead"
+    )]
+    Endpoint(#[source] std::io::Error),
 }
 
 impl HasExitCode for Error {
@@ -57,7 +62,7 @@ impl HasExitCode for Error {
             Error::Breakglass(err) => err.exit_code(),
             Error::Doctor(err) => err.exit_code(),
             Error::Explain(err) => err.exit_code(),
-            Error::WriteOutput { .. } => ExitCode::Failure,
+            Error::WriteOutput { .. } | Error::Endpoint(_) => ExitCode::Failure,
         }
     }
 }

@@ -15,6 +15,7 @@ pub mod credential_process;
 pub mod credentials;
 pub mod doctor;
 pub mod exec;
+pub mod exec_server;
 pub mod explain;
 pub mod export;
 pub mod init;

@@ -5,6 +5,7 @@ mod config;
 mod credential_process;
 mod doctor;
 mod exec;
+mod exec_server;
 mod explain;
 mod harness;
 mod login;
