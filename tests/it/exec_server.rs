@@ -134,7 +134,12 @@ fn rust_ecs_client() -> PathBuf {
         .and_then(|d| d.parent())
         .unwrap()
         .join("examples/ecs_client");
-    assert!(path.is_file(), "{} is not built", path.display());
+    assert!(
+        path.is_file(),
+        "{} is not built: cargo builds examples when it tests every target (scripts/test); \
+         with `--test it` alone, run `cargo build --example ecs_client` first",
+        path.display()
+    );
     path
 }
 
