@@ -97,6 +97,31 @@ fn a_lost_role_is_dropped_and_a_new_template_renames() {
 }
 
 #[test]
+fn a_portal_that_lists_nothing_never_empties_the_block_unless_asked() {
+    let env = TestEnv::new();
+    login(&env);
+    env.run(["sync"]).success();
+    let fixture = env.emulator.fixture();
+    for (account, roles) in &fixture.users[0].assignments {
+        for role in roles {
+            env.emulator
+                .revoke_assignment(&fixture.users[0].name, account, role);
+        }
+    }
+    let before = env.read_config();
+    env.run(["sync"])
+        .code(2)
+        .stderr_contains("listed no account or role")
+        .stderr_contains("delete all 11 profiles")
+        .stderr_contains("awsx sync --allow-empty");
+    assert_eq!(env.read_config(), before);
+    env.run(["sync", "--allow-empty"])
+        .success()
+        .stderr_contains("11 removed");
+    assert!(block_profiles(&env.read_config()).is_empty());
+}
+
+#[test]
 fn dry_run_prints_a_unified_diff_and_writes_nothing() {
     let env = TestEnv::new();
     login(&env);
