@@ -98,7 +98,7 @@ pub fn run(ctx: &Context, args: SyncArgs) -> Result<()> {
     );
     profiles.extend(kept);
     profiles.sort_by(|a, b| a.name.cmp(&b.name));
-    let program = credential_process_program(ctx);
+    let program = sync::credential_process_program(&ctx.env)?;
     let new_block = sync::render(&profiles, &program);
 
     // The summary compares each profile's text between the two blocks.
@@ -279,26 +279,4 @@ fn outside_names(file: &ConfigFile) -> Result<HashSet<String>> {
             _ => None,
         })
         .collect())
-}
-
-/// What `credential_process` runs: bare `awsx` when PATH finds this very binary there, else
-/// its absolute path (quoted for botocore's shell-style split when it has spaces).
-fn credential_process_program(ctx: &Context) -> String {
-    let Ok(me) = crate::front::front_binary().and_then(|p| p.canonicalize()) else {
-        return "awsx".to_owned();
-    };
-    let on_path = ctx.env.var("PATH").and_then(|path| {
-        std::env::split_paths(path)
-            .map(|dir| dir.join("awsx"))
-            .find(|candidate| candidate.is_file())
-    });
-    if on_path.and_then(|p| p.canonicalize().ok()).as_ref() == Some(&me) {
-        return "awsx".to_owned();
-    }
-    let text = me.display().to_string();
-    if text.contains(char::is_whitespace) {
-        format!("\"{}\"", text.replace('\\', "\\\\").replace('"', "\\\""))
-    } else {
-        text
-    }
 }

@@ -92,7 +92,7 @@ fn file_name_is_awsx(path: &Path) -> bool {
 /// `profile.NAME`, `profile.NAME.credential_process`, `profile.NAME.sso_keys` for every
 /// awsx profile.
 pub fn profiles(env: &Env, doc: &Document, checks: &mut Vec<Check>) {
-    let running = crate::front::front_binary().ok();
+    let running = crate::sync::this_installation();
     let mut count = 0;
     for name in profile_names(doc) {
         let Ok(Some(profile)) = Profile::find(doc, &name) else {
@@ -152,10 +152,10 @@ pub fn profiles(env: &Env, doc: &Document, checks: &mut Vec<Check>) {
     });
 }
 
-fn suggested_line(running: Option<&Path>, name: &ProfileName) -> String {
-    let program = running
-        .map(|p| p.display().to_string())
-        .unwrap_or_else(|| "/path/to/awsx".to_owned());
+/// The line sync would write for `name` (the one rule: `crate::sync::credential_process_program`).
+fn suggested_line(env: &Env, name: &ProfileName) -> String {
+    let program =
+        crate::sync::credential_process_program(env).unwrap_or_else(|_| "/path/to/awsx".to_owned());
     format!("credential_process = {program} credential-process --profile {name}")
 }
 
@@ -163,7 +163,7 @@ fn suggested_line(running: Option<&Path>, name: &ProfileName) -> String {
 fn credential_process(env: &Env, profile: &Profile, running: Option<&Path>) -> Check {
     let name = &profile.name;
     let id = format!("profile.{name}.credential_process");
-    let fix_line = suggested_line(running, name);
+    let fix_line = suggested_line(env, name);
     let Some(command) = profile.credential_process() else {
         return Check::fail(
             id,
@@ -204,14 +204,25 @@ fn credential_process(env: &Env, profile: &Profile, running: Option<&Path>) -> C
             format!("set {fix_line}"),
         ),
         Some(found) => without_main(&id, name, &found).unwrap_or_else(|| {
-            Check::warn(
-                id,
-                format!(
-                    "profile {name}: credential_process runs bare {program} (found at {} on this PATH); GUI apps and IDEs often start with a different PATH",
-                    found.display()
+            // The rule sync follows: a bare awsx is right when PATH finds this installation.
+            match running {
+                Some(me) if crate::sync::path_resolves_to(env, &program, me) => Check::ok(
+                    id,
+                    format!(
+                        "profile {name}: credential_process runs awsx, which PATH finds at this installation ({})",
+                        me.display()
+                    ),
                 ),
-                format!("use an absolute path: {fix_line}"),
-            )
+                _ => Check::warn(
+                    id,
+                    format!(
+                        "profile {name}: credential_process runs bare {program}, which this PATH finds at {}, not this installation{}",
+                        found.display(),
+                        running.map(|me| format!(" ({})", me.display())).unwrap_or_default()
+                    ),
+                    format!("run awsx sync (for synced profiles), or set {fix_line}"),
+                ),
+            }
         }),
     }
 }

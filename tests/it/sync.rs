@@ -121,6 +121,110 @@ fn a_portal_that_lists_nothing_never_empties_the_block_unless_asked() {
     assert!(block_profiles(&env.read_config()).is_empty());
 }
 
+/// Each path through `quote_program`, then split as botocore splits a credential_process
+/// line (its own `compat_shell_split`, i.e. `shlex.split`) and as `sh -c` does (the Rust,
+/// Go and JavaScript SDKs), must come back as the one word it was.
+#[test]
+fn credential_process_paths_are_quoted_as_botocore_and_sh_split_them() {
+    let paths = [
+        "/usr/bin/awsx",
+        "/home/o'brien/.local/bin/awsx",
+        "/home/ann smith/bin/awsx",
+        "/opt/\"quoted\"/awsx",
+        "/opt/back\\slash/awsx",
+        "/home/zoë/bin/awsx",
+        "/home/用户/bin/awsx",
+        "/tmp/a #b/awsx",
+        "/tmp/a ;b/awsx",
+        "/tmp/$HOME/`x`/awsx",
+        "/tmp/it's a \"mix\" ü #1;/awsx",
+        "/tmp/~/*?[x]/awsx",
+    ];
+    let lines: Vec<String> = paths
+        .iter()
+        .map(|p| {
+            let quoted = awsx::sync::quote_program(p).unwrap();
+            format!("{quoted} credential-process --profile dev")
+        })
+        .collect();
+    let script = "import json, sys\nfrom botocore.compat import compat_shell_split\nfor line in sys.stdin.read().split('\\n'):\n    print(json.dumps(compat_shell_split(line)))\n";
+    let mut child = std::process::Command::new("python3")
+        .args(["-c", script])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    use std::io::Write as _;
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(lines.join("\n").as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success());
+    let split: Vec<Vec<String>> = String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    for ((path, line), words) in paths.iter().zip(&lines).zip(&split) {
+        assert_eq!(
+            words,
+            &[*path, "credential-process", "--profile", "dev"],
+            "{line}"
+        );
+        let sh = std::process::Command::new("sh")
+            .args([
+                "-c",
+                &format!(
+                    "printf '%s\\n' {}",
+                    awsx::sync::quote_program(path).unwrap()
+                ),
+            ])
+            .output()
+            .unwrap();
+        assert_eq!(
+            String::from_utf8(sh.stdout).unwrap(),
+            format!("{path}\n"),
+            "{line}"
+        );
+        // The config file keeps the whole line: the SDKs' parser cuts a value at a `#` or
+        // `;` after white space, so the quoting keeps those out of the way.
+        let doc = awsx::config::Document::parse(
+            format!("[profile dev]\ncredential_process = {line}\n"),
+            awsx::config::Flavor::Config,
+            "config",
+        );
+        let value = &doc.sections()[0].get("credential_process").unwrap().value;
+        assert_eq!(value, line);
+    }
+    assert!(awsx::sync::quote_program("/tmp/a\nb/awsx").is_none());
+}
+
+/// An installation whose path needs quoting (an apostrophe, a space, non-ASCII): sync
+/// writes a credential_process line the AWS CLI runs.
+#[test]
+fn sync_from_an_install_path_with_an_apostrophe_writes_a_line_the_aws_cli_runs() {
+    let env = TestEnv::new();
+    login(&env);
+    let dir = env.home().join("o'brien").join("zoë");
+    std::fs::create_dir_all(&dir).unwrap();
+    for name in ["awsx", "awsx-main"] {
+        std::fs::copy(awsx_bin().with_file_name(name), dir.join(name)).unwrap();
+    }
+    let out = env.command(dir.join("awsx"), ["sync"]).output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let config = env.read_config();
+    assert!(config.contains("credential_process = '"), "{config}");
+    let identity = env.aws_cli_identity("sandbox-administrator-access");
+    assert_eq!(identity["Account"], "200000000002");
+}
+
 #[test]
 fn dry_run_prints_a_unified_diff_and_writes_nothing() {
     let env = TestEnv::new();
