@@ -14,21 +14,15 @@ use super::document::{Document, Flavor, read_section};
 use super::lex::{Kind, Lexer, SectionName};
 use super::profile::{AwsxProfile, not_found, profile_names};
 use super::session::{SsoSession, pick};
-use super::{Error, Result};
+use super::Result;
 use crate::types::ProfileName;
 
 /// Resolve profile `name` from the config file at `path` as cheaply as possible.
 pub fn find_awsx_profile(path: &Path, name: &ProfileName) -> Result<AwsxProfile> {
     // Not `read_text`: the hot path needs no snapshot (a digest of the whole file).
-    let text = match std::fs::read(path) {
-        Ok(bytes) => super::utf8(path, bytes)?,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
-        Err(source) => {
-            return Err(Error::Read {
-                path: path.to_owned(),
-                source,
-            });
-        }
+    let text = match super::read_bounded(path)? {
+        Some(bytes) => super::utf8(path, bytes)?,
+        None => String::new(),
     };
     find_in_text(&text, path, name)
 }
@@ -92,6 +86,7 @@ pub(super) fn find_in_text(text: &str, path: &Path, name: &ProfileName) -> Resul
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::Error;
 
     const CONFIG: &str = "\
 [default]

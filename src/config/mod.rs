@@ -38,6 +38,16 @@ pub enum Error {
         source: std::io::Error,
     },
 
+    #[error("{} is {what}, not a regular file; AWS tools read only a regular file there: replace it with one (or point {var} elsewhere)", path.display())]
+    NotRegular {
+        path: PathBuf,
+        what: &'static str,
+        var: &'static str,
+    },
+
+    #[error("{} is {size} bytes, more than the {limit} bytes (16 MiB) awsx reads; an AWS config this big is almost certainly not one: check what the file is", path.display(), limit = MAX_FILE_BYTES)]
+    TooLarge { path: PathBuf, size: u64 },
+
     #[error("{} (line {line}) is not valid UTF-8; save it as UTF-8", path.display())]
     NotUtf8 { path: PathBuf, line: usize },
 
@@ -211,22 +221,95 @@ impl ConfigFile {
     }
 }
 
+/// The largest config or credentials file awsx reads (documented in the README). The
+/// biggest real configs (tens of thousands of synced profiles) are a few megabytes.
+pub const MAX_FILE_BYTES: u64 = 16 * 1024 * 1024;
+
 /// The file as UTF-8 text (empty when missing) and a snapshot of what was read.
 pub(crate) fn read_text(path: &Path) -> Result<(String, Snapshot)> {
-    let bytes = match std::fs::read(path) {
-        Ok(b) => b,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            return Ok((String::new(), Snapshot::of(None)));
-        }
-        Err(source) => {
-            return Err(Error::Read {
-                path: path.to_owned(),
-                source,
-            });
-        }
+    let Some(bytes) = read_bounded(path)? else {
+        return Ok((String::new(), Snapshot::of(None)));
     };
     let snapshot = Snapshot::of(Some(&bytes));
     Ok((utf8(path, bytes)?, snapshot))
+}
+
+/// The bytes of the regular file at `path` (symlinks followed), `None` when it does not
+/// exist. Anything else is refused before it is opened or read whole: a FIFO would block
+/// forever, `/dev/zero` never ends, a directory is a mistake, and a file over
+/// [`MAX_FILE_BYTES`] is not an AWS config.
+pub(crate) fn read_bounded(path: &Path) -> Result<Option<Vec<u8>>> {
+    use std::io::Read as _;
+    let read_err = |source| Error::Read {
+        path: path.to_owned(),
+        source,
+    };
+    let check = |meta: &std::fs::Metadata| -> Result<()> {
+        if !meta.is_file() {
+            return Err(Error::NotRegular {
+                path: path.to_owned(),
+                what: file_kind(meta),
+                var: if path.file_name().is_some_and(|n| n == "credentials") {
+                    "AWS_SHARED_CREDENTIALS_FILE"
+                } else {
+                    "AWS_CONFIG_FILE"
+                },
+            });
+        }
+        if meta.len() > MAX_FILE_BYTES {
+            return Err(Error::TooLarge {
+                path: path.to_owned(),
+                size: meta.len(),
+            });
+        }
+        Ok(())
+    };
+    // stat before open: opening a FIFO for reading blocks until a writer comes.
+    match std::fs::metadata(path) {
+        Ok(meta) => check(&meta)?,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(read_err(e)),
+    }
+    let file = match std::fs::File::open(path) {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(read_err(e)),
+    };
+    // The same checks on what was opened (it may have been swapped since the stat).
+    check(&file.metadata().map_err(read_err)?)?;
+    let mut bytes = Vec::new();
+    file.take(MAX_FILE_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .map_err(read_err)?;
+    if bytes.len() as u64 > MAX_FILE_BYTES {
+        return Err(Error::TooLarge {
+            path: path.to_owned(),
+            size: bytes.len() as u64,
+        });
+    }
+    Ok(Some(bytes))
+}
+
+fn file_kind(meta: &std::fs::Metadata) -> &'static str {
+    let t = meta.file_type();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt;
+        if t.is_fifo() {
+            return "a named pipe (FIFO)";
+        }
+        if t.is_char_device() || t.is_block_device() {
+            return "a device";
+        }
+        if t.is_socket() {
+            return "a socket";
+        }
+    }
+    if t.is_dir() {
+        "a directory"
+    } else {
+        "not a file"
+    }
 }
 
 /// `bytes` read from `path` as text, or which line is not UTF-8 or ends in a bare CR.

@@ -444,3 +444,80 @@ fn a_block_without_its_end_marker_is_never_silently_extended() {
     assert!(err.to_string().contains(MANAGED_END), "{err}");
     assert_eq!(d.render(), text);
 }
+
+/// Run `awsx ARGS`, killing it (and failing) if it has not ended after 30 s: the cases below
+/// used to hang forever, and a hang must fail the test rather than stall the suite.
+fn run_bounded(env: &crate::harness::TestEnv, args: &[&str]) -> crate::harness::Run {
+    let mut child = env
+        .awsx(args)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn awsx");
+    for _ in 0..300 {
+        if child.try_wait().expect("wait").is_some() {
+            return crate::harness::Run::from(child.wait_with_output().expect("output"));
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    let _ = child.kill();
+    panic!("awsx {args:?} did not end");
+}
+
+#[test]
+fn a_config_that_is_not_a_regular_file_or_is_huge_is_exit_2_for_every_command() {
+    let mut env = crate::harness::TestEnv::new();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let fifo = dir.path().join("fifo");
+    let made = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .expect("mkfifo");
+    assert!(made.success());
+    let zero = dir.path().join("zero");
+    std::os::unix::fs::symlink("/dev/zero", &zero).expect("symlink");
+    let directory = dir.path().join("directory");
+    std::fs::create_dir(&directory).expect("mkdir");
+    let huge = dir.path().join("huge");
+    // Sparse: 17 MiB that take no disk.
+    std::fs::File::create(&huge)
+        .and_then(|f| f.set_len(17 * 1024 * 1024))
+        .expect("huge file");
+    for (path, what) in [
+        (&fifo, "a named pipe"),
+        (&zero, "a device"),
+        (&directory, "a directory"),
+        (&huge, "16 MiB"),
+    ] {
+        env.set_env("AWS_CONFIG_FILE", &path.display().to_string());
+        for args in [
+            &["credential-process", "--profile", "dev"][..],
+            &["sync"],
+            &["status"],
+        ] {
+            run_bounded(&env, args)
+                .code(2)
+                .stderr_contains(&path.display().to_string())
+                .stderr_contains(what);
+        }
+    }
+}
+
+#[test]
+fn a_settings_file_that_is_a_directory_or_not_utf8_is_exit_2() {
+    let env = crate::harness::TestEnv::new();
+    let config_dir = env.home().join(".config/awsx");
+    std::fs::create_dir_all(config_dir.join("config.toml")).expect("mkdir");
+    for args in [&["credential-process", "--profile", "dev"][..], &["status"]] {
+        env.run(args)
+            .code(2)
+            .stderr_contains("config.toml is a directory");
+    }
+    std::fs::remove_dir(config_dir.join("config.toml")).expect("rmdir");
+    std::fs::write(config_dir.join("config.toml"), b"browser = \"n\xffne\"\n").expect("write");
+    for args in [&["credential-process", "--profile", "dev"][..], &["status"]] {
+        env.run(args)
+            .code(2)
+            .stderr_contains("config.toml is not valid UTF-8");
+    }
+}
