@@ -10,11 +10,11 @@
 //! resolution against the file's stamp.
 use std::path::Path;
 
+use super::Result;
 use super::document::{Document, Flavor, read_section};
 use super::lex::{Kind, Lexer, SectionName};
 use super::profile::{AwsxProfile, not_found, profile_names};
 use super::session::{SsoSession, pick};
-use super::Result;
 use crate::types::ProfileName;
 
 /// Resolve profile `name` from the config file at `path` as cheaply as possible.

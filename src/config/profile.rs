@@ -28,11 +28,16 @@ impl Profile {
     /// Profile `name` in `doc` (`[default]` and `[profile default]` are the same profile;
     /// the later section wins, as in botocore). `None` if absent.
     pub fn find(doc: &Document, name: &ProfileName) -> Result<Option<Profile>> {
-        let section = pick(
-            doc.profile_sections(name.as_str()),
-            &format!("profile {name}"),
-            doc.path(),
-        )?;
+        Self::from_sections(doc, name, doc.profile_sections(name.as_str()))
+    }
+
+    /// [`Profile::find`] given the sections that name the profile (from an [`Index`]).
+    pub fn from_sections<'a>(
+        doc: &Document,
+        name: &ProfileName,
+        sections: impl Iterator<Item = &'a Section>,
+    ) -> Result<Option<Profile>> {
+        let section = pick(sections, &format!("profile {name}"), doc.path())?;
         Ok(section.map(|s| Profile {
             name: name.clone(),
             line: s.line,
@@ -81,6 +86,60 @@ impl Profile {
     /// `credential_process` is ever run (for doctor).
     pub fn shadowed_by_standard_sso(&self) -> bool {
         self.get("sso_start_url").is_some() || self.get("sso_session").is_some()
+    }
+}
+
+/// The sections of a document by the profile or sso-session they define, built in one
+/// pass: for callers that visit every profile (doctor), so that each lookup does not scan
+/// the whole file again.
+pub struct Index<'d> {
+    profiles: std::collections::HashMap<&'d str, Vec<&'d Section>>,
+    sessions: std::collections::HashMap<&'d str, Vec<&'d Section>>,
+}
+
+impl<'d> Index<'d> {
+    pub fn new(doc: &'d Document) -> Self {
+        let mut index = Index {
+            profiles: Default::default(),
+            sessions: Default::default(),
+        };
+        for s in doc.sections() {
+            match &s.name {
+                SectionName::Profile(n) => index.profiles.entry(n.as_str()).or_default().push(s),
+                SectionName::SsoSession(n) => index.sessions.entry(n.as_str()).or_default().push(s),
+                _ => {}
+            }
+        }
+        index
+    }
+
+    /// The sections that name profile `name`, in file order.
+    pub fn profile_sections(&self, name: &str) -> impl Iterator<Item = &'d Section> + '_ {
+        self.profiles.get(name).into_iter().flatten().copied()
+    }
+
+    /// [`AwsxProfile::resolve`] through the index.
+    pub fn resolve(&self, doc: &Document, name: &ProfileName) -> Result<AwsxProfile> {
+        let what = format!("profile {name}");
+        let Some(section) = pick(self.profile_sections(name.as_str()), &what, doc.path())? else {
+            return Err(not_found(
+                name,
+                doc.path(),
+                profile_names(doc).iter().map(|n| n.as_str()),
+            ));
+        };
+        AwsxProfile::from_section(name, section, doc.path(), |session| {
+            let sections = self
+                .sessions
+                .get(session.as_str())
+                .into_iter()
+                .flatten()
+                .copied();
+            match pick(sections, &format!("[sso-session {session}]"), doc.path())? {
+                Some(s) => SsoSession::from_section(session.clone(), s, doc.path()).map(Some),
+                None => Ok(None),
+            }
+        })
     }
 }
 
