@@ -29,7 +29,8 @@ pub fn find_awsx_profile(path: &Path, name: &ProfileName) -> Result<AwsxProfile>
 
 /// Header positions found in one pass: (byte offset, line number, header text).
 struct Headers<'a> {
-    profiles: Vec<(usize, usize)>,
+    /// (byte offset, line number, `[profile …]` rather than a bare `[default]`).
+    profiles: Vec<(usize, usize, bool)>,
     sessions: Vec<(usize, usize, &'a str)>,
 }
 
@@ -43,12 +44,13 @@ fn scan<'a>(text: &'a str, name: &str) -> Headers<'a> {
         let Kind::Header { inner } = line.kind else {
             continue;
         };
-        if SectionName::could_name_profile(inner, name) {
-            if matches!(SectionName::of_config_header(inner), SectionName::Profile(n) if n == name)
-            {
-                found.profiles.push((line.start, line.number));
-            }
-        } else if inner.starts_with("sso-session") {
+        if SectionName::could_name_profile(inner, name)
+            && matches!(SectionName::of_config_header(inner), SectionName::Profile(n) if n == name)
+        {
+            let prefixed = inner.trim_matches([' ', '\t']).contains([' ', '\t']);
+            found.profiles.push((line.start, line.number, prefixed));
+        }
+        if inner.contains("sso-session") {
             found.sessions.push((line.start, line.number, inner));
         }
     }
@@ -57,8 +59,14 @@ fn scan<'a>(text: &'a str, name: &str) -> Headers<'a> {
 
 pub(super) fn find_in_text(text: &str, path: &Path, name: &ProfileName) -> Result<AwsxProfile> {
     let headers = scan(text, name.as_str());
-    let read = |&(start, line): &(usize, usize)| read_section(text, start, line, Flavor::Config);
-    let sections: Vec<_> = headers.profiles.iter().filter_map(read).collect();
+    // The SDKs ignore `[default]` when there is a `[profile default]`.
+    let any_prefixed = headers.profiles.iter().any(|&(.., prefixed)| prefixed);
+    let sections: Vec<_> = headers
+        .profiles
+        .iter()
+        .filter(|&&(.., prefixed)| prefixed || !any_prefixed)
+        .filter_map(|&(start, line, _)| read_section(text, start, line, Flavor::Config))
+        .collect();
     let Some(section) = pick(sections.iter(), &format!("profile {name}"), path)? else {
         // The miss is the slow path anyway: index everything for "did you mean".
         let doc = Document::parse(text, Flavor::Config, path);
@@ -68,7 +76,7 @@ pub(super) fn find_in_text(text: &str, path: &Path, name: &ProfileName) -> Resul
             profile_names(&doc).iter().map(|n| n.as_str()),
         ));
     };
-    AwsxProfile::from_section(name, section, path, |session| {
+    AwsxProfile::from_section(name, &section, path, |session| {
         let wanted = SectionName::SsoSession(session.as_str().to_owned());
         let sections: Vec<_> = headers
             .sessions
@@ -77,7 +85,7 @@ pub(super) fn find_in_text(text: &str, path: &Path, name: &ProfileName) -> Resul
             .filter_map(|&(start, line, _)| read_section(text, start, line, Flavor::Config))
             .collect();
         match pick(sections.iter(), &format!("[sso-session {session}]"), path)? {
-            Some(s) => SsoSession::from_section(session.clone(), s, path).map(Some),
+            Some(s) => SsoSession::from_section(session.clone(), &s, path).map(Some),
             None => Ok(None),
         }
     })
@@ -102,6 +110,8 @@ awsx_sso_session = corp
 awsx_account_id = 111111111111
 awsx_role_name = Dev
 s3 =
+  addressing_style = path
+region = eu-west-1
   [profile hidden]
 [profile  prod ]
 awsx_sso_session = corp

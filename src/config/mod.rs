@@ -2,9 +2,11 @@
 //! `write`), typed views of profiles and sso-sessions (`profile`, `session`) and the
 //! `credential-process` hot path (`fast`, and `cache` for big files).
 //!
-//! Reading follows botocore's rules (see `lex`). Where botocore rejects a whole file
-//! (a repeated header or key, an unparseable line, a BOM), awsx keeps going: it reports a
-//! warning, and refuses only a profile that is itself ambiguous.
+//! Reading follows the AWS SDKs' rules, their shared profile-parser suite (see `lex`): a
+//! file they refuse (an unclosed header, a line without `=`, a stray indented line, a BOM…)
+//! is refused by every command with exit 2, naming the line and the fix, and never edited.
+//! What they accept is read as they read it (repeated sections merge, the last value wins;
+//! the AWS CLI v1 refuses those, which the document reports as warnings).
 pub mod cache;
 pub mod document;
 pub mod edit;
@@ -47,6 +49,14 @@ pub enum Error {
 
     #[error("{} is {size} bytes, more than the {limit} bytes (16 MiB) awsx reads; an AWS config this big is almost certainly not one: check what the file is", path.display(), limit = MAX_FILE_BYTES)]
     TooLarge { path: PathBuf, size: u64 },
+
+    #[error("{} (line {line}): {problem}, which makes the AWS SDKs and CLI refuse the whole file, so awsx neither reads nor edits it; {fix}", path.display())]
+    Syntax {
+        path: PathBuf,
+        line: usize,
+        problem: &'static str,
+        fix: &'static str,
+    },
 
     #[error("{} (line {line}) is not valid UTF-8; save it as UTF-8", path.display())]
     NotUtf8 { path: PathBuf, line: usize },
@@ -312,7 +322,8 @@ fn file_kind(meta: &std::fs::Metadata) -> &'static str {
     }
 }
 
-/// `bytes` read from `path` as text, or which line is not UTF-8 or ends in a bare CR.
+/// `bytes` read from `path` as text, or which line is not UTF-8, ends in a bare CR, or
+/// breaks the SDKs' grammar (the file is then refused whole, as the SDKs refuse it).
 pub(crate) fn utf8(path: &Path, bytes: Vec<u8>) -> Result<String> {
     // botocore reads a lone `\r` as a line end (Python's universal newlines); the lexer
     // does not, and an edit of such a file could join or split lines botocore sees.
@@ -327,6 +338,14 @@ pub(crate) fn utf8(path: &Path, bytes: Vec<u8>) -> Result<String> {
         return Err(Error::BareCarriageReturn {
             path: path.to_owned(),
             line: 1 + bytes[..at].iter().filter(|&&b| b == b'\n').count(),
+        });
+    }
+    if let Some((line, why)) = lex::first_error(&text) {
+        return Err(Error::Syntax {
+            path: path.to_owned(),
+            line,
+            problem: why.explain(),
+            fix: why.fix(),
         });
     }
     Ok(text)

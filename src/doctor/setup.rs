@@ -164,8 +164,7 @@ pub fn profiles(env: &Env, doc: &Document, checks: &mut Vec<Check>) {
 /// The line sync would write for `name` (the one rule: `crate::sync::credential_process_program`).
 fn suggested_line(cached: &mut Option<String>, env: &Env, name: &ProfileName) -> String {
     let program = cached.get_or_insert_with(|| {
-        crate::sync::credential_process_program(env)
-            .unwrap_or_else(|_| "/path/to/awsx".to_owned())
+        crate::sync::credential_process_program(env).unwrap_or_else(|_| "/path/to/awsx".to_owned())
     });
     format!("credential_process = {program} credential-process --profile {name}")
 }

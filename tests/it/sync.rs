@@ -246,12 +246,12 @@ fn dry_run_masks_static_keys_in_the_context_around_the_block() {
     login(&env);
     let mut config = env.read_config();
     config.push_str(
-        "[profile static]\naws_access_key_id = AKIASTATICKEY0000001\naws_secret_access_key: staticSecretValue\n  staticSecretContinued\n",
+        "[profile static]\naws_access_key_id = AKIASTATICKEY0000001\naws_secret_access_key=staticSecretValue\n  staticSecretContinued\n",
     );
     std::fs::write(env.config_path(), &config).unwrap();
     let run = env.run(["sync", "--dry-run"]);
     run.success()
-        .stdout_contains(" aws_secret_access_key: ****\n")
+        .stdout_contains(" aws_secret_access_key= ****\n")
         .stdout_contains(" aws_access_key_id = AKIA…0001\n");
     for secret in [
         "staticSecretValue",
@@ -366,12 +366,12 @@ fn bytes_outside_the_block_stay_identical_across_a_corpus_of_config_files() {
         ),
         (
             "odd-spacing-and-unknown-keys",
-            "[profile  spaced ]\n   region=us-west-2   \nsome_unknown_key : value\n  s3 =\n    max_concurrent_requests = 20\n\n\n",
+            "[profile  spaced ]\nregion=us-west-2   \nsome_unknown_key = value\n  continued\ns3 =\n    max_concurrent_requests = 20\n\n\n",
             "[sso-session other]\nsso_start_url=https://other.awsapps.com/start\nsso_region=eu-west-1\nweird-key=1\n",
         ),
         (
             "tabs-and-blank-lines",
-            "\n\n\t\n[profile x]\n\tregion = ap-south-1\n",
+            "\n\n\t\n[profile x]\nregion\t= ap-south-1\n\tmore\n",
             "\n\n\n",
         ),
     ];
