@@ -760,3 +760,91 @@ fn a_config_the_sdks_refuse_is_exit_2_everywhere_and_never_edited() {
         creds
     );
 }
+
+/// An editor appending to the config while an awsx writer (configure, sync) is between
+/// reading it and renaming its replacement into place: the moment the writer's temp file
+/// appears, the "editor" appends a line. Over many rounds with a big config, the line is
+/// never lost: the writer either lands first (the line follows its edit) or says the file
+/// changed (exit 1) and leaves it as the editor made it.
+#[test]
+fn an_editor_racing_configure_and_sync_never_loses_its_edit() {
+    let mut env = crate::harness::TestEnv::new();
+    env.login();
+    // ~300 KB of someone's own profiles, outside the managed block.
+    let mine: String = (0..8_000)
+        .map(|i| format!("[profile mine-{i}]\nregion = eu-west-1\n"))
+        .collect();
+    env.append_config(&format!("\n{mine}"));
+    let aws_dir = env.aws_dir();
+    let config = env.config_path();
+    let (mut landed, mut refused) = (0, 0);
+    for round in 0..12 {
+        let marker = format!("# the editor's line {round}\n");
+        let template = if round % 2 == 0 {
+            "{account_name}-{role_name}"
+        } else {
+            "{role_name}-{account_id}"
+        };
+        env.set_env("AWSX_PROFILE_TEMPLATE", template);
+        let args: Vec<String> = if round < 6 {
+            [
+                "configure",
+                "--start-url",
+                &format!("https://racer{round}.awsapps.com/start"),
+                "--sso-region",
+                "eu-west-1",
+                "--name",
+                &format!("racer-{round}"),
+            ]
+            .iter()
+            .map(|s| s.to_string())
+            .collect()
+        } else {
+            ["sync", "--sso-session", "acme"]
+                .iter()
+                .map(|s| s.to_string())
+                .collect()
+        };
+        let done = std::sync::atomic::AtomicBool::new(false);
+        let run = std::thread::scope(|scope| {
+            scope.spawn(|| {
+                while !done.load(std::sync::atomic::Ordering::SeqCst) {
+                    let seen = std::fs::read_dir(&aws_dir)
+                        .expect("read dir")
+                        .flatten()
+                        .any(|e| {
+                            let n = e.file_name();
+                            let n = n.to_string_lossy();
+                            n.starts_with(".config.awsx-") && n.ends_with(".tmp")
+                        });
+                    if seen {
+                        break;
+                    }
+                }
+                use std::io::Write as _;
+                std::fs::OpenOptions::new()
+                    .append(true)
+                    .open(&config)
+                    .and_then(|mut f| f.write_all(marker.as_bytes()))
+                    .expect("append");
+            });
+            let run = env.run(&args);
+            done.store(true, std::sync::atomic::Ordering::SeqCst);
+            run
+        });
+        let text = env.read_config();
+        assert!(
+            text.contains(&marker),
+            "round {round} ({args:?}): the editor's line was lost"
+        );
+        match run.code {
+            Some(0) => landed += 1,
+            Some(1) => {
+                run.stderr_contains("changed on disk");
+                refused += 1;
+            }
+            _ => panic!("round {round}: {}", run.stderr),
+        }
+    }
+    eprintln!("{landed} writes landed, {refused} refused as changed");
+}
