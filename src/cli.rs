@@ -380,6 +380,11 @@ pub struct SyncArgs {
     /// Show what would change as a unified diff on stdout; write nothing.
     #[arg(long)]
     pub dry_run: bool,
+    /// Write the block even when a session's portal lists no accounts at all, which
+    /// deletes every profile synced from it (without this, sync refuses, or asks at a
+    /// terminal: an empty listing is more often an outage or a wrong user than the truth).
+    #[arg(long)]
+    pub allow_empty: bool,
 }
 
 /// Run a command with a profile's credentials in its environment.

@@ -2,7 +2,6 @@
 //! the chosen ones (keeping every other byte), and describe the change as a diff in which
 //! no secret appears. Enrolment itself is `breakglass::enroll`.
 use crate::config::Document;
-use crate::config::lex::SectionName;
 use crate::secret::Secret;
 
 /// One long-lived access key (AKIA…) and the credentials-file profiles that hold it.
@@ -38,9 +37,10 @@ pub fn redact_key_id(id: &str) -> String {
 pub fn long_lived_keys(doc: &Document) -> Vec<LongLivedKey> {
     let mut keys: Vec<LongLivedKey> = Vec::new();
     for section in doc.sections() {
-        let SectionName::Profile(name) = &section.name else {
+        let Some(name) = doc.key_holder_name(section).map(str::to_owned) else {
             continue;
         };
+        let name = &name;
         let Some(id) = section
             .get("aws_access_key_id")
             .map(|e| e.value.trim().to_owned())

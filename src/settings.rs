@@ -72,6 +72,8 @@ pub enum Error {
         path: PathBuf,
         source: std::io::Error,
     },
+    #[error("{} is {what}; awsx's settings file must be a UTF-8 TOML file: replace it with one, or delete it to use the defaults", path.display())]
+    NotAFile { path: PathBuf, what: &'static str },
     #[error("{} is not valid TOML: {message}; fix it, or delete the file to use the defaults", path.display())]
     Syntax { path: PathBuf, message: String },
     #[error("{} has an unknown key {key:?}; the keys are {}", path.display(), KEYS.join(", "))]
@@ -91,6 +93,46 @@ impl HasExitCode for Error {
             _ => ExitCode::Usage,
         }
     }
+}
+
+/// `config.toml`'s text, `None` when there is none. What is not a regular UTF-8 file of a
+/// sane size is a configuration error (exit 2), like a TOML error, not a failed operation;
+/// a FIFO or device is refused before it is opened (a FIFO would block, /dev/zero never ends).
+fn read(path: &Path) -> Result<Option<String>, Error> {
+    use std::io::Read as _;
+    const MAX_BYTES: u64 = 1024 * 1024;
+    let not_a_file = |what| Error::NotAFile {
+        path: path.to_owned(),
+        what,
+    };
+    match std::fs::metadata(path) {
+        Ok(m) if m.is_dir() => return Err(not_a_file("a directory")),
+        Ok(m) if !m.is_file() => return Err(not_a_file("not a regular file")),
+        Ok(m) if m.len() > MAX_BYTES => return Err(not_a_file("larger than 1 MiB")),
+        Ok(_) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(source) => {
+            return Err(Error::Read {
+                path: path.to_owned(),
+                source,
+            });
+        }
+    }
+    let mut bytes = Vec::new();
+    let read = std::fs::File::open(path).and_then(|f| f.take(MAX_BYTES).read_to_end(&mut bytes));
+    match read {
+        Ok(_) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(source) => {
+            return Err(Error::Read {
+                path: path.to_owned(),
+                source,
+            });
+        }
+    }
+    String::from_utf8(bytes)
+        .map(Some)
+        .map_err(|_| not_a_file("not valid UTF-8"))
 }
 
 const KEYS: [&str; 9] = [
@@ -118,11 +160,7 @@ impl Settings {
         let path = Self::path(env);
         // The read is the existence check: with no file, no TOML parser runs at all
         // (`credential-process` loads settings on every AWS call).
-        let text = match std::fs::read_to_string(&path) {
-            Ok(t) => Some(t),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
-            Err(source) => return Err(Error::Read { path, source }),
-        };
+        let text = read(&path)?;
         Self::from_sources(text.as_deref().map(|t| (path.as_path(), t)), env)
     }
 

@@ -4,7 +4,6 @@
 use std::path::PathBuf;
 
 use super::BreakglassError;
-use crate::config::lex::SectionName;
 use crate::config::{ConfigFile, Document};
 use crate::env::Env;
 
@@ -19,9 +18,10 @@ const CREDENTIAL_KEYS: [&str; 3] = [
 pub fn profiles_with_key(doc: &Document, key_id: &str) -> Vec<String> {
     let mut names: Vec<String> = Vec::new();
     for section in doc.sections() {
-        let SectionName::Profile(name) = &section.name else {
+        let Some(name) = doc.key_holder_name(section).map(str::to_owned) else {
             continue;
         };
+        let name = &name;
         let holds = section
             .entries
             .iter()
@@ -54,7 +54,7 @@ pub fn remove(env: &Env, key_id: &str) -> Result<Vec<String>, BreakglassError> {
 pub fn remove_from(doc: &mut Document, key_id: &str) -> Result<Vec<String>, BreakglassError> {
     let names = profiles_with_key(doc, key_id);
     for name in &names {
-        let only_credentials = doc.profile_sections(name).all(|s| {
+        let only_credentials = doc.key_holder_sections(name).all(|s| {
             s.entries
                 .iter()
                 .all(|e| CREDENTIAL_KEYS.contains(&e.key.as_str()))

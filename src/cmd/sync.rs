@@ -98,7 +98,7 @@ pub fn run(ctx: &Context, args: SyncArgs) -> Result<()> {
     );
     profiles.extend(kept);
     profiles.sort_by(|a, b| a.name.cmp(&b.name));
-    let program = credential_process_program(ctx);
+    let program = sync::credential_process_program(&ctx.env)?;
     let new_block = sync::render(&profiles, &program);
 
     // The summary compares each profile's text between the two blocks.
@@ -115,6 +115,9 @@ pub fn run(ctx: &Context, args: SyncArgs) -> Result<()> {
         elapsed_ms = started.elapsed().as_millis() as u64,
         "planned the block"
     );
+    if !args.dry_run {
+        refuse_to_empty(&args, &listings, &old)?;
+    }
     let before = file.doc().render().to_owned();
     file.doc_mut().replace_managed_block(&new_block)?;
     let after = file.doc().render().to_owned();
@@ -151,6 +154,49 @@ pub fn run(ctx: &Context, args: SyncArgs) -> Result<()> {
         eprintln!("awsx sync: {path} is up to date: {summary}");
     } else {
         eprintln!("awsx sync: wrote {path}: {summary}");
+    }
+    Ok(())
+}
+
+/// A session whose portal listed no role at all, while the block holds profiles synced from
+/// it: writing would delete every one of them. That is refused unless `--allow-empty` (or a
+/// yes at a terminal), since an empty listing is more often an outage, a wrong user or a
+/// permission-set change in progress than the truth.
+fn refuse_to_empty(
+    args: &SyncArgs,
+    listings: &[(SsoSession, Region, Listing)],
+    old: &std::collections::BTreeMap<String, (Option<sync::SyncedProfile>, String)>,
+) -> Result<()> {
+    if args.allow_empty {
+        return Ok(());
+    }
+    for (session, _, listing) in listings {
+        if listing.accounts.iter().any(|a| !a.roles.is_empty()) {
+            continue;
+        }
+        let doomed = old
+            .values()
+            .filter_map(|(p, _)| p.as_ref())
+            .filter(|p| p.session == session.name)
+            .count();
+        if doomed == 0 {
+            continue;
+        }
+        let why = format!(
+            "the portal of sso-session {} listed no account or role for this login, so writing would delete all {doomed} profiles synced from it",
+            session.name
+        );
+        if std::io::stdin().is_terminal() && std::io::stderr().is_terminal() {
+            eprint!("awsx sync: {why}. Delete them? [y/N] ");
+            let mut answer = String::new();
+            std::io::stdin().read_line(&mut answer)?;
+            if matches!(answer.trim(), "y" | "Y" | "yes" | "Yes") {
+                continue;
+            }
+        }
+        return Err(Error::Usage(format!(
+            "{why}; nothing was written. If the accounts are really gone, run awsx sync --allow-empty; otherwise check that you logged in as the right user (awsx status) and try again later"
+        )));
     }
     Ok(())
 }
@@ -233,26 +279,4 @@ fn outside_names(file: &ConfigFile) -> Result<HashSet<String>> {
             _ => None,
         })
         .collect())
-}
-
-/// What `credential_process` runs: bare `awsx` when PATH finds this very binary there, else
-/// its absolute path (quoted for botocore's shell-style split when it has spaces).
-fn credential_process_program(ctx: &Context) -> String {
-    let Ok(me) = crate::front::front_binary().and_then(|p| p.canonicalize()) else {
-        return "awsx".to_owned();
-    };
-    let on_path = ctx.env.var("PATH").and_then(|path| {
-        std::env::split_paths(path)
-            .map(|dir| dir.join("awsx"))
-            .find(|candidate| candidate.is_file())
-    });
-    if on_path.and_then(|p| p.canonicalize().ok()).as_ref() == Some(&me) {
-        return "awsx".to_owned();
-    }
-    let text = me.display().to_string();
-    if text.contains(char::is_whitespace) {
-        format!("\"{}\"", text.replace('\\', "\\\\").replace('"', "\\\""))
-    } else {
-        text
-    }
 }

@@ -27,8 +27,8 @@ pub const CACHE_FROM_BYTES: u64 = 64 * 1024;
 /// How old a config's last change must be before a resolution of it is remembered.
 const SETTLED: Duration = Duration::from_secs(2);
 
-/// Changes whenever the entry's layout or the resolution rules change.
-const VERSION: u32 = 1;
+/// Changes whenever the entry's layout or the resolution rules change (2: the SDKs' grammar).
+const VERSION: u32 = 2;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 struct Stamp {

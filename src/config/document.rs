@@ -3,7 +3,7 @@
 //! edits splice the text and re-index (see `edit.rs`).
 use std::path::{Path, PathBuf};
 
-use super::lex::{BOM, Kind, Lexer, SectionName};
+use super::lex::{Kind, Lexer, SectionName, is_identifier};
 
 /// Which of the two AWS files this is: their headers differ (`[profile x]` vs `[x]`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -54,7 +54,17 @@ pub struct Section {
 }
 
 impl Section {
-    /// The last entry with this key (botocore rejects a repeated key; see `Profile`).
+    /// Every property the SDKs see: names that are identifiers (others are ignored, as the
+    /// SDKs ignore them), lower-cased, the last of a repeated name winning.
+    pub fn properties(&self) -> std::collections::BTreeMap<String, String> {
+        self.entries
+            .iter()
+            .filter(|e| is_identifier(&e.key))
+            .map(|e| (e.key.clone(), e.value.clone()))
+            .collect()
+    }
+
+    /// The last entry with this key (the SDKs let a repeated key's last value win).
     pub fn get(&self, key: &str) -> Option<&Entry> {
         self.entries
             .iter()
@@ -137,6 +147,29 @@ impl Document {
             .filter(move |s| matches!(&s.name, SectionName::Profile(n) if n == name))
     }
 
+    /// The name a section goes by when cleaning up static keys: its profile name or, in the
+    /// credentials file, the header of a section the SDKs ignore (`[profile x]`, `[a b]`):
+    /// the keys in it are still keys on disk.
+    pub fn key_holder_name<'s>(&self, s: &'s Section) -> Option<&'s str> {
+        match &s.name {
+            SectionName::Profile(n) => Some(n),
+            SectionName::Other if self.flavor == Flavor::Credentials => {
+                Some(s.header.trim_matches([' ', '\t']))
+            }
+            _ => None,
+        }
+    }
+
+    /// The sections [`Document::key_holder_name`] calls `name`, in file order.
+    pub fn key_holder_sections<'s>(
+        &'s self,
+        name: &'s str,
+    ) -> impl Iterator<Item = &'s Section> + 's {
+        self.sections
+            .iter()
+            .filter(move |s| self.key_holder_name(s) == Some(name))
+    }
+
     /// Every section that names sso-session `name`, in file order.
     pub fn sso_session_sections<'s>(
         &'s self,
@@ -153,14 +186,26 @@ impl Document {
     }
 
     fn reindex(&mut self) {
-        let (sections, mut warnings) = index(&self.text, self.flavor);
-        self.sections = sections;
-        if self.text.starts_with(BOM) {
-            warnings.insert(0, Warning {
-                line: 1,
-                message: "the file starts with a UTF-8 byte-order mark, which the AWS CLI v1 and boto3 cannot read; save it as UTF-8 without BOM".into(),
-            });
+        let (mut sections, mut warnings) = index(&self.text, self.flavor);
+        // The SDKs ignore `[default]` in a config file that has `[profile default]`.
+        if self.flavor == Flavor::Config
+            && sections
+                .iter()
+                .any(|s| SectionName::is_prefixed_default(&s.header))
+        {
+            for s in &mut sections {
+                if s.name == SectionName::Profile("default".into())
+                    && !SectionName::is_prefixed_default(&s.header)
+                {
+                    s.name = SectionName::Other;
+                    warnings.push(Warning {
+                        line: s.line,
+                        message: "[default] is ignored by the SDKs because the file also has [profile default] (the AWS CLI v1 uses whichever comes last): merge the two".into(),
+                    });
+                }
+            }
         }
+        self.sections = sections;
         self.check_duplicates(&mut warnings);
         warnings.sort_by_key(|w| w.line);
         self.warnings = warnings;
@@ -177,21 +222,21 @@ impl Document {
             if let Some(first) = seen.insert(&s.header, s.line) {
                 warnings.push(Warning {
                     line: s.line,
-                    message: format!("[{}] repeats the header on line {first}; the AWS CLI refuses the whole file: merge the two sections", s.header),
+                    message: format!("[{}] repeats the header on line {first}; the SDKs merge the two, but the AWS CLI v1 and boto3 refuse the whole file: merge the two sections", s.header),
                 });
             } else if s.name != SectionName::Other
                 && let Some((first, header)) = names.insert(&s.name, (s.line, &s.header))
             {
                 warnings.push(Warning {
                     line: s.line,
-                    message: format!("[{}] names the same section as [{header}] on line {first}; the AWS CLI uses this later one: remove one of them", s.header),
+                    message: format!("[{}] names the same section as [{header}] on line {first}; the SDKs merge them, the AWS CLI v1 and boto3 use only the later one: remove one of them", s.header),
                 });
             }
             for (i, e) in s.entries.iter().enumerate() {
                 if let Some(first) = s.entries[..i].iter().find(|f| f.key == e.key) {
                     warnings.push(Warning {
                         line: e.line,
-                        message: format!("{} repeats the key on line {}; the AWS CLI refuses the whole file: keep one", e.key, first.line),
+                        message: format!("{} repeats the key on line {}; the SDKs take the last, but the AWS CLI v1 and boto3 refuse the whole file: keep one", e.key, first.line),
                     });
                 }
             }
@@ -257,8 +302,9 @@ fn index(text: &str, flavor: Flavor) -> (Vec<Section>, Vec<Warning>) {
                 warnings.push(Warning {
                     line: line.number,
                     message: format!(
-                        "{} (kept as is; the AWS CLI refuses the whole file): fix or delete it",
-                        why.explain()
+                        "{}, which makes the AWS SDKs and CLI refuse the whole file: {}",
+                        why.explain(),
+                        why.fix()
                     ),
                 });
             }
@@ -338,10 +384,10 @@ mod tests {
     }
 
     #[test]
-    fn warns_about_what_botocore_rejects_or_decides() {
+    fn warns_about_what_the_sdks_reject_or_the_aws_cli_reads_otherwise() {
         let d = doc("\u{feff}x\n[a]\nk=1\nk=2\n[a]\n[default]\n[profile default]\nnonsense\n");
         let lines: Vec<usize> = d.warnings().iter().map(|w| w.line).collect();
-        assert_eq!(lines, vec![1, 1, 4, 5, 7, 8]);
+        assert_eq!(lines, vec![1, 4, 5, 6, 8]);
     }
 
     #[test]

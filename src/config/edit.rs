@@ -5,7 +5,7 @@ use std::ops::Range;
 
 use super::document::{Document, Flavor};
 use super::lex::{Kind, Lexer, SectionName};
-use super::session::pick;
+use super::session::pick_for_edit as pick;
 use super::{Error, Result};
 use crate::types::{ProfileName, Region, SsoSessionName, StartUrl};
 
@@ -240,7 +240,7 @@ impl Document {
     /// the user means is theirs to say, and an edit of both could remove what they keep.
     fn refuse_duplicate_profile(&self, name: &str) -> Result<()> {
         pick(
-            self.profile_sections(name),
+            self.key_holder_sections(name),
             &format!("profile {name}"),
             self.path(),
         )
@@ -252,7 +252,7 @@ impl Document {
     pub fn remove_profile_keys(&mut self, name: &str, keys: &[&str]) -> Result<usize> {
         self.refuse_duplicate_profile(name)?;
         let ranges: Vec<Range<usize>> = self
-            .profile_sections(name)
+            .key_holder_sections(name)
             .flat_map(|s| &s.entries)
             .filter(|e| keys.iter().any(|k| k.eq_ignore_ascii_case(&e.key)))
             .map(|e| e.start..e.end)
@@ -269,7 +269,7 @@ impl Document {
         self.refuse_duplicate_profile(name)?;
         let text = self.render();
         let ranges: Vec<Range<usize>> = self
-            .profile_sections(name)
+            .key_holder_sections(name)
             .map(|s| {
                 let mut end = s.content_end;
                 // Do not leave two blank lines where the section was.
@@ -554,13 +554,13 @@ mod tests {
     fn upsert_sso_session_updates_in_place_keeping_comments_and_spacing() {
         let (n, u, r) = session();
         let mut d = doc(
-            "[sso-session corp]\n# portal\nsso_start_url=https://old.awsapps.com/start   \nsso_region :us-east-1\nextra = 1\n\n# next\n[default]\n",
+            "[sso-session corp]\n# portal\nsso_start_url=https://old.awsapps.com/start   \nsso_region= us-east-1\nextra = 1\n\n# next\n[default]\n",
         );
         d.upsert_sso_session(&n, &u, &r, &["sso:account:access".into()])
             .unwrap();
         assert_eq!(
             d.render(),
-            "[sso-session corp]\n# portal\nsso_start_url=https://corp.awsapps.com/start   \nsso_region :eu-west-1\nextra = 1\nsso_registration_scopes = sso:account:access\n\n# next\n[default]\n"
+            "[sso-session corp]\n# portal\nsso_start_url=https://corp.awsapps.com/start   \nsso_region= eu-west-1\nextra = 1\nsso_registration_scopes = sso:account:access\n\n# next\n[default]\n"
         );
     }
 
@@ -580,25 +580,30 @@ mod tests {
         let mut d = doc(&format!(
             "{MANAGED_BEGIN}\n[profile synced]\n{MANAGED_END}\n"
         ));
-        let bg: ProfileName = "prod bg".parse().unwrap();
+        // A name the SDKs would ignore (not an identifier) is refused, not written.
+        let spaced: ProfileName = "prod bg".parse().unwrap();
+        assert!(
+            d.set_profile_keys(&spaced, &[("awsx_breakglass_user", "alice")])
+                .is_err()
+        );
+        let bg: ProfileName = "prod-bg".parse().unwrap();
         d.set_profile_keys(&bg, &[("awsx_breakglass_user", "alice")])
             .unwrap();
         assert!(
             d.render()
-                .ends_with("\n\n[profile \"prod bg\"]\nawsx_breakglass_user = alice\n"),
+                .ends_with("\n\n[profile prod-bg]\nawsx_breakglass_user = alice\n"),
             "{}",
             d.render()
         );
-        assert_eq!(d.profile_sections("prod bg").count(), 1);
+        assert_eq!(d.profile_sections("prod-bg").count(), 1);
         d.set_profile_keys(
             &bg,
             &[("awsx_breakglass_user", "bob"), ("region", "us-east-1")],
         )
         .unwrap();
         assert!(
-            d.render().ends_with(
-                "[profile \"prod bg\"]\nawsx_breakglass_user = bob\nregion = us-east-1\n"
-            )
+            d.render()
+                .ends_with("[profile prod-bg]\nawsx_breakglass_user = bob\nregion = us-east-1\n")
         );
         let synced: ProfileName = "synced".parse().unwrap();
         assert!(matches!(

@@ -10,32 +10,27 @@
 //! resolution against the file's stamp.
 use std::path::Path;
 
+use super::Result;
 use super::document::{Document, Flavor, read_section};
 use super::lex::{Kind, Lexer, SectionName};
 use super::profile::{AwsxProfile, not_found, profile_names};
 use super::session::{SsoSession, pick};
-use super::{Error, Result};
 use crate::types::ProfileName;
 
 /// Resolve profile `name` from the config file at `path` as cheaply as possible.
 pub fn find_awsx_profile(path: &Path, name: &ProfileName) -> Result<AwsxProfile> {
     // Not `read_text`: the hot path needs no snapshot (a digest of the whole file).
-    let text = match std::fs::read(path) {
-        Ok(bytes) => super::utf8(path, bytes)?,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
-        Err(source) => {
-            return Err(Error::Read {
-                path: path.to_owned(),
-                source,
-            });
-        }
+    let text = match super::read_bounded(path)? {
+        Some(bytes) => super::utf8(path, bytes)?,
+        None => String::new(),
     };
     find_in_text(&text, path, name)
 }
 
 /// Header positions found in one pass: (byte offset, line number, header text).
 struct Headers<'a> {
-    profiles: Vec<(usize, usize)>,
+    /// (byte offset, line number, `[profile …]` rather than a bare `[default]`).
+    profiles: Vec<(usize, usize, bool)>,
     sessions: Vec<(usize, usize, &'a str)>,
 }
 
@@ -49,12 +44,13 @@ fn scan<'a>(text: &'a str, name: &str) -> Headers<'a> {
         let Kind::Header { inner } = line.kind else {
             continue;
         };
-        if SectionName::could_name_profile(inner, name) {
-            if matches!(SectionName::of_config_header(inner), SectionName::Profile(n) if n == name)
-            {
-                found.profiles.push((line.start, line.number));
-            }
-        } else if inner.starts_with("sso-session") {
+        if SectionName::could_name_profile(inner, name)
+            && matches!(SectionName::of_config_header(inner), SectionName::Profile(n) if n == name)
+        {
+            let prefixed = inner.trim_matches([' ', '\t']).contains([' ', '\t']);
+            found.profiles.push((line.start, line.number, prefixed));
+        }
+        if inner.contains("sso-session") {
             found.sessions.push((line.start, line.number, inner));
         }
     }
@@ -63,8 +59,14 @@ fn scan<'a>(text: &'a str, name: &str) -> Headers<'a> {
 
 pub(super) fn find_in_text(text: &str, path: &Path, name: &ProfileName) -> Result<AwsxProfile> {
     let headers = scan(text, name.as_str());
-    let read = |&(start, line): &(usize, usize)| read_section(text, start, line, Flavor::Config);
-    let sections: Vec<_> = headers.profiles.iter().filter_map(read).collect();
+    // The SDKs ignore `[default]` when there is a `[profile default]`.
+    let any_prefixed = headers.profiles.iter().any(|&(.., prefixed)| prefixed);
+    let sections: Vec<_> = headers
+        .profiles
+        .iter()
+        .filter(|&&(.., prefixed)| prefixed || !any_prefixed)
+        .filter_map(|&(start, line, _)| read_section(text, start, line, Flavor::Config))
+        .collect();
     let Some(section) = pick(sections.iter(), &format!("profile {name}"), path)? else {
         // The miss is the slow path anyway: index everything for "did you mean".
         let doc = Document::parse(text, Flavor::Config, path);
@@ -74,7 +76,7 @@ pub(super) fn find_in_text(text: &str, path: &Path, name: &ProfileName) -> Resul
             profile_names(&doc).iter().map(|n| n.as_str()),
         ));
     };
-    AwsxProfile::from_section(name, section, path, |session| {
+    AwsxProfile::from_section(name, &section, path, |session| {
         let wanted = SectionName::SsoSession(session.as_str().to_owned());
         let sections: Vec<_> = headers
             .sessions
@@ -83,7 +85,7 @@ pub(super) fn find_in_text(text: &str, path: &Path, name: &ProfileName) -> Resul
             .filter_map(|&(start, line, _)| read_section(text, start, line, Flavor::Config))
             .collect();
         match pick(sections.iter(), &format!("[sso-session {session}]"), path)? {
-            Some(s) => SsoSession::from_section(session.clone(), s, path).map(Some),
+            Some(s) => SsoSession::from_section(session.clone(), &s, path).map(Some),
             None => Ok(None),
         }
     })
@@ -92,6 +94,7 @@ pub(super) fn find_in_text(text: &str, path: &Path, name: &ProfileName) -> Resul
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::Error;
 
     const CONFIG: &str = "\
 [default]
@@ -107,6 +110,8 @@ awsx_sso_session = corp
 awsx_account_id = 111111111111
 awsx_role_name = Dev
 s3 =
+  addressing_style = path
+region = eu-west-1
   [profile hidden]
 [profile  prod ]
 awsx_sso_session = corp

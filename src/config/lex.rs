@@ -1,39 +1,83 @@
-//! Line-by-line reading of AWS's INI dialect, exactly as botocore reads it (Python's
-//! `RawConfigParser` with its defaults, then `configloader.build_profile_map`):
+//! Line-by-line reading of the AWS config and credentials files, exactly as the AWS SDKs
+//! read them: their shared profile-parser suite (`test-data/profile-parser-tests.json` in
+//! the `aws-runtime` crate, run by tests/it/config.rs) is the grammar.
 //!
-//! - a full-line comment starts with `#` or `;` after optional white space; there are no
-//!   inline comments (`region = x # y` has the value `x # y`);
-//! - a header is `[` … the last `]` on the line (text after it is ignored);
-//! - `key = value` or `key: value`, split at the first `=` or `:`; keys are
-//!   case-insensitive, keys and values are trimmed;
-//! - a line indented deeper than the key line above it continues that key's value (this is
-//!   how nested `s3 =` sub-sections work); blank and comment lines do not end a value;
-//! - anything else (text before the first header, a line with no `=`/`:`) makes botocore
-//!   reject the whole file. We keep such lines verbatim and report them.
+//! - a comment line starts with `#` or `;` in the first column; a blank line holds only
+//!   spaces and tabs;
+//! - a header is a line starting with `[`: after cutting a comment (`#` or `;` anywhere) and
+//!   trimming, it must end with `]`;
+//! - a line starting with a space or tab continues the property above it (and only a
+//!   property: not a header, not the top of the file); after a property with an empty value
+//!   (`s3 =`), each such line is a sub-property and must be `name = value`;
+//! - any other line is `name = value`, inside a section, split at the first `=`; a `#` or
+//!   `;` that follows white space starts a comment; names and values are trimmed.
 //!
-//! The lexer borrows from the text and allocates nothing, so the full document parser
-//! and the `credential-process` hot path share it and cannot disagree.
+//! A line that breaks these rules makes the SDKs refuse the whole file. The lexer still
+//! classifies every line (as `Garbage`), so a document stays lossless; commands refuse such
+//! a file (see `config::utf8`). The lexer borrows from the text and allocates nothing, so
+//! the full document parser and the `credential-process` hot path share it.
 
-/// A UTF-8 byte-order mark; botocore cannot read a file that starts with one, awsx can.
+/// A UTF-8 byte-order mark: the SDKs read it as text before the first header.
 pub const BOM: &str = "\u{feff}";
 
-/// Why botocore would refuse a line.
+/// The white space the SDKs trim: spaces and tabs only.
+const WS: [char; 2] = [' ', '\t'];
+
+/// Why the SDKs refuse a line (and with it the whole file).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Garbage {
-    /// A key or other text before the first `[section]` header.
+    /// A property or continuation before the first `[section]` header.
     OutsideSection,
-    /// Neither `=` nor `:` on the line.
+    /// A property line with no `=`.
     NoDelimiter,
-    /// `= value` with nothing before the delimiter.
+    /// `= value` with nothing before the `=`.
     EmptyKey,
+    /// A header line that does not end with `]`.
+    UnclosedHeader,
+    /// An indented line right after a header: it continues no property.
+    ContinuationWithoutProperty,
+    /// A sub-property line (indented, after `name =`) with no `=`.
+    SubPropertyNoDelimiter,
+    /// A sub-property line `= value`.
+    SubPropertyEmptyKey,
+    /// The file starts with a UTF-8 byte-order mark.
+    Bom,
 }
 
 impl Garbage {
+    /// What is wrong, as the SDKs' own message says it.
     pub fn explain(self) -> &'static str {
         match self {
             Garbage::OutsideSection => "text before the first [section] header",
-            Garbage::NoDelimiter => "neither a [section] header, a comment nor a key = value line",
-            Garbage::EmptyKey => "a value with no key before the '='",
+            Garbage::NoDelimiter => {
+                "a line that is neither a [section] header, a comment nor a name = value property (no '=')"
+            }
+            Garbage::EmptyKey => "a property with no name before the '='",
+            Garbage::UnclosedHeader => "a section header that does not end with ']'",
+            Garbage::ContinuationWithoutProperty => {
+                "an indented line right after a section header: indented lines continue the property above them"
+            }
+            Garbage::SubPropertyNoDelimiter => {
+                "an indented line under a property with an empty value, which must be a sub-property: name = value"
+            }
+            Garbage::SubPropertyEmptyKey => "a sub-property with no name before the '='",
+            Garbage::Bom => "a UTF-8 byte-order mark at the start of the file",
+        }
+    }
+
+    /// How to repair it.
+    pub fn fix(self) -> &'static str {
+        match self {
+            Garbage::OutsideSection => "move it under a [profile NAME] header, or delete it",
+            Garbage::NoDelimiter | Garbage::SubPropertyNoDelimiter => {
+                "write it as name = value (only '=' separates), make it a comment with # in the first column, or delete it"
+            }
+            Garbage::EmptyKey | Garbage::SubPropertyEmptyKey => "add the name, or delete the line",
+            Garbage::UnclosedHeader => "close it with ']' (a comment may follow the ']')",
+            Garbage::ContinuationWithoutProperty => {
+                "remove the indentation, or delete the line (a comment must start in the first column)"
+            }
+            Garbage::Bom => "save the file as UTF-8 without BOM",
         }
     }
 }
@@ -43,16 +87,16 @@ impl Garbage {
 pub enum Kind<'a> {
     Blank,
     Comment,
-    /// `inner` is the text between `[` and the last `]`, untrimmed (botocore's section name).
+    /// `inner` is the text between `[` and `]` (after cutting a comment), untrimmed.
     Header {
         inner: &'a str,
     },
-    /// `key` is as written (not yet lower-cased), both trimmed.
+    /// `key` is as written (not yet lower-cased), both trimmed, a trailing comment cut.
     Key {
         key: &'a str,
         value: &'a str,
     },
-    /// More of the previous key's value (trimmed), e.g. a nested `key = value`.
+    /// More of the previous property's value (trimmed; comments are part of it).
     Continuation {
         text: &'a str,
     },
@@ -80,25 +124,25 @@ impl Line<'_> {
     }
 }
 
-/// Iterator over the lines of a whole file (a leading BOM is skipped, not reported).
+/// Iterator over the lines of a whole file.
 pub struct Lexer<'a> {
     text: &'a str,
     pos: usize,
     number: usize,
     in_section: bool,
-    /// The indentation of the key whose value can still be continued.
-    open_key_indent: Option<usize>,
+    /// The property that indented lines continue: `Some(true)` when its value was empty, so
+    /// they are sub-properties.
+    property: Option<bool>,
 }
 
 impl<'a> Lexer<'a> {
     pub fn new(text: &'a str) -> Self {
-        let pos = if text.starts_with(BOM) { BOM.len() } else { 0 };
         Lexer {
             text,
-            pos,
+            pos: 0,
             number: 0,
             in_section: false,
-            open_key_indent: None,
+            property: None,
         }
     }
 
@@ -110,48 +154,98 @@ impl<'a> Lexer<'a> {
             pos: start,
             number: number - 1,
             in_section: false,
-            open_key_indent: None,
+            property: None,
         }
     }
 
     fn classify(&mut self, content: &'a str) -> Kind<'a> {
-        let stripped = content.trim();
-        if stripped.is_empty() {
+        if self.number == 1 && content.starts_with(BOM) {
+            return Kind::Garbage(Garbage::Bom);
+        }
+        if content.trim_matches(WS).is_empty() {
             return Kind::Blank;
         }
-        if stripped.starts_with('#') || stripped.starts_with(';') {
+        if content.starts_with(['#', ';']) {
             return Kind::Comment;
         }
-        let indent = content.len() - content.trim_start().len();
-        if self
-            .open_key_indent
-            .is_some_and(|key_indent| indent > key_indent)
-        {
-            return Kind::Continuation { text: stripped };
-        }
-        if let Some(inner) = header_inner(stripped) {
+        if content.starts_with('[') {
             self.in_section = true;
-            self.open_key_indent = None;
-            return Kind::Header { inner };
+            self.property = None;
+            return match prepare(content, false)
+                .strip_prefix('[')
+                .and_then(|l| l.strip_suffix(']'))
+            {
+                Some(inner) => Kind::Header { inner },
+                None => Kind::Garbage(Garbage::UnclosedHeader),
+            };
         }
         if !self.in_section {
             return Kind::Garbage(Garbage::OutsideSection);
         }
-        // configparser moves its indentation mark even on a line it rejects.
-        self.open_key_indent = self.open_key_indent.map(|_| indent);
-        let Some(at) = stripped.find(['=', ':']) else {
-            return Kind::Garbage(Garbage::NoDelimiter);
-        };
-        let key = stripped[..at].trim_end();
-        if key.is_empty() {
-            return Kind::Garbage(Garbage::EmptyKey);
+        if content.starts_with(WS) {
+            return match self.property {
+                None => Kind::Garbage(Garbage::ContinuationWithoutProperty),
+                Some(true) => match property(content) {
+                    Ok(_) => Kind::Continuation {
+                        text: content.trim_matches(WS),
+                    },
+                    Err(Garbage::EmptyKey) => Kind::Garbage(Garbage::SubPropertyEmptyKey),
+                    Err(_) => Kind::Garbage(Garbage::SubPropertyNoDelimiter),
+                },
+                Some(false) => Kind::Continuation {
+                    text: content.trim_matches(WS),
+                },
+            };
         }
-        self.open_key_indent = Some(indent);
-        Kind::Key {
-            key,
-            value: stripped[at + 1..].trim(),
+        match property(content) {
+            Ok((key, value)) => {
+                self.property = Some(value.is_empty());
+                Kind::Key { key, value }
+            }
+            Err(why) => Kind::Garbage(why),
         }
     }
+}
+
+/// The SDKs' `prepare_line`: trim, cut a comment (`#` or `;`; in a property only after
+/// white space), trim again.
+fn prepare(line: &str, comments_need_whitespace: bool) -> &str {
+    let line = line.trim_matches(WS);
+    let mut prev_whitespace = false;
+    let mut cut = line.len();
+    for (at, c) in line.char_indices() {
+        if (c == '#' || c == ';') && (prev_whitespace || !comments_need_whitespace) {
+            cut = at;
+            break;
+        }
+        prev_whitespace = c.is_whitespace();
+    }
+    line[..cut].trim_matches(WS)
+}
+
+/// `name = value` as the SDKs split a property line.
+fn property(line: &str) -> Result<(&str, &str), Garbage> {
+    let line = prepare(line, true);
+    let (key, value) = line.split_once('=').ok_or(Garbage::NoDelimiter)?;
+    let key = key.trim_matches(WS);
+    if key.is_empty() {
+        return Err(Garbage::EmptyKey);
+    }
+    Ok((key, value.trim_matches(WS)))
+}
+
+/// The first line the SDKs refuse, if any: (line number, why).
+pub fn first_error(text: &str) -> Option<(usize, Garbage)> {
+    Lexer::new(text).find_map(|l| match l.kind {
+        Kind::Garbage(why) => Some((l.number, why)),
+        _ => None,
+    })
+}
+
+/// A name the SDKs accept for a section or property (others are ignored, not refused).
+pub fn is_identifier(s: &str) -> bool {
+    s.chars()
+        .all(|c| c.is_ascii_alphanumeric() || "_-/.%@:+".contains(c))
 }
 
 impl<'a> Lexer<'a> {
@@ -173,37 +267,23 @@ impl<'a> Lexer<'a> {
     }
 
     /// The next header line, skipping the rest: what `self.find(is header)` gives, but
-    /// cheaper, for the hot path. Most lines of a big config are unindented `key = value`
-    /// lines; for those only the first byte and the delimiter are looked at, and the
-    /// lexer state is updated exactly as `classify` would. Every other line (indented,
-    /// blank, non-ASCII start, `[`) goes through `classify` itself.
+    /// cheaper, for the hot path. Only a line starting with `[` can be a header, whatever
+    /// came before it, so no other line needs classifying.
     pub fn next_header(&mut self) -> Option<Line<'a>> {
         loop {
             let (start, content, eol) = self.next_raw()?;
-            match content.as_bytes().first() {
-                Some(b'#' | b';') => continue,
-                Some(&b) if b.is_ascii() && b != b'[' && !char::from(b).is_whitespace() => {
-                    // Column 0, not a comment or header: a key (or a line botocore
-                    // rejects). Neither is a continuation, since nothing is indented less.
-                    if self.in_section {
-                        // A key needs a delimiter with something before it (`= v` is rejected).
-                        let is_key = b != b'=' && b != b':' && content.contains(['=', ':']);
-                        self.open_key_indent =
-                            (is_key || self.open_key_indent.is_some()).then_some(0);
-                    }
-                }
-                _ => {
-                    let kind = self.classify(content);
-                    if let Kind::Header { .. } = kind {
-                        return Some(Line {
-                            number: self.number,
-                            start,
-                            content,
-                            eol,
-                            kind,
-                        });
-                    }
-                }
+            if !content.starts_with('[') {
+                continue;
+            }
+            let kind = self.classify(content);
+            if let Kind::Header { .. } = kind {
+                return Some(Line {
+                    number: self.number,
+                    start,
+                    content,
+                    eol,
+                    kind,
+                });
             }
         }
     }
@@ -225,13 +305,6 @@ impl<'a> Iterator for Lexer<'a> {
     }
 }
 
-/// configparser's `\[(?P<header>.+)\]` matched at the start of the stripped line.
-fn header_inner(stripped: &str) -> Option<&str> {
-    let rest = stripped.strip_prefix('[')?;
-    let close = rest.rfind(']')?;
-    (close > 0).then(|| &rest[..close])
-}
-
 /// What a header names, in the config file's rules (`build_profile_map`).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum SectionName {
@@ -246,96 +319,52 @@ pub enum SectionName {
 }
 
 impl SectionName {
-    /// The config file's rules: `default` is a profile as is; `profile …`, `sso-session …`
-    /// and `services …` are split like a shell would (`shlex.split`) and count only when
-    /// that gives exactly two words. botocore tests the prefix with `startswith`, so
-    /// `[profilex y]` is profile `y`; we copy that rather than disagree with the SDK.
+    /// The config file's rules (the SDKs' `SectionPair`): the header text is trimmed and
+    /// split at its first space or tab; without a prefix only `default` is a profile; with
+    /// one, the name must be an identifier (`[profile a b]`, `[profile foo!]` are ignored),
+    /// and `profile`, `sso-session` and `services` say what the section is.
+    /// (`[default]` is ignored when the file also has `[profile default]`: see `Document`.)
     pub fn of_config_header(inner: &str) -> SectionName {
-        if inner == "default" {
-            return SectionName::Profile("default".to_owned());
-        }
-        let make: fn(String) -> SectionName = if inner.starts_with("profile") {
-            SectionName::Profile
-        } else if inner.starts_with("sso-session") {
-            SectionName::SsoSession
-        } else if inner.starts_with("services") {
-            SectionName::Services
-        } else {
-            return SectionName::Other;
-        };
-        match shell_words(inner) {
-            Some(mut words) if words.len() == 2 => words.pop().map_or(SectionName::Other, make),
-            _ => SectionName::Other,
+        let text = inner.trim_matches(WS);
+        match text.split_once(WS) {
+            None if text.trim() == "default" => SectionName::Profile("default".to_owned()),
+            None => SectionName::Other,
+            Some((prefix, name)) => {
+                let name = name.trim();
+                if !is_identifier(name) {
+                    return SectionName::Other;
+                }
+                match prefix.trim() {
+                    "profile" => SectionName::Profile(name.to_owned()),
+                    "sso-session" => SectionName::SsoSession(name.to_owned()),
+                    "services" => SectionName::Services(name.to_owned()),
+                    _ => SectionName::Other,
+                }
+            }
         }
     }
 
-    /// The credentials file's rules: the whole header text is the profile name.
+    /// `[profile default]` (not `[default]`), which wins over `[default]` in the SDKs.
+    pub fn is_prefixed_default(inner: &str) -> bool {
+        inner.trim_matches(WS).split_once(WS).is_some()
+            && Self::of_config_header(inner) == SectionName::Profile("default".to_owned())
+    }
+
+    /// The credentials file's rules: the trimmed header is the profile name, if it is an
+    /// identifier; a header with a prefix (`[profile x]`) is ignored.
     pub fn of_credentials_header(inner: &str) -> SectionName {
-        SectionName::Profile(inner.to_owned())
+        let text = inner.trim_matches(WS);
+        if text.split_once(WS).is_some() || !is_identifier(text.trim()) {
+            return SectionName::Other;
+        }
+        SectionName::Profile(text.trim().to_owned())
     }
 
     /// Cheap test the hot path runs before allocating anything: could this config-file
     /// header name the profile `name`? (A false positive is fine, a false negative is not.)
     pub fn could_name_profile(inner: &str, name: &str) -> bool {
-        inner == "default" || (inner.starts_with("profile") && inner.contains(name))
+        inner.contains(name)
     }
-}
-
-/// A subset of Python's `shlex.split` (POSIX mode): white space separates words, quotes
-/// group, a backslash escapes outside single quotes. `None` for an unclosed quote, as
-/// shlex raises (and botocore then ignores the section).
-pub fn shell_words(s: &str) -> Option<Vec<String>> {
-    let mut words = Vec::new();
-    let mut word = String::new();
-    let mut in_word = false;
-    let mut chars = s.chars();
-    while let Some(c) = chars.next() {
-        match c {
-            c if c.is_whitespace() => {
-                if in_word {
-                    words.push(std::mem::take(&mut word));
-                    in_word = false;
-                }
-            }
-            '\'' => {
-                in_word = true;
-                loop {
-                    match chars.next()? {
-                        '\'' => break,
-                        c => word.push(c),
-                    }
-                }
-            }
-            '"' => {
-                in_word = true;
-                loop {
-                    match chars.next()? {
-                        '"' => break,
-                        '\\' => match chars.next()? {
-                            c @ ('"' | '\\' | '$' | '`') => word.push(c),
-                            c => {
-                                word.push('\\');
-                                word.push(c);
-                            }
-                        },
-                        c => word.push(c),
-                    }
-                }
-            }
-            '\\' => {
-                in_word = true;
-                word.push(chars.next()?);
-            }
-            c => {
-                in_word = true;
-                word.push(c);
-            }
-        }
-    }
-    if in_word {
-        words.push(word);
-    }
-    Some(words)
 }
 
 #[cfg(test)]
@@ -347,8 +376,8 @@ mod tests {
     }
 
     #[test]
-    fn reads_keys_with_any_spacing_and_either_delimiter() {
-        let k = kinds("[default]\nregion=eu-west-1\noutput :  json  \nurl = a=b:c\n");
+    fn reads_properties_and_cuts_comments_that_follow_white_space() {
+        let k = kinds("[default]\nregion=eu-west-1\noutput =  json # x\nurl = a=b:c#d\n");
         assert_eq!(
             k[1],
             Kind::Key {
@@ -367,14 +396,14 @@ mod tests {
             k[3],
             Kind::Key {
                 key: "url",
-                value: "a=b:c"
+                value: "a=b:c#d"
             }
         );
     }
 
     #[test]
-    fn indented_lines_continue_the_key_above_through_blanks_and_comments() {
-        let k = kinds("[default]\ns3 =\n  a = b\n\n  # c\n  c = d\nregion = x\n");
+    fn indented_lines_continue_the_property_above_through_blanks() {
+        let k = kinds("[default]\ns3 =\n  a = b\n\n  c = d\nregion = x\n  more # kept\n");
         assert_eq!(
             k[1],
             Kind::Key {
@@ -384,43 +413,41 @@ mod tests {
         );
         assert_eq!(k[2], Kind::Continuation { text: "a = b" });
         assert_eq!(k[3], Kind::Blank);
-        assert_eq!(k[4], Kind::Comment);
-        assert_eq!(k[5], Kind::Continuation { text: "c = d" });
+        assert_eq!(k[4], Kind::Continuation { text: "c = d" });
         assert_eq!(
             k[6],
-            Kind::Key {
-                key: "region",
-                value: "x"
+            Kind::Continuation {
+                text: "more # kept"
             }
         );
     }
 
     #[test]
-    fn an_indented_header_after_a_key_is_a_continuation_as_in_configparser() {
-        let k = kinds("[a]\nk = v\n  [b]\n[c]\n  [d]\n");
-        assert_eq!(k[2], Kind::Continuation { text: "[b]" });
-        assert_eq!(k[3], Kind::Header { inner: "c" });
-        assert_eq!(k[4], Kind::Header { inner: "d" });
-    }
-
-    #[test]
-    fn headers_take_text_up_to_the_last_bracket() {
-        let k = kinds("[profile   foo ] ; note\n[]\n");
+    fn what_the_sdks_refuse_is_garbage() {
+        use Garbage as G;
+        let first = |text: &str| first_error(text).map(|(_, g)| g);
+        assert_eq!(first("[profile foo"), Some(G::UnclosedHeader));
+        assert_eq!(first("[profile foo] x"), Some(G::UnclosedHeader));
+        assert_eq!(first("name = value"), Some(G::OutsideSection));
+        assert_eq!(first(" -continued"), Some(G::OutsideSection));
         assert_eq!(
-            k[0],
-            Kind::Header {
-                inner: "profile   foo "
-            }
+            first("[a]\n -continued"),
+            Some(G::ContinuationWithoutProperty)
         );
-        assert_eq!(k[1], Kind::Garbage(Garbage::NoDelimiter));
-    }
-
-    #[test]
-    fn garbage_is_reported_not_dropped() {
-        let k = kinds("orphan = 1\n[a]\nnonsense\n= x\n");
-        assert_eq!(k[0], Kind::Garbage(Garbage::OutsideSection));
-        assert_eq!(k[2], Kind::Garbage(Garbage::NoDelimiter));
-        assert_eq!(k[3], Kind::Garbage(Garbage::EmptyKey));
+        assert_eq!(first("[a]\nkey : value"), Some(G::NoDelimiter));
+        assert_eq!(first("[a]\n= value"), Some(G::EmptyKey));
+        assert_eq!(
+            first("[a]\ns3 =\n invalid"),
+            Some(G::SubPropertyNoDelimiter)
+        );
+        assert_eq!(first("[a]\ns3 =\n = v"), Some(G::SubPropertyEmptyKey));
+        assert_eq!(first("\u{feff}[a]\n"), Some(G::Bom));
+        assert_eq!(
+            first("[a]\nk = v\n  # an indented comment continues k\n"),
+            None
+        );
+        assert_eq!(first("[a] ; note\n[b]# note\n"), None);
+        assert_eq!(first_error("[a]\nk = v\n[b]\n\tx").map(|(l, _)| l), Some(4));
     }
 
     #[test]
@@ -429,6 +456,7 @@ mod tests {
             "[a]",
             "  [b]",
             "[c] x",
+            "[c] # x",
             "k = v",
             "k",
             "= v",
@@ -446,6 +474,7 @@ mod tests {
             "junk:",
             "\u{feff}",
             "x\r",
+            "s3 =",
         ];
         let mut rng = fastrand::Rng::with_seed(11);
         for _ in 0..3000 {
@@ -465,33 +494,42 @@ mod tests {
 
     #[test]
     fn keeps_each_line_ending_and_offsets() {
-        let text = "\u{feff}[a]\r\nk=v\nlast";
+        let text = "[a]\r\nk=v\nlast";
         let lines: Vec<_> = Lexer::new(text).collect();
         assert_eq!(lines[0].eol, "\r\n");
-        assert_eq!(lines[0].start, 3);
+        assert_eq!(lines[1].start, 5);
         assert_eq!(lines[1].eol, "\n");
         assert_eq!(lines[2].eol, "");
         assert_eq!(lines[2].end(), text.len());
     }
 
     #[test]
-    fn config_headers_follow_build_profile_map() {
+    fn config_headers_follow_the_sdks_section_rules() {
         use SectionName as S;
         let p = |s: &str| S::Profile(s.to_owned());
         assert_eq!(S::of_config_header("default"), p("default"));
+        assert_eq!(S::of_config_header(" default "), p("default"));
         assert_eq!(S::of_config_header("profile default"), p("default"));
-        assert_eq!(S::of_config_header("profile   foo "), p("foo"));
-        assert_eq!(S::of_config_header("profile \"a b\""), p("a b"));
-        assert_eq!(S::of_config_header("profilex y"), p("y"));
-        assert_eq!(S::of_config_header(" profile c"), S::Other);
+        assert_eq!(S::of_config_header("profile \tfoo \t"), p("foo"));
+        assert_eq!(S::of_config_header("   profile foo    "), p("foo"));
+        assert_eq!(S::of_config_header("profile\tfoo"), p("foo"));
+        assert_eq!(S::of_config_header("profilefoo"), S::Other);
         assert_eq!(S::of_config_header("profile a b"), S::Other);
-        assert_eq!(S::of_config_header("profile 'open"), S::Other);
-        assert_eq!(S::of_config_header("default "), S::Other);
+        assert_eq!(S::of_config_header("profile foo!bar"), S::Other);
+        assert_eq!(S::of_config_header("foo"), S::Other);
         assert_eq!(
             S::of_config_header("sso-session corp"),
             S::SsoSession("corp".into())
         );
+        assert_eq!(S::of_config_header("sso-sesion corp"), S::Other);
         assert_eq!(S::of_config_header("services s"), S::Services("s".into()));
-        assert_eq!(S::of_credentials_header(" prod "), p(" prod "));
+        assert!(S::is_prefixed_default("profile default"));
+        assert!(!S::is_prefixed_default("default"));
+        assert_eq!(S::of_credentials_header(" prod "), p("prod"));
+        assert_eq!(S::of_credentials_header("profile x"), S::Other);
+        assert_eq!(
+            S::of_credentials_header("sso-sessionfoo"),
+            p("sso-sessionfoo")
+        );
     }
 }

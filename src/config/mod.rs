@@ -2,9 +2,11 @@
 //! `write`), typed views of profiles and sso-sessions (`profile`, `session`) and the
 //! `credential-process` hot path (`fast`, and `cache` for big files).
 //!
-//! Reading follows botocore's rules (see `lex`). Where botocore rejects a whole file
-//! (a repeated header or key, an unparseable line, a BOM), awsx keeps going: it reports a
-//! warning, and refuses only a profile that is itself ambiguous.
+//! Reading follows the AWS SDKs' rules, their shared profile-parser suite (see `lex`): a
+//! file they refuse (an unclosed header, a line without `=`, a stray indented line, a BOM…)
+//! is refused by every command with exit 2, naming the line and the fix, and never edited.
+//! What they accept is read as they read it (repeated sections merge, the last value wins;
+//! the AWS CLI v1 refuses those, which the document reports as warnings).
 pub mod cache;
 pub mod document;
 pub mod edit;
@@ -36,6 +38,24 @@ pub enum Error {
     Read {
         path: PathBuf,
         source: std::io::Error,
+    },
+
+    #[error("{} is {what}, not a regular file; AWS tools read only a regular file there: replace it with one (or point {var} elsewhere)", path.display())]
+    NotRegular {
+        path: PathBuf,
+        what: &'static str,
+        var: &'static str,
+    },
+
+    #[error("{} is {size} bytes, more than the {limit} bytes (16 MiB) awsx reads; an AWS config this big is almost certainly not one: check what the file is", path.display(), limit = MAX_FILE_BYTES)]
+    TooLarge { path: PathBuf, size: u64 },
+
+    #[error("{} (line {line}): {problem}, which makes the AWS SDKs and CLI refuse the whole file, so awsx neither reads nor edits it; {fix}", path.display())]
+    Syntax {
+        path: PathBuf,
+        line: usize,
+        problem: &'static str,
+        fix: &'static str,
     },
 
     #[error("{} (line {line}) is not valid UTF-8; save it as UTF-8", path.display())]
@@ -211,25 +231,99 @@ impl ConfigFile {
     }
 }
 
+/// The largest config or credentials file awsx reads (documented in the README). The
+/// biggest real configs (tens of thousands of synced profiles) are a few megabytes.
+pub const MAX_FILE_BYTES: u64 = 16 * 1024 * 1024;
+
 /// The file as UTF-8 text (empty when missing) and a snapshot of what was read.
 pub(crate) fn read_text(path: &Path) -> Result<(String, Snapshot)> {
-    let bytes = match std::fs::read(path) {
-        Ok(b) => b,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            return Ok((String::new(), Snapshot::of(None)));
-        }
-        Err(source) => {
-            return Err(Error::Read {
-                path: path.to_owned(),
-                source,
-            });
-        }
+    let Some(bytes) = read_bounded(path)? else {
+        return Ok((String::new(), Snapshot::of(None)));
     };
     let snapshot = Snapshot::of(Some(&bytes));
     Ok((utf8(path, bytes)?, snapshot))
 }
 
-/// `bytes` read from `path` as text, or which line is not UTF-8 or ends in a bare CR.
+/// The bytes of the regular file at `path` (symlinks followed), `None` when it does not
+/// exist. Anything else is refused before it is opened or read whole: a FIFO would block
+/// forever, `/dev/zero` never ends, a directory is a mistake, and a file over
+/// [`MAX_FILE_BYTES`] is not an AWS config.
+pub(crate) fn read_bounded(path: &Path) -> Result<Option<Vec<u8>>> {
+    use std::io::Read as _;
+    let read_err = |source| Error::Read {
+        path: path.to_owned(),
+        source,
+    };
+    let check = |meta: &std::fs::Metadata| -> Result<()> {
+        if !meta.is_file() {
+            return Err(Error::NotRegular {
+                path: path.to_owned(),
+                what: file_kind(meta),
+                var: if path.file_name().is_some_and(|n| n == "credentials") {
+                    "AWS_SHARED_CREDENTIALS_FILE"
+                } else {
+                    "AWS_CONFIG_FILE"
+                },
+            });
+        }
+        if meta.len() > MAX_FILE_BYTES {
+            return Err(Error::TooLarge {
+                path: path.to_owned(),
+                size: meta.len(),
+            });
+        }
+        Ok(())
+    };
+    // stat before open: opening a FIFO for reading blocks until a writer comes.
+    match std::fs::metadata(path) {
+        Ok(meta) => check(&meta)?,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(read_err(e)),
+    }
+    let file = match std::fs::File::open(path) {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(read_err(e)),
+    };
+    // The same checks on what was opened (it may have been swapped since the stat).
+    check(&file.metadata().map_err(read_err)?)?;
+    let mut bytes = Vec::new();
+    file.take(MAX_FILE_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .map_err(read_err)?;
+    if bytes.len() as u64 > MAX_FILE_BYTES {
+        return Err(Error::TooLarge {
+            path: path.to_owned(),
+            size: bytes.len() as u64,
+        });
+    }
+    Ok(Some(bytes))
+}
+
+fn file_kind(meta: &std::fs::Metadata) -> &'static str {
+    let t = meta.file_type();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt;
+        if t.is_fifo() {
+            return "a named pipe (FIFO)";
+        }
+        if t.is_char_device() || t.is_block_device() {
+            return "a device";
+        }
+        if t.is_socket() {
+            return "a socket";
+        }
+    }
+    if t.is_dir() {
+        "a directory"
+    } else {
+        "not a file"
+    }
+}
+
+/// `bytes` read from `path` as text, or which line is not UTF-8, ends in a bare CR, or
+/// breaks the SDKs' grammar (the file is then refused whole, as the SDKs refuse it).
 pub(crate) fn utf8(path: &Path, bytes: Vec<u8>) -> Result<String> {
     // botocore reads a lone `\r` as a line end (Python's universal newlines); the lexer
     // does not, and an edit of such a file could join or split lines botocore sees.
@@ -244,6 +338,14 @@ pub(crate) fn utf8(path: &Path, bytes: Vec<u8>) -> Result<String> {
         return Err(Error::BareCarriageReturn {
             path: path.to_owned(),
             line: 1 + bytes[..at].iter().filter(|&&b| b == b'\n').count(),
+        });
+    }
+    if let Some((line, why)) = lex::first_error(&text) {
+        return Err(Error::Syntax {
+            path: path.to_owned(),
+            line,
+            problem: why.explain(),
+            fix: why.fix(),
         });
     }
     Ok(text)

@@ -28,19 +28,20 @@ impl Profile {
     /// Profile `name` in `doc` (`[default]` and `[profile default]` are the same profile;
     /// the later section wins, as in botocore). `None` if absent.
     pub fn find(doc: &Document, name: &ProfileName) -> Result<Option<Profile>> {
-        let section = pick(
-            doc.profile_sections(name.as_str()),
-            &format!("profile {name}"),
-            doc.path(),
-        )?;
+        Self::from_sections(doc, name, doc.profile_sections(name.as_str()))
+    }
+
+    /// [`Profile::find`] given the sections that name the profile (from an [`Index`]).
+    pub fn from_sections<'a>(
+        doc: &Document,
+        name: &ProfileName,
+        sections: impl Iterator<Item = &'a Section>,
+    ) -> Result<Option<Profile>> {
+        let section = pick(sections, &format!("profile {name}"), doc.path())?;
         Ok(section.map(|s| Profile {
             name: name.clone(),
             line: s.line,
-            keys: s
-                .entries
-                .iter()
-                .map(|e| (e.key.clone(), e.value.clone()))
-                .collect(),
+            keys: s.properties(),
         }))
     }
 
@@ -81,6 +82,60 @@ impl Profile {
     /// `credential_process` is ever run (for doctor).
     pub fn shadowed_by_standard_sso(&self) -> bool {
         self.get("sso_start_url").is_some() || self.get("sso_session").is_some()
+    }
+}
+
+/// The sections of a document by the profile or sso-session they define, built in one
+/// pass: for callers that visit every profile (doctor), so that each lookup does not scan
+/// the whole file again.
+pub struct Index<'d> {
+    profiles: std::collections::HashMap<&'d str, Vec<&'d Section>>,
+    sessions: std::collections::HashMap<&'d str, Vec<&'d Section>>,
+}
+
+impl<'d> Index<'d> {
+    pub fn new(doc: &'d Document) -> Self {
+        let mut index = Index {
+            profiles: Default::default(),
+            sessions: Default::default(),
+        };
+        for s in doc.sections() {
+            match &s.name {
+                SectionName::Profile(n) => index.profiles.entry(n.as_str()).or_default().push(s),
+                SectionName::SsoSession(n) => index.sessions.entry(n.as_str()).or_default().push(s),
+                _ => {}
+            }
+        }
+        index
+    }
+
+    /// The sections that name profile `name`, in file order.
+    pub fn profile_sections(&self, name: &str) -> impl Iterator<Item = &'d Section> + '_ {
+        self.profiles.get(name).into_iter().flatten().copied()
+    }
+
+    /// [`AwsxProfile::resolve`] through the index.
+    pub fn resolve(&self, doc: &Document, name: &ProfileName) -> Result<AwsxProfile> {
+        let what = format!("profile {name}");
+        let Some(section) = pick(self.profile_sections(name.as_str()), &what, doc.path())? else {
+            return Err(not_found(
+                name,
+                doc.path(),
+                profile_names(doc).iter().map(|n| n.as_str()),
+            ));
+        };
+        AwsxProfile::from_section(name, &section, doc.path(), |session| {
+            let sections = self
+                .sessions
+                .get(session.as_str())
+                .into_iter()
+                .flatten()
+                .copied();
+            match pick(sections, &format!("[sso-session {session}]"), doc.path())? {
+                Some(s) => SsoSession::from_section(session.clone(), &s, doc.path()).map(Some),
+                None => Ok(None),
+            }
+        })
     }
 }
 
@@ -155,7 +210,7 @@ impl AwsxProfile {
                 profile_names(doc).iter().map(|n| n.as_str()),
             ));
         };
-        Self::from_section(name, section, doc.path(), |session| {
+        Self::from_section(name, &section, doc.path(), |session| {
             SsoSession::find(doc, session)
         })
     }
@@ -405,59 +460,49 @@ mod tests {
     }
 
     #[test]
-    fn a_comment_pasted_after_a_breakglass_value_is_refused_with_the_fix() {
-        let with = |line: &str| {
-            let d = doc(&format!(
-                "[profile bg]\nawsx_breakglass_role_arn = arn:aws:iam::123456789012:role/B\nawsx_breakglass_user = bg-alice\n{line}\n"
-            ));
-            AwsxProfile::resolve(&d, &name("bg"))
-                .unwrap_err()
-                .to_string()
+    fn a_comment_after_a_value_is_cut_as_the_sdks_cut_it() {
+        let d = doc(
+            "[profile bg]\nawsx_breakglass_role_arn = arn:aws:iam::123456789012:role/B\nawsx_breakglass_user = bg-alice\nawsx_mfa_serial = arn:aws:iam::100000000001:mfa/bg-alice   # default: the enrolled device\nawsx_breakglass_duration = 30m ; default 1h\n",
+        );
+        let AwsxProfile::BreakGlass(p) = AwsxProfile::resolve(&d, &name("bg")).unwrap() else {
+            panic!("expected break-glass");
         };
-        for line in [
-            "awsx_mfa_serial = arn:aws:iam::100000000001:mfa/bg-alice   # default: the enrolled device",
-            "awsx_breakglass_identity = alice@example.com                       # default: $USER",
-            "awsx_breakglass_duration = 30m                                     ; default 1h",
-        ] {
-            let err = with(line);
-            assert!(
-                err.contains("(line 4)") && err.contains("put the comment on a line of its own"),
-                "{line}: {err}"
-            );
-        }
-        let err = with("awsx_mfa_serial = alice");
+        assert_eq!(
+            p.mfa_serial.as_deref(),
+            Some("arn:aws:iam::100000000001:mfa/bg-alice")
+        );
+        assert_eq!(p.duration, Some(Duration::from_secs(30 * 60)));
+        let d = doc(
+            "[profile bg]\nawsx_breakglass_role_arn = arn:aws:iam::123456789012:role/B\nawsx_breakglass_user = bg-alice\nawsx_mfa_serial = alice\n",
+        );
+        let err = AwsxProfile::resolve(&d, &name("bg"))
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("arn:aws:iam::123456789012:mfa/alice"), "{err}");
-        assert!(!err.contains("comment"), "{err}");
     }
 
     #[test]
-    fn default_and_profile_default_are_one_profile_and_the_later_wins() {
-        let d = doc("[profile default]\nregion = eu-west-1\n[default]\nregion = us-east-1\n");
-        let p = Profile::find(&d, &name("default")).unwrap().unwrap();
-        assert_eq!(p.region(), Some("us-east-1"));
-        assert_eq!(profile_names(&d), vec![name("default")]);
+    fn profile_default_wins_over_default_as_in_the_sdks() {
+        for text in [
+            "[profile default]\nregion = eu-west-1\n[default]\nregion = us-east-1\n",
+            "[default]\nregion = us-east-1\n[profile default]\nregion = eu-west-1\n",
+        ] {
+            let d = doc(text);
+            let p = Profile::find(&d, &name("default")).unwrap().unwrap();
+            assert_eq!(p.region(), Some("eu-west-1"), "{text}");
+            assert_eq!(profile_names(&d), vec![name("default")]);
+        }
     }
 
     #[test]
-    fn a_repeated_header_or_key_is_refused_for_that_profile_only() {
-        let d =
-            doc("[profile a]\nk=1\n[profile a]\nk=2\n[profile b]\nk=1\nk=2\n[profile c]\nk=1\n");
-        assert!(matches!(
-            Profile::find(&d, &name("a")),
-            Err(Error::DuplicateSection {
-                first: 1,
-                second: 3,
-                ..
-            })
-        ));
-        assert!(matches!(
-            Profile::find(&d, &name("b")),
-            Err(Error::DuplicateKey {
-                first: 6,
-                second: 7,
-                ..
-            })
-        ));
+    fn repeated_sections_merge_and_the_last_value_wins_as_in_the_sdks() {
+        let d = doc(
+            "[profile a]\nk=1\nx=1\n[profile a]\nk=2\n[profile b]\nk=1\nK=2\n[profile c]\nk=1\n",
+        );
+        let a = Profile::find(&d, &name("a")).unwrap().unwrap();
+        assert_eq!((a.get("k"), a.get("x")), (Some("2"), Some("1")));
+        let b = Profile::find(&d, &name("b")).unwrap().unwrap();
+        assert_eq!(b.get("k"), Some("2"));
         assert!(Profile::find(&d, &name("c")).unwrap().is_some());
     }
 
@@ -468,7 +513,7 @@ mod tests {
             Flavor::Credentials,
             "c",
         );
-        assert_eq!(profile_names(&d), vec![name("prod"), name("profile x")]);
+        assert_eq!(profile_names(&d), vec![name("prod")]);
         let p = Profile::find(&d, &name("prod")).unwrap().unwrap();
         assert_eq!(p.get("AWS_ACCESS_KEY_ID"), Some("AKIA"));
     }

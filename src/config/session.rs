@@ -31,7 +31,7 @@ impl SsoSession {
         else {
             return Ok(None);
         };
-        Self::from_section(name.clone(), section, doc.path()).map(Some)
+        Self::from_section(name.clone(), &section, doc.path()).map(Some)
     }
 
     /// Every sso-session in `doc`, in file order (for `awsx login` with no argument and doctor).
@@ -161,17 +161,44 @@ pub(super) fn required<'a>(
 
 pub(super) fn awsx_keys(section: &Section) -> BTreeMap<String, String> {
     section
-        .entries
-        .iter()
-        .filter(|e| e.key.starts_with("awsx_"))
-        .map(|e| (e.key.clone(), e.value.clone()))
+        .properties()
+        .into_iter()
+        .filter(|(k, _)| k.starts_with("awsx_"))
         .collect()
 }
 
-/// The section that counts among several naming the same thing: the last, as botocore
-/// does; but a header or a key written twice makes botocore refuse the file, and we
-/// refuse to guess for that section (other profiles still resolve).
+/// The section several sections naming the same thing amount to, as the SDKs read them:
+/// their properties merged in file order, a later value winning (the header and line are
+/// the last section's). `None` when there is none. Never fails: the SDKs accept this (the
+/// AWS CLI v1 and boto3 refuse a repeated header or key; the document warns about it).
 pub(super) fn pick<'a>(
+    mut sections: impl Iterator<Item = &'a Section>,
+    _what: &str,
+    _path: &Path,
+) -> Result<Option<std::borrow::Cow<'a, Section>>> {
+    let Some(first) = sections.next() else {
+        return Ok(None);
+    };
+    let Some(second) = sections.next() else {
+        return Ok(Some(std::borrow::Cow::Borrowed(first)));
+    };
+    let mut merged = first.clone();
+    for s in std::iter::once(second).chain(sections) {
+        let entries = std::mem::take(&mut merged.entries);
+        merged = Section {
+            entries: entries
+                .into_iter()
+                .chain(s.entries.iter().cloned())
+                .collect(),
+            ..s.clone()
+        };
+    }
+    Ok(Some(std::borrow::Cow::Owned(merged)))
+}
+
+/// The one section an edit may touch: a header or a key written twice is refused (the AWS
+/// CLI v1 refuses such a file; which copy the user means is theirs to say).
+pub(super) fn pick_for_edit<'a>(
     mut sections: impl Iterator<Item = &'a Section>,
     what: &str,
     path: &Path,
@@ -184,14 +211,11 @@ pub(super) fn pick<'a>(
         all.push(s);
         chosen = s;
     }
-    if let Some(first) = all
-        .iter()
-        .find(|s| s.header == chosen.header && s.line != chosen.line)
-    {
+    if all.len() > 1 {
         return Err(Error::DuplicateSection {
             section: what.to_owned(),
             path: path.to_owned(),
-            first: first.line,
+            first: all[0].line,
             second: chosen.line,
         });
     }
@@ -207,6 +231,13 @@ pub(super) fn pick<'a>(
         }
     }
     Ok(Some(chosen))
+}
+
+/// [`pick`] for callers outside the module: the merged section of everything in `sections`.
+pub fn merged<'a>(
+    sections: impl Iterator<Item = &'a Section>,
+) -> Option<std::borrow::Cow<'a, Section>> {
+    pick(sections, "", Path::new("")).ok().flatten()
 }
 
 #[cfg(test)]

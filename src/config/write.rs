@@ -69,9 +69,26 @@ pub fn atomic_write(path: &Path, contents: &[u8], expected: Option<&Snapshot>) -
         _ => PathBuf::from("."),
     };
     create_private_dir(&dir).map_err(write_err)?;
-    let _lock = lock_dir(&dir);
+    let lock = lock_dir(&dir);
+    let file_name = target
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let prefix = format!(".{file_name}.awsx-");
+    if lock.is_some() {
+        // Every temp file of ours is created and renamed under this lock, so one that is
+        // here now was left by a writer that died (kill -9, power loss).
+        remove_stale_temp_files(&dir, &prefix);
+    }
+    // The file as it is now, held open: an editor that writes into it in place (`>>`,
+    // most editors' save) writes into this inode, which stays readable after the rename.
+    let original = match std::fs::File::open(&target) {
+        Ok(f) => Some(f),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+        Err(e) => return Err(write_err(e)),
+    };
     if let Some(expected) = expected {
-        let now = Snapshot::read(&target).map_err(write_err)?;
+        let now = current(&target, original.as_ref()).map_err(write_err)?;
         if now.matches(contents) {
             return Ok(());
         }
@@ -81,21 +98,16 @@ pub fn atomic_write(path: &Path, contents: &[u8], expected: Option<&Snapshot>) -
             });
         }
     }
-    let existing = match std::fs::metadata(&target) {
-        Ok(m) => Some(m),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
-        Err(e) => return Err(write_err(e)),
+    let existing = match &original {
+        Some(f) => Some(f.metadata().map_err(write_err)?),
+        None => None,
     };
     if let Some(metadata) = existing.as_ref().filter(|m| m.is_file()) {
         refuse_unreplaceable(path, metadata)?;
     }
-    let file_name = target
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
     // Same directory, so the rename cannot cross file systems; dropped (deleted) on error.
     let mut tmp = tempfile::Builder::new()
-        .prefix(&format!(".{file_name}.awsx-"))
+        .prefix(&prefix)
         .suffix(".tmp")
         .tempfile_in(&dir)
         .map_err(write_err)?;
@@ -108,6 +120,15 @@ pub fn atomic_write(path: &Path, contents: &[u8], expected: Option<&Snapshot>) -
         keep_owner(tmp.as_file(), metadata).map_err(write_err)?;
     }
     tmp.as_file().sync_all().map_err(write_err)?;
+    // Writing and syncing a big file takes a while, and an editor does not take our lock:
+    // look again, as late as possible before the rename.
+    if let Some(expected) = expected
+        && current(&target, original.as_ref()).map_err(write_err)? != *expected
+    {
+        return Err(Error::Changed {
+            path: path.to_owned(),
+        });
+    }
     tmp.persist(&target).map_err(|e| write_err(e.error))?;
     // Make the rename itself durable. The new file is in place by now, so a failure here
     // cannot be reported as "unchanged"; it is also practically unheard of: ignore it.
@@ -115,7 +136,119 @@ pub fn atomic_write(path: &Path, contents: &[u8], expected: Option<&Snapshot>) -
     if let Ok(d) = std::fs::File::open(&dir) {
         let _ = d.sync_all();
     }
+    // What remains is the instant between that last look and the rename: an edit made
+    // then went into the replaced inode. Compare and swap: if the old inode no longer
+    // holds what was read, put the edited text back and report, so no edit is lost.
+    if let (Some(expected), Some(original)) = (expected, original.as_ref()) {
+        let (after, bytes) = read_handle(original).map_err(write_err)?;
+        if after != *expected {
+            tracing::debug!(path = %path.display(), "an edit landed during the rename; restoring it");
+            drop(lock);
+            restore(&target, &bytes, contents).map_err(write_err)?;
+            return Err(Error::Changed {
+                path: path.to_owned(),
+            });
+        }
+    }
     Ok(())
+}
+
+/// What `target` holds now: through `original` (the inode read first) while `target`
+/// still names it, else through the path (an editor replaced the file by a rename).
+fn current(target: &Path, original: Option<&std::fs::File>) -> std::io::Result<Snapshot> {
+    match original {
+        Some(file) if same_file(target, file)? => Ok(read_handle(file)?.0),
+        _ => Snapshot::read(target),
+    }
+}
+
+/// Does `path` still name the inode `file` has open?
+fn same_file(path: &Path, file: &std::fs::File) -> std::io::Result<bool> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        let (a, b) = match std::fs::metadata(path) {
+            Ok(m) => (m, file.metadata()?),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(false),
+            Err(e) => return Err(e),
+        };
+        Ok((a.dev(), a.ino()) == (b.dev(), b.ino()))
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = (path, file);
+        Ok(false)
+    }
+}
+
+/// The whole contents of an open file, from its start.
+fn read_handle(file: &std::fs::File) -> std::io::Result<(Snapshot, Vec<u8>)> {
+    use std::io::{Read as _, Seek as _};
+    let mut file = file;
+    file.seek(std::io::SeekFrom::Start(0))?;
+    let mut bytes = Vec::new();
+    file.read_to_end(&mut bytes)?;
+    Ok((Snapshot::of(Some(&bytes)), bytes))
+}
+
+/// Put `edited` (the text an editor wrote while we renamed) back in place of `ours`,
+/// unless someone has replaced `ours` meanwhile too.
+fn restore(target: &Path, edited: &[u8], ours: &[u8]) -> std::io::Result<()> {
+    match atomic_write(target, edited, Some(&Snapshot::of(Some(ours)))) {
+        Ok(()) | Err(Error::Changed { .. }) => Ok(()),
+        Err(Error::Write { source, .. }) => Err(source),
+        Err(other) => Err(std::io::Error::other(other.to_string())),
+    }
+}
+
+/// How old a temp file of ours must be before it counts as left behind. Ours are created
+/// and renamed under the directory lock, so any is stale; the age only guards a writer
+/// that could not take the lock (a file system without locks).
+const STALE_TEMP_AGE: std::time::Duration = std::time::Duration::from_secs(10 * 60);
+
+/// Delete `{prefix}*.tmp` regular files of this user older than [`STALE_TEMP_AGE`]:
+/// what a killed awsx left (a copy of the config, mode 0600). Nothing else is touched.
+fn remove_stale_temp_files(dir: &Path, prefix: &str) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    let now = std::time::SystemTime::now();
+    // Only this user's: the owner of /proc/self is this process's user.
+    #[cfg(unix)]
+    let me = {
+        use std::os::unix::fs::MetadataExt;
+        std::fs::metadata("/proc/self").map(|m| m.uid()).ok()
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let Some(name) = name.to_str() else {
+            continue;
+        };
+        if !(name.starts_with(prefix) && name.ends_with(".tmp")) {
+            continue;
+        }
+        let Ok(meta) = entry.path().symlink_metadata() else {
+            continue;
+        };
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::MetadataExt;
+            if me != Some(meta.uid()) {
+                continue;
+            }
+        }
+        let old = meta
+            .modified()
+            .ok()
+            .and_then(|m| now.duration_since(m).ok())
+            .is_some_and(|age| age >= STALE_TEMP_AGE);
+        if meta.is_file() && old {
+            match std::fs::remove_file(entry.path()) {
+                Ok(()) => tracing::debug!(file = name, "removed a temp file a killed awsx left"),
+                Err(e) => tracing::debug!(file = name, error = %e, "stale temp file not removed"),
+            }
+        }
+    }
 }
 
 /// Refuse what a rename would silently change beyond the contents.
@@ -330,6 +463,102 @@ mod tests {
         });
         assert_eq!(std::fs::read_to_string(&path).unwrap(), "same edit");
         assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+    }
+
+    /// An editor (which takes no lock of ours) appends to the file the moment our temp
+    /// file appears, i.e. after the first check: its line must survive every round,
+    /// whether our write then lands (the line is appended to it) or is refused.
+    #[test]
+    fn an_editor_appending_while_the_temp_file_is_written_never_loses_its_line() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("config");
+        // ~300 KB, the size of a config with thousands of synced profiles.
+        let big: String = (0..6_000)
+            .map(|i| format!("[profile p{i}]\nregion = eu-west-1\n"))
+            .collect();
+        let (mut refused, mut landed) = (0, 0);
+        for round in 0..20 {
+            std::fs::write(&path, &big).unwrap();
+            let snap = Snapshot::read(&path).unwrap();
+            let ours = format!("{big}# our edit {round}\n");
+            let marker = format!("# editor {round}\n");
+            let done = std::sync::atomic::AtomicBool::new(false);
+            let outcome = std::thread::scope(|scope| {
+                let editor = scope.spawn(|| {
+                    let prefix = ".config.awsx-";
+                    // Wait for our temp file to appear (or the write to be over).
+                    while !done.load(std::sync::atomic::Ordering::SeqCst) {
+                        let seen = std::fs::read_dir(dir.path())
+                            .unwrap()
+                            .flatten()
+                            .any(|e| e.file_name().to_string_lossy().starts_with(prefix));
+                        if seen {
+                            break;
+                        }
+                    }
+                    let mut f = std::fs::OpenOptions::new()
+                        .append(true)
+                        .open(&path)
+                        .unwrap();
+                    f.write_all(marker.as_bytes()).unwrap();
+                });
+                let outcome = atomic_write(&path, ours.as_bytes(), Some(&snap));
+                done.store(true, std::sync::atomic::Ordering::SeqCst);
+                editor.join().unwrap();
+                outcome
+            });
+            let now = std::fs::read_to_string(&path).unwrap();
+            assert!(
+                now.ends_with(&marker),
+                "round {round}: the editor's line was lost ({outcome:?})"
+            );
+            match outcome {
+                Ok(()) => {
+                    assert!(now.starts_with(&ours), "round {round}");
+                    landed += 1;
+                }
+                Err(Error::Changed { .. }) => {
+                    assert_eq!(now, format!("{big}{marker}"), "round {round}");
+                    refused += 1;
+                }
+                Err(e) => panic!("round {round}: {e}"),
+            }
+            let left: Vec<_> = std::fs::read_dir(dir.path())
+                .unwrap()
+                .flatten()
+                .map(|e| e.file_name())
+                .collect();
+            assert_eq!(left.len(), 1, "round {round}: {left:?}");
+        }
+        assert_eq!(refused + landed, 20);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn temp_files_a_killed_awsx_left_are_removed_at_the_next_write_and_nothing_else() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("config");
+        std::fs::write(&path, "old").unwrap();
+        let long_ago = std::time::SystemTime::now() - std::time::Duration::from_secs(3600);
+        let file = |name: &str, old: bool| {
+            let p = dir.path().join(name);
+            let f = std::fs::File::create(&p).unwrap();
+            if old {
+                f.set_modified(long_ago).unwrap();
+            }
+            p
+        };
+        let stale = file(".config.awsx-AbC123.tmp", true);
+        let fresh = file(".config.awsx-XyZ789.tmp", false);
+        let other_file = file(".credentials.awsx-AbC123.tmp", true);
+        let not_ours = file(".config.vim-AbC123.tmp", true);
+        let not_tmp = file(".config.awsx-AbC123.bak", true);
+        atomic_write(&path, b"new", None).unwrap();
+        assert!(!stale.exists());
+        for kept in [&fresh, &other_file, &not_ours, &not_tmp] {
+            assert!(kept.exists(), "{}", kept.display());
+        }
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "new");
     }
 
     #[cfg(unix)]

@@ -6,7 +6,7 @@ use std::time::Instant;
 use time::OffsetDateTime;
 
 use super::{Check, Status};
-use crate::config::profile::profile_names;
+use crate::config::profile::{Index, profile_names};
 use crate::config::{AwsxProfile, ConfigFile, Document, Profile, SsoSession};
 use crate::env::Env;
 use crate::settings::Settings;
@@ -92,10 +92,14 @@ fn file_name_is_awsx(path: &Path) -> bool {
 /// `profile.NAME`, `profile.NAME.credential_process`, `profile.NAME.sso_keys` for every
 /// awsx profile.
 pub fn profiles(env: &Env, doc: &Document, checks: &mut Vec<Check>) {
-    let running = crate::front::front_binary().ok();
+    let running = crate::sync::this_installation();
+    let index = Index::new(doc);
+    let mut programs = Programs::default();
     let mut count = 0;
     for name in profile_names(doc) {
-        let Ok(Some(profile)) = Profile::find(doc, &name) else {
+        let Ok(Some(profile)) =
+            Profile::from_sections(doc, &name, index.profile_sections(name.as_str()))
+        else {
             continue;
         };
         if !is_awsx(&profile) {
@@ -103,7 +107,7 @@ pub fn profiles(env: &Env, doc: &Document, checks: &mut Vec<Check>) {
         }
         count += 1;
         let id = format!("profile.{name}");
-        match AwsxProfile::resolve(doc, &name) {
+        match index.resolve(doc, &name) {
             Ok(AwsxProfile::Sso(p)) => checks.push(Check::ok(
                 id,
                 format!(
@@ -124,7 +128,12 @@ pub fn profiles(env: &Env, doc: &Document, checks: &mut Vec<Check>) {
                 e.to_string(),
             )),
         }
-        checks.push(credential_process(env, &profile, running.as_deref()));
+        checks.push(credential_process(
+            env,
+            &profile,
+            running.as_deref(),
+            &mut programs,
+        ));
         if profile.shadowed_by_standard_sso() {
             let keys: Vec<&str> = profile.sso_keys().map(|(k, _)| k).collect();
             checks.push(Check::fail(
@@ -152,18 +161,32 @@ pub fn profiles(env: &Env, doc: &Document, checks: &mut Vec<Check>) {
     });
 }
 
-fn suggested_line(running: Option<&Path>, name: &ProfileName) -> String {
-    let program = running
-        .map(|p| p.display().to_string())
-        .unwrap_or_else(|| "/path/to/awsx".to_owned());
+/// The line sync would write for `name` (the one rule: `crate::sync::credential_process_program`).
+fn suggested_line(cached: &mut Option<String>, env: &Env, name: &ProfileName) -> String {
+    let program = cached.get_or_insert_with(|| {
+        crate::sync::credential_process_program(env).unwrap_or_else(|_| "/path/to/awsx".to_owned())
+    });
     format!("credential_process = {program} credential-process --profile {name}")
 }
 
+/// What doctor learnt about programs while checking profiles: thousands of synced profiles
+/// name one program, so each PATH search runs once.
+#[derive(Default)]
+struct Programs {
+    suggested: Option<String>,
+    found: std::collections::HashMap<String, Option<PathBuf>>,
+}
+
 /// `profile.NAME.credential_process`: the command resolves to an awsx binary that exists.
-fn credential_process(env: &Env, profile: &Profile, running: Option<&Path>) -> Check {
+fn credential_process(
+    env: &Env,
+    profile: &Profile,
+    running: Option<&Path>,
+    programs: &mut Programs,
+) -> Check {
     let name = &profile.name;
     let id = format!("profile.{name}.credential_process");
-    let fix_line = suggested_line(running, name);
+    let fix_line = suggested_line(&mut programs.suggested, env, name);
     let Some(command) = profile.credential_process() else {
         return Check::fail(
             id,
@@ -197,21 +220,37 @@ fn credential_process(env: &Env, profile: &Profile, running: Option<&Path>) -> C
             )
         };
     }
-    match search_path(env, &program) {
+    let found = programs
+        .found
+        .entry(program.clone())
+        .or_insert_with(|| search_path(env, &program))
+        .clone();
+    match found {
         None => Check::fail(
             id,
             format!("profile {name}: credential_process runs {program}, which is not on PATH"),
             format!("set {fix_line}"),
         ),
         Some(found) => without_main(&id, name, &found).unwrap_or_else(|| {
-            Check::warn(
-                id,
-                format!(
-                    "profile {name}: credential_process runs bare {program} (found at {} on this PATH); GUI apps and IDEs often start with a different PATH",
-                    found.display()
+            // The rule sync follows: a bare awsx is right when PATH finds this installation.
+            match running {
+                Some(me) if crate::sync::path_resolves_to(env, &program, me) => Check::ok(
+                    id,
+                    format!(
+                        "profile {name}: credential_process runs awsx, which PATH finds at this installation ({})",
+                        me.display()
+                    ),
                 ),
-                format!("use an absolute path: {fix_line}"),
-            )
+                _ => Check::warn(
+                    id,
+                    format!(
+                        "profile {name}: credential_process runs bare {program}, which this PATH finds at {}, not this installation{}",
+                        found.display(),
+                        running.map(|me| format!(" ({})", me.display())).unwrap_or_default()
+                    ),
+                    format!("run awsx sync (for synced profiles), or set {fix_line}"),
+                ),
+            }
         }),
     }
 }

@@ -169,15 +169,16 @@ fn fixtures_resolve_as_the_aws_cli_reads_them() {
         get("defaults.config", "default", "output").as_deref(),
         Some("text")
     );
+    // odd-spacing.config has `output:json` and an indented key under a header: the SDKs
+    // refuse the whole file, and so does awsx's reader.
+    let (_, odd, _) = fixtures()
+        .into_iter()
+        .find(|f| f.0 == "odd-spacing.config")
+        .expect("fixture");
     assert_eq!(
-        get("odd-spacing.config", "spaced", "region").as_deref(),
-        Some("eu-west-1")
+        awsx::config::lex::first_error(&odd).map(|(line, _)| line),
+        Some(2)
     );
-    assert_eq!(
-        get("odd-spacing.config", "quoted name", "region").as_deref(),
-        Some("us-west-2")
-    );
-    assert_eq!(get("odd-spacing.config", "not-a-profile", "k"), None);
     assert_eq!(
         get("commented.config", "default", "cli_pager").as_deref(),
         Some("")
@@ -198,9 +199,10 @@ fn fixtures_resolve_as_the_aws_cli_reads_them() {
         get("garbage.config", "ok", "region").as_deref(),
         Some("us-east-1")
     );
+    // The SDKs ignore a `[profile x]` header in the credentials file.
     assert_eq!(
-        get("several.credentials", "profile odd", "aws_session_token").as_deref(),
-        Some("token")
+        get("several.credentials", "profile odd", "aws_session_token"),
+        None
     );
     let nested = get("nested-s3.config", "default", "s3").expect("s3");
     assert!(
@@ -241,7 +243,12 @@ fn the_garbage_fixture_is_kept_and_reported() {
         .expect("fixture");
     let doc = parse("garbage.config", &text, Flavor::Config);
     let lines: Vec<usize> = doc.warnings().iter().map(|w| w.line).collect();
-    assert_eq!(lines, vec![1, 4, 5, 6]);
+    // Line 6, `[]`, is a header the SDKs accept (and ignore); the rest they refuse.
+    assert_eq!(lines, vec![1, 4, 5]);
+    assert_eq!(
+        awsx::config::lex::first_error(&text).map(|(line, _)| line),
+        Some(1)
+    );
 }
 
 #[test]
@@ -361,8 +368,9 @@ fn migrating_static_keys_out_of_the_credentials_file() {
     assert_changed_only_within(&name, &text, d.render(), ci);
     assert!(d.render().contains("[ci]\nregion = us-east-1\n"));
     let before = d.render().to_owned();
+    // Ignored by the SDKs, but its keys are still static keys on disk: migrate removes them.
     let odd = d
-        .profile_sections("profile odd")
+        .key_holder_sections("profile odd")
         .next()
         .map(|s| s.start..s.end)
         .expect("odd");
@@ -443,4 +451,400 @@ fn a_block_without_its_end_marker_is_never_silently_extended() {
         .expect_err("must refuse");
     assert!(err.to_string().contains(MANAGED_END), "{err}");
     assert_eq!(d.render(), text);
+}
+
+/// Run `awsx ARGS`, killing it (and failing) if it has not ended after 30 s: the cases below
+/// used to hang forever, and a hang must fail the test rather than stall the suite.
+fn run_bounded(env: &crate::harness::TestEnv, args: &[&str]) -> crate::harness::Run {
+    let mut child = env
+        .awsx(args)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn awsx");
+    for _ in 0..300 {
+        if child.try_wait().expect("wait").is_some() {
+            return crate::harness::Run::from(child.wait_with_output().expect("output"));
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    let _ = child.kill();
+    panic!("awsx {args:?} did not end");
+}
+
+#[test]
+fn a_config_that_is_not_a_regular_file_or_is_huge_is_exit_2_for_every_command() {
+    let mut env = crate::harness::TestEnv::new();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let fifo = dir.path().join("fifo");
+    let made = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .expect("mkfifo");
+    assert!(made.success());
+    let zero = dir.path().join("zero");
+    std::os::unix::fs::symlink("/dev/zero", &zero).expect("symlink");
+    let directory = dir.path().join("directory");
+    std::fs::create_dir(&directory).expect("mkdir");
+    let huge = dir.path().join("huge");
+    // Sparse: 17 MiB that take no disk.
+    std::fs::File::create(&huge)
+        .and_then(|f| f.set_len(17 * 1024 * 1024))
+        .expect("huge file");
+    for (path, what) in [
+        (&fifo, "a named pipe"),
+        (&zero, "a device"),
+        (&directory, "a directory"),
+        (&huge, "16 MiB"),
+    ] {
+        env.set_env("AWS_CONFIG_FILE", &path.display().to_string());
+        for args in [
+            &["credential-process", "--profile", "dev"][..],
+            &["sync"],
+            &["status"],
+        ] {
+            run_bounded(&env, args)
+                .code(2)
+                .stderr_contains(&path.display().to_string())
+                .stderr_contains(what);
+        }
+    }
+}
+
+#[test]
+fn a_settings_file_that_is_a_directory_or_not_utf8_is_exit_2() {
+    let env = crate::harness::TestEnv::new();
+    let config_dir = env.home().join(".config/awsx");
+    std::fs::create_dir_all(config_dir.join("config.toml")).expect("mkdir");
+    for args in [&["credential-process", "--profile", "dev"][..], &["status"]] {
+        env.run(args)
+            .code(2)
+            .stderr_contains("config.toml is a directory");
+    }
+    std::fs::remove_dir(config_dir.join("config.toml")).expect("rmdir");
+    std::fs::write(config_dir.join("config.toml"), b"browser = \"n\xffne\"\n").expect("write");
+    for args in [&["credential-process", "--profile", "dev"][..], &["status"]] {
+        env.run(args)
+            .code(2)
+            .stderr_contains("config.toml is not valid UTF-8");
+    }
+}
+
+/// The directory of the `aws-runtime` crate this build uses (a dev-dependency): its
+/// `test-data/` holds the SDKs' shared conformance suites. The version is the lockfile's,
+/// the sources are where cargo unpacked them (`$CARGO_HOME/registry/src/*/`).
+#[allow(clippy::disallowed_methods)] // where cargo keeps sources is the outer environment's
+fn aws_runtime_dir() -> PathBuf {
+    let lock = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/Cargo.lock"))
+        .expect("read Cargo.lock");
+    let version = lock
+        .split("[[package]]")
+        .find(|p| p.contains("\nname = \"aws-runtime\"\n"))
+        .and_then(|p| p.lines().find_map(|l| l.strip_prefix("version = ")))
+        .map(|v| v.trim_matches('"').to_owned())
+        .expect("aws-runtime in Cargo.lock");
+    let cargo_home = std::env::var_os("CARGO_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cargo")))
+        .expect("CARGO_HOME or HOME");
+    let registries = cargo_home.join("registry/src");
+    std::fs::read_dir(&registries)
+        .expect("the registry sources")
+        .flatten()
+        .map(|r| r.path().join(format!("aws-runtime-{version}")))
+        .find(|d| d.join("test-data").is_dir())
+        .unwrap_or_else(|| panic!("aws-runtime {version} under {}", registries.display()))
+}
+
+type Properties = std::collections::BTreeMap<String, String>;
+type Sections = std::collections::BTreeMap<String, Properties>;
+
+/// What awsx's reader makes of a file, in the suite's terms: its profiles (or sso-sessions)
+/// with their properties, several sections of one name merged as awsx merges them.
+fn awsx_sections(doc: &Document, session: bool) -> Sections {
+    use awsx::config::lex::SectionName;
+    let mut out = Sections::new();
+    for s in doc.sections() {
+        let name = match (&s.name, session) {
+            (SectionName::Profile(n), false) | (SectionName::SsoSession(n), true) => n,
+            _ => continue,
+        };
+        if out.contains_key(name) {
+            continue;
+        }
+        let same = doc.sections().iter().filter(|t| t.name == s.name);
+        let merged = awsx::config::session::merged(same).expect("at least one section");
+        out.insert(name.clone(), merged.properties());
+    }
+    out
+}
+
+fn expected_sections(value: &serde_json::Value) -> Sections {
+    value
+        .as_object()
+        .map(|o| {
+            o.iter()
+                .map(|(name, props)| {
+                    let props = props
+                        .as_object()
+                        .expect("properties")
+                        .iter()
+                        .map(|(k, v)| (k.clone(), v.as_str().expect("a string").to_owned()))
+                        .collect();
+                    (name.clone(), props)
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// The AWS SDKs' shared profile-parser suite, run against awsx's reader through the real
+/// read path (`ConfigFile::load` of files on disk): a file the suite rejects is refused
+/// with `Error::Syntax`; an accepted one gives the same profiles, sso-sessions, properties
+/// and sub-properties. (A profile in both files takes the credentials file's values, as the
+/// suite merges them; awsx itself never merges the two files.)
+#[test]
+fn the_sdks_profile_parser_suite_reads_the_same_with_awsx() {
+    let path = aws_runtime_dir().join("test-data/profile-parser-tests.json");
+    let suite: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&path).expect("read the suite"))
+            .expect("suite JSON");
+    let cases = suite["tests"].as_array().expect("tests");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (mut rejected, mut accepted) = (0, 0);
+    for case in cases {
+        let name = case["name"].as_str().expect("name");
+        let load = |key: &str, flavor: Flavor| {
+            let text = case["input"][key].as_str()?;
+            let file = dir.path().join(key);
+            std::fs::write(&file, text).expect("write");
+            Some(ConfigFile::load(&file, flavor))
+        };
+        let config = load("configFile", Flavor::Config);
+        let credentials = load("credentialsFile", Flavor::Credentials);
+        if let Some(wanted) = case["output"]["errorContaining"].as_str() {
+            let refused = [&config, &credentials]
+                .into_iter()
+                .flatten()
+                .any(|r| matches!(r, Err(Error::Syntax { .. })));
+            assert!(
+                refused,
+                "{name}: the SDKs refuse it ({wanted}), awsx read it"
+            );
+            rejected += 1;
+            continue;
+        }
+        let config = config.map(|r| r.unwrap_or_else(|e| panic!("{name}: {e}")));
+        let credentials = credentials.map(|r| r.unwrap_or_else(|e| panic!("{name}: {e}")));
+        let mut profiles = config
+            .as_ref()
+            .map(|f| awsx_sections(f.doc(), false))
+            .unwrap_or_default();
+        if let Some(f) = &credentials {
+            for (name, props) in awsx_sections(f.doc(), false) {
+                profiles.entry(name).or_default().extend(props);
+            }
+        }
+        let output = &case["output"]["config"];
+        assert_eq!(profiles, expected_sections(&output["profiles"]), "{name}");
+        if let Some(sessions) = output.get("sso_sessions") {
+            let got = config
+                .as_ref()
+                .map(|f| awsx_sections(f.doc(), true))
+                .unwrap_or_default();
+            assert_eq!(got, expected_sections(sessions), "{name}");
+        }
+        accepted += 1;
+    }
+    eprintln!(
+        "profile-parser-tests.json: {} cases, {accepted} accepted alike, {rejected} rejected alike",
+        cases.len()
+    );
+    assert_eq!(accepted + rejected, cases.len());
+}
+
+/// The SDKs' file-location suite: where the config and credentials files are, from the
+/// environment. The Linux cases run (the Windows ones need Windows' HOMEDRIVE/HOMEPATH and
+/// path syntax, which this build does not have).
+#[test]
+fn the_sdks_file_location_suite_finds_the_same_files_on_linux() {
+    let path = aws_runtime_dir().join("test-data/file-location-tests.json");
+    let suite: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&path).expect("read the suite"))
+            .expect("suite JSON");
+    let mut run = 0;
+    for case in suite["tests"].as_array().expect("tests") {
+        if case["platform"] != "linux" {
+            continue;
+        }
+        let vars: Vec<(String, String)> = case["environment"]
+            .as_object()
+            .expect("environment")
+            .iter()
+            .map(|(k, v)| (k.clone(), v.as_str().expect("a string").to_owned()))
+            .collect();
+        let env = awsx::env::Env::from_vars(vars);
+        let name = case["name"].as_str().expect("name");
+        assert_eq!(
+            env.aws_config_file(),
+            PathBuf::from(case["configLocation"].as_str().expect("config")),
+            "{name}"
+        );
+        assert_eq!(
+            env.aws_credentials_file(),
+            PathBuf::from(case["credentialsLocation"].as_str().expect("credentials")),
+            "{name}"
+        );
+        run += 1;
+    }
+    eprintln!("file-location-tests.json: {run} Linux cases alike");
+    assert!(run >= 4, "{run}");
+}
+
+/// A config the SDKs refuse (`key : value`, which botocore reads and the SDKs' suite does
+/// not) is exit 2 for every command that reads it, the front binary's hot path included,
+/// with the file, the line, what is wrong and the fix; and no command edits it.
+#[test]
+fn a_config_the_sdks_refuse_is_exit_2_everywhere_and_never_edited() {
+    let env = crate::harness::TestEnv::new();
+    env.login();
+    env.run(["sync"]).success();
+    // A cached credential, so the front binary would answer from the hot tier.
+    env.run([
+        "credential-process",
+        "--profile",
+        "sandbox-administrator-access",
+    ])
+    .success();
+    let mut text = env.read_config();
+    text.push_str("\n[profile mine]\nregion : eu-west-1\n");
+    let line = text.lines().count();
+    env.write_config(&text);
+    let cases: Vec<Vec<&str>> = vec![
+        vec![
+            "credential-process",
+            "--profile",
+            "sandbox-administrator-access",
+        ],
+        vec!["sync"],
+        vec!["status"],
+        vec!["exec", "sandbox-administrator-access", "--", "true"],
+        vec![
+            "configure",
+            "--start-url",
+            "https://other.awsapps.com/start",
+            "--sso-region",
+            "eu-west-1",
+            "--name",
+            "other",
+        ],
+        vec!["whoami", "sandbox-administrator-access"],
+    ];
+    for args in &cases {
+        env.run(args)
+            .code(2)
+            .stderr_contains(&format!("{} (line {line})", env.config_path().display()))
+            .stderr_contains("no '='")
+            .stderr_contains("write it as name = value");
+        assert_eq!(env.read_config(), text, "{args:?} edited the file");
+    }
+    // The credentials file too: migrate neither reads nor edits one the SDKs refuse.
+    let creds = "[legacy]\naws_access_key_id = AKIAIOSFODNN7EXAMPLE\nregion : eu-west-1\n";
+    std::fs::write(env.credentials_path(), creds).expect("write credentials");
+    std::fs::write(env.config_path(), "").expect("empty config");
+    env.run(["migrate"])
+        .code(2)
+        .stderr_contains("credentials (line 3)");
+    assert_eq!(
+        std::fs::read_to_string(env.credentials_path()).expect("read"),
+        creds
+    );
+}
+
+/// An editor appending to the config while an awsx writer (configure, sync) is between
+/// reading it and renaming its replacement into place: the moment the writer's temp file
+/// appears, the "editor" appends a line. Over many rounds with a big config, the line is
+/// never lost: the writer either lands first (the line follows its edit) or says the file
+/// changed (exit 1) and leaves it as the editor made it.
+#[test]
+fn an_editor_racing_configure_and_sync_never_loses_its_edit() {
+    let mut env = crate::harness::TestEnv::new();
+    env.login();
+    // ~300 KB of someone's own profiles, outside the managed block.
+    let mine: String = (0..8_000)
+        .map(|i| format!("[profile mine-{i}]\nregion = eu-west-1\n"))
+        .collect();
+    env.append_config(&format!("\n{mine}"));
+    let aws_dir = env.aws_dir();
+    let config = env.config_path();
+    let (mut landed, mut refused) = (0, 0);
+    for round in 0..12 {
+        let marker = format!("# the editor's line {round}\n");
+        let template = if round % 2 == 0 {
+            "{account_name}-{role_name}"
+        } else {
+            "{role_name}-{account_id}"
+        };
+        env.set_env("AWSX_PROFILE_TEMPLATE", template);
+        let args: Vec<String> = if round < 6 {
+            [
+                "configure",
+                "--start-url",
+                &format!("https://racer{round}.awsapps.com/start"),
+                "--sso-region",
+                "eu-west-1",
+                "--name",
+                &format!("racer-{round}"),
+            ]
+            .iter()
+            .map(|s| s.to_string())
+            .collect()
+        } else {
+            ["sync", "--sso-session", "acme"]
+                .iter()
+                .map(|s| s.to_string())
+                .collect()
+        };
+        let done = std::sync::atomic::AtomicBool::new(false);
+        let run = std::thread::scope(|scope| {
+            scope.spawn(|| {
+                while !done.load(std::sync::atomic::Ordering::SeqCst) {
+                    let seen = std::fs::read_dir(&aws_dir)
+                        .expect("read dir")
+                        .flatten()
+                        .any(|e| {
+                            let n = e.file_name();
+                            let n = n.to_string_lossy();
+                            n.starts_with(".config.awsx-") && n.ends_with(".tmp")
+                        });
+                    if seen {
+                        break;
+                    }
+                }
+                use std::io::Write as _;
+                std::fs::OpenOptions::new()
+                    .append(true)
+                    .open(&config)
+                    .and_then(|mut f| f.write_all(marker.as_bytes()))
+                    .expect("append");
+            });
+            let run = env.run(&args);
+            done.store(true, std::sync::atomic::Ordering::SeqCst);
+            run
+        });
+        let text = env.read_config();
+        assert!(
+            text.contains(&marker),
+            "round {round} ({args:?}): the editor's line was lost"
+        );
+        match run.code {
+            Some(0) => landed += 1,
+            Some(1) => {
+                run.stderr_contains("changed on disk");
+                refused += 1;
+            }
+            _ => panic!("round {round}: {}", run.stderr),
+        }
+    }
+    eprintln!("{landed} writes landed, {refused} refused as changed");
 }

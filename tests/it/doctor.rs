@@ -121,18 +121,63 @@ fn an_awsx_without_its_awsx_main_is_reported() {
         .stdout_contains("reinstall awsx");
 }
 
+/// A directory holding a second installation of awsx (both binaries).
+fn other_installation() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let bin = awsx_bin();
+    for name in ["awsx", "awsx-main"] {
+        std::fs::copy(bin.with_file_name(name), dir.path().join(name)).unwrap();
+    }
+    dir
+}
+
 #[test]
-fn a_bare_awsx_is_a_warning_about_gui_paths() {
+fn a_bare_awsx_that_path_finds_in_another_installation_is_a_warning() {
     let mut env = healthy();
-    let bin_dir = awsx_bin().parent().unwrap().display().to_string();
-    env.set_env("PATH", &format!("{bin_dir}:/usr/bin:/bin"));
+    let other = other_installation();
+    env.set_env("PATH", &format!("{}:/usr/bin:/bin", other.path().display()));
     env.append_config(
         "\n[profile bare]\ncredential_process = awsx credential-process --profile bare\nawsx_sso_session = acme\nawsx_account_id = 200000000002\nawsx_role_name = AdministratorAccess\n",
     );
     doctor(&env, &[])
         .success()
         .stdout_contains("! profile bare: credential_process runs bare awsx")
-        .stdout_contains("GUI apps and IDEs");
+        .stdout_contains("not this installation")
+        .stdout_contains(&format!(
+            "credential_process = {} credential-process --profile bare",
+            awsx_bin().display()
+        ));
+}
+
+/// Sync and doctor follow one rule: whatever sync writes (bare `awsx` when PATH finds this
+/// installation, else its absolute path), doctor finds nothing to say about it.
+#[test]
+fn a_fresh_sync_draws_no_doctor_warning_with_or_without_awsx_on_path() {
+    let bin_dir = awsx_bin().parent().unwrap().display().to_string();
+    for path in [
+        format!("{bin_dir}:/usr/bin:/bin"),
+        "/usr/bin:/bin".to_owned(),
+    ] {
+        let mut env = TestEnv::new();
+        env.set_env("PATH", &path);
+        env.login();
+        env.run(["sync"]).success();
+        let report = doctor(&env, &["--json"]).json();
+        let complaints: Vec<&serde_json::Value> = report["checks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|c| c["id"].as_str().unwrap().starts_with("profile") && c["status"] != "ok")
+            .collect();
+        assert!(complaints.is_empty(), "PATH={path}: {complaints:#?}");
+        let synced = report["checks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|c| c["id"].as_str().unwrap().ends_with(".credential_process"))
+            .count();
+        assert_eq!(synced, 11, "PATH={path}: {report:#}");
+    }
 }
 
 #[test]

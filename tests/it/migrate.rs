@@ -48,12 +48,12 @@ fn dry_run_shows_a_masked_diff_and_writes_nothing() {
 fn dry_run_masks_every_spelling_of_a_secret() {
     let env = setup();
     let file = format!(
-        "[bg]\nAWS_ACCESS_KEY_ID: {ALICE_KEY}\naws_secret_access_key:\n    {ALICE_SECRET}\naws_session_token = tokenTokenToken\npastedLooseSecretLine\n"
+        "[bg]\nAWS_ACCESS_KEY_ID= {ALICE_KEY}\naws_secret_access_key =\n    x = {ALICE_SECRET}\naws_session_token = tokenTokenToken\n    pastedLooseSecretLine\n"
     );
     std::fs::write(env.credentials_path(), &file).unwrap();
     let run = env.run(["migrate", "--dry-run"]);
     run.success()
-        .stdout_contains("-aws_secret_access_key: ****\n")
+        .stdout_contains("-aws_secret_access_key = ****\n")
         .stdout_contains("-    ****\n");
     assert_no_secret(&run);
     for text in [&run.stdout, &run.stderr] {

@@ -97,6 +97,135 @@ fn a_lost_role_is_dropped_and_a_new_template_renames() {
 }
 
 #[test]
+fn a_portal_that_lists_nothing_never_empties_the_block_unless_asked() {
+    let env = TestEnv::new();
+    login(&env);
+    env.run(["sync"]).success();
+    let fixture = env.emulator.fixture();
+    for (account, roles) in &fixture.users[0].assignments {
+        for role in roles {
+            env.emulator
+                .revoke_assignment(&fixture.users[0].name, account, role);
+        }
+    }
+    let before = env.read_config();
+    env.run(["sync"])
+        .code(2)
+        .stderr_contains("listed no account or role")
+        .stderr_contains("delete all 11 profiles")
+        .stderr_contains("awsx sync --allow-empty");
+    assert_eq!(env.read_config(), before);
+    env.run(["sync", "--allow-empty"])
+        .success()
+        .stderr_contains("11 removed");
+    assert!(block_profiles(&env.read_config()).is_empty());
+}
+
+/// Each path through `quote_program`, then split as botocore splits a credential_process
+/// line (its own `compat_shell_split`, i.e. `shlex.split`) and as `sh -c` does (the Rust,
+/// Go and JavaScript SDKs), must come back as the one word it was.
+#[test]
+fn credential_process_paths_are_quoted_as_botocore_and_sh_split_them() {
+    let paths = [
+        "/usr/bin/awsx",
+        "/home/o'brien/.local/bin/awsx",
+        "/home/ann smith/bin/awsx",
+        "/opt/\"quoted\"/awsx",
+        "/opt/back\\slash/awsx",
+        "/home/zoë/bin/awsx",
+        "/home/用户/bin/awsx",
+        "/tmp/a #b/awsx",
+        "/tmp/a ;b/awsx",
+        "/tmp/$HOME/`x`/awsx",
+        "/tmp/it's a \"mix\" ü #1;/awsx",
+        "/tmp/~/*?[x]/awsx",
+    ];
+    let lines: Vec<String> = paths
+        .iter()
+        .map(|p| {
+            let quoted = awsx::sync::quote_program(p).unwrap();
+            format!("{quoted} credential-process --profile dev")
+        })
+        .collect();
+    let script = "import json, sys\nfrom botocore.compat import compat_shell_split\nfor line in sys.stdin.read().split('\\n'):\n    print(json.dumps(compat_shell_split(line)))\n";
+    let mut child = std::process::Command::new("python3")
+        .args(["-c", script])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    use std::io::Write as _;
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(lines.join("\n").as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success());
+    let split: Vec<Vec<String>> = String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    for ((path, line), words) in paths.iter().zip(&lines).zip(&split) {
+        assert_eq!(
+            words,
+            &[*path, "credential-process", "--profile", "dev"],
+            "{line}"
+        );
+        let sh = std::process::Command::new("sh")
+            .args([
+                "-c",
+                &format!(
+                    "printf '%s\\n' {}",
+                    awsx::sync::quote_program(path).unwrap()
+                ),
+            ])
+            .output()
+            .unwrap();
+        assert_eq!(
+            String::from_utf8(sh.stdout).unwrap(),
+            format!("{path}\n"),
+            "{line}"
+        );
+        // The config file keeps the whole line: the SDKs' parser cuts a value at a `#` or
+        // `;` after white space, so the quoting keeps those out of the way.
+        let doc = awsx::config::Document::parse(
+            format!("[profile dev]\ncredential_process = {line}\n"),
+            awsx::config::Flavor::Config,
+            "config",
+        );
+        let value = &doc.sections()[0].get("credential_process").unwrap().value;
+        assert_eq!(value, line);
+    }
+    assert!(awsx::sync::quote_program("/tmp/a\nb/awsx").is_none());
+}
+
+/// An installation whose path needs quoting (an apostrophe, a space, non-ASCII): sync
+/// writes a credential_process line the AWS CLI runs.
+#[test]
+fn sync_from_an_install_path_with_an_apostrophe_writes_a_line_the_aws_cli_runs() {
+    let env = TestEnv::new();
+    login(&env);
+    let dir = env.home().join("o'brien").join("zoë");
+    std::fs::create_dir_all(&dir).unwrap();
+    for name in ["awsx", "awsx-main"] {
+        std::fs::copy(awsx_bin().with_file_name(name), dir.join(name)).unwrap();
+    }
+    let out = env.command(dir.join("awsx"), ["sync"]).output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let config = env.read_config();
+    assert!(config.contains("credential_process = '"), "{config}");
+    let identity = env.aws_cli_identity("sandbox-administrator-access");
+    assert_eq!(identity["Account"], "200000000002");
+}
+
+#[test]
 fn dry_run_prints_a_unified_diff_and_writes_nothing() {
     let env = TestEnv::new();
     login(&env);
@@ -117,12 +246,12 @@ fn dry_run_masks_static_keys_in_the_context_around_the_block() {
     login(&env);
     let mut config = env.read_config();
     config.push_str(
-        "[profile static]\naws_access_key_id = AKIASTATICKEY0000001\naws_secret_access_key: staticSecretValue\n  staticSecretContinued\n",
+        "[profile static]\naws_access_key_id = AKIASTATICKEY0000001\naws_secret_access_key=staticSecretValue\n  staticSecretContinued\n",
     );
     std::fs::write(env.config_path(), &config).unwrap();
     let run = env.run(["sync", "--dry-run"]);
     run.success()
-        .stdout_contains(" aws_secret_access_key: ****\n")
+        .stdout_contains(" aws_secret_access_key= ****\n")
         .stdout_contains(" aws_access_key_id = AKIA…0001\n");
     for secret in [
         "staticSecretValue",
@@ -237,12 +366,12 @@ fn bytes_outside_the_block_stay_identical_across_a_corpus_of_config_files() {
         ),
         (
             "odd-spacing-and-unknown-keys",
-            "[profile  spaced ]\n   region=us-west-2   \nsome_unknown_key : value\n  s3 =\n    max_concurrent_requests = 20\n\n\n",
+            "[profile  spaced ]\nregion=us-west-2   \nsome_unknown_key = value\n  continued\ns3 =\n    max_concurrent_requests = 20\n\n\n",
             "[sso-session other]\nsso_start_url=https://other.awsapps.com/start\nsso_region=eu-west-1\nweird-key=1\n",
         ),
         (
             "tabs-and-blank-lines",
-            "\n\n\t\n[profile x]\n\tregion = ap-south-1\n",
+            "\n\n\t\n[profile x]\nregion\t= ap-south-1\n\tmore\n",
             "\n\n\n",
         ),
     ];
