@@ -41,6 +41,10 @@ pub enum SsoError {
         what: &'static str,
     },
     #[error(
+        "IAM Identity Center {operation} returned credentials that had already expired when they arrived; check this machine's clock (awsx doctor compares it with AWS's), then try again"
+    )]
+    ExpiredOnArrival { operation: &'static str },
+    #[error(
         "the AWS CLI's token cache entry {} is unreadable ({what}); run awsx login without --import-aws-cli",
         path.display()
     )]
@@ -82,6 +86,9 @@ where
     E: aws_smithy_types::error::metadata::ProvideErrorMetadata + std::error::Error + 'static,
 {
     use aws_smithy_runtime_api::client::result::SdkError;
+    if crate::aws::is_reply_too_large(err) {
+        return crate::aws::ReplyTooLarge.to_string();
+    }
     match err {
         SdkError::ServiceError(service) => {
             let e = service.err();

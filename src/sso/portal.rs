@@ -1,6 +1,7 @@
 //! The SSO portal: role credentials for an account and role, and the account/role lists.
 use aws_sdk_sso::Client;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
+use time::OffsetDateTime;
 
 use super::error::{SsoError, describe};
 use super::model::SsoToken;
@@ -51,18 +52,93 @@ pub async fn role_credentials(
         what,
     };
     let creds = out.role_credentials().ok_or(bad("no roleCredentials"))?;
-    let non_empty = |v: Option<&str>, what| {
-        v.filter(|s| !s.is_empty())
-            .map(str::to_owned)
-            .ok_or(bad(what))
+    checked_credentials(
+        creds.access_key_id(),
+        creds.secret_access_key(),
+        creds.session_token(),
+        creds.expiration(),
+        OffsetDateTime::now_utc(),
+    )
+}
+
+/// The longest role session Identity Center issues (a permission set's session duration is
+/// 1 to 12 hours). A later expiration is clamped to this: it would otherwise become a
+/// keychain and hot-tier lifetime of whatever the reply said.
+pub const MAX_ROLE_SESSION: time::Duration = time::Duration::hours(12);
+/// Credentials with less than this left when they arrive are refused: they could not be used.
+pub const MIN_ROLE_SESSION: time::Duration = time::Duration::seconds(60);
+/// Field caps, far above what AWS issues (access key ids are 16 to 128 characters, secret
+/// keys 40, session tokens a few hundred to about 2,000) and far below what would hurt the
+/// keychain (a 200 MB value fails in D-Bus; keyutils holds 20,000 bytes per user).
+pub const MAX_ACCESS_KEY_ID: usize = 128;
+pub const MAX_SECRET_ACCESS_KEY: usize = 1024;
+pub const MAX_SESSION_TOKEN: usize = 8192;
+
+/// GetRoleCredentials' fields as awsx keeps them: present, of sane size and alphabet,
+/// not already expired, and living no longer than Identity Center allows.
+fn checked_credentials(
+    access_key_id: Option<&str>,
+    secret_access_key: Option<&str>,
+    session_token: Option<&str>,
+    expiration_millis: i64,
+    now: OffsetDateTime,
+) -> Result<RoleCredentials, SsoError> {
+    let bad = |what| SsoError::BadReply {
+        operation: "GetRoleCredentials",
+        what,
+    };
+    let field = |v: Option<&str>, max: usize, missing, invalid, alphabet: fn(u8) -> bool| {
+        let v = v.filter(|s| !s.is_empty()).ok_or(bad(missing))?;
+        if v.len() > max || !v.bytes().all(alphabet) {
+            return Err(bad(invalid));
+        }
+        Ok(v.to_owned())
+    };
+    let token_char = |b: u8| b.is_ascii_graphic();
+    let access_key_id = field(
+        access_key_id,
+        MAX_ACCESS_KEY_ID,
+        "no accessKeyId",
+        "an accessKeyId longer than 128 characters or not alphanumeric",
+        |b| b.is_ascii_alphanumeric(),
+    )?;
+    let secret_access_key = field(
+        secret_access_key,
+        MAX_SECRET_ACCESS_KEY,
+        "no secretAccessKey",
+        "a secretAccessKey longer than 1,024 characters or not printable ASCII",
+        token_char,
+    )?;
+    let session_token = field(
+        session_token,
+        MAX_SESSION_TOKEN,
+        "no sessionToken",
+        "a sessionToken longer than 8,192 characters or not printable ASCII",
+        token_char,
+    )?;
+    let expiration = Expiration::from_unix_millis(expiration_millis)
+        .filter(|e| e.unix_seconds() > 0)
+        .ok_or(bad("expiration out of range"))?;
+    if expiration.remaining(now) < MIN_ROLE_SESSION {
+        return Err(SsoError::ExpiredOnArrival {
+            operation: "GetRoleCredentials",
+        });
+    }
+    let latest = now + MAX_ROLE_SESSION;
+    let expiration = if expiration.at() > latest {
+        tracing::warn!(
+            %expiration,
+            "the portal's credentials claim to outlive Identity Center's 12 h maximum; keeping them 12 h"
+        );
+        Expiration::new(latest)
+    } else {
+        expiration
     };
     Ok(RoleCredentials {
-        access_key_id: non_empty(creds.access_key_id(), "no accessKeyId")?,
-        secret_access_key: Secret::new(non_empty(creds.secret_access_key(), "no secretAccessKey")?),
-        session_token: Secret::new(non_empty(creds.session_token(), "no sessionToken")?),
-        expiration: Expiration::from_unix_millis(creds.expiration())
-            .filter(|e| e.unix_seconds() > 0)
-            .ok_or(bad("expiration out of range"))?,
+        access_key_id,
+        secret_access_key: Secret::new(secret_access_key),
+        session_token: Secret::new(session_token),
+        expiration,
     })
 }
 
@@ -389,6 +465,52 @@ where
 mod tests {
     use super::*;
     use std::time::Duration;
+
+    fn millis(t: OffsetDateTime) -> i64 {
+        (t.unix_timestamp_nanos() / 1_000_000) as i64
+    }
+
+    #[test]
+    fn credentials_from_the_portal_are_checked() {
+        let now = OffsetDateTime::now_utc();
+        let ok = |key: &str, secret: &str, token: &str, exp| {
+            checked_credentials(Some(key), Some(secret), Some(token), exp, now)
+        };
+        let hour = millis(now + time::Duration::hours(1));
+        let creds = ok("ASIAEXAMPLE", "s/e+c=", "t/o+k=", hour).unwrap();
+        assert_eq!(creds.expiration.unix_seconds(), hour / 1000);
+        // Already expired, or expiring before anyone could use them.
+        for past in [
+            millis(now - time::Duration::hours(1)),
+            millis(now + time::Duration::seconds(5)),
+        ] {
+            let err = ok("ASIAEXAMPLE", "s", "t", past).unwrap_err();
+            assert!(matches!(err, SsoError::ExpiredOnArrival { .. }), "{err}");
+        }
+        // 400 days become Identity Center's 12 h at most.
+        let creds = ok(
+            "ASIAEXAMPLE",
+            "s",
+            "t",
+            millis(now + time::Duration::days(400)),
+        )
+        .unwrap();
+        assert_eq!(creds.expiration.at(), now + MAX_ROLE_SESSION);
+        // Sizes and alphabets.
+        assert!(ok(&"A".repeat(128), "s", "t", hour).is_ok());
+        for (key, secret, token) in [
+            ("A".repeat(129), "s".to_owned(), "t".to_owned()),
+            ("ASIA\nX".to_owned(), "s".to_owned(), "t".to_owned()),
+            ("ASIA".to_owned(), "s".repeat(1025), "t".to_owned()),
+            ("ASIA".to_owned(), "s\u{7f}".to_owned(), "t".to_owned()),
+            ("ASIA".to_owned(), "s".to_owned(), "t".repeat(8193)),
+            ("ASIA".to_owned(), "s".to_owned(), "t k".to_owned()),
+            ("".to_owned(), "s".to_owned(), "t".to_owned()),
+        ] {
+            let err = ok(&key, &secret, &token, hour).unwrap_err();
+            assert!(matches!(err, SsoError::BadReply { .. }), "{err}");
+        }
+    }
 
     #[test]
     fn backoff_grows_exponentially_with_jitter_up_to_the_cap() {

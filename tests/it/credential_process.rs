@@ -734,3 +734,77 @@ fn with_the_hot_tier_off_nothing_is_put_in_the_kernel_keyring() {
     env.emulator.set_outage(true);
     assert_eq!(env.credentials("sandbox-admin"), first);
 }
+
+#[test]
+fn credentials_the_portal_sends_already_expired_are_refused_not_served() {
+    let env = logged_in();
+    env.emulator
+        .fail_next(Op::GetRoleCredentials, Fault::ExpiredCredentials, 1);
+    let run = env.run(["credential-process", "--profile", "sandbox-admin"]);
+    run.code(1)
+        .stderr_contains("credentials that had already expired")
+        .stderr_contains("clock");
+    assert_eq!(run.stdout, "", "nothing for the SDK to use");
+    // Nothing was kept: the next call fetches again, and gets good ones.
+    assert_eq!(env.credentials("sandbox-admin")["Version"], 1);
+    assert_eq!(env.emulator.count(Op::GetRoleCredentials), 2);
+}
+
+#[test]
+fn a_400_day_lifetime_from_the_portal_is_kept_12_hours_at_most() {
+    use time::format_description::well_known::Rfc3339;
+    let mut env = logged_in();
+    env.set_env("AWSX_HOT_TIER", "off");
+    let mut lifetimes = env.emulator.fixture().lifetimes;
+    lifetimes.role_credentials_seconds = 400 * 86_400;
+    env.emulator.set_lifetimes(lifetimes);
+    let before = time::OffsetDateTime::now_utc();
+    let served = env.credentials("sandbox-admin");
+    let after = time::OffsetDateTime::now_utc();
+    let expiration =
+        time::OffsetDateTime::parse(served["Expiration"].as_str().unwrap(), &Rfc3339).unwrap();
+    let twelve = time::Duration::hours(12);
+    assert!(
+        expiration > before + twelve - time::Duration::seconds(1) && expiration <= after + twelve,
+        "{expiration} is not 12 h from now"
+    );
+    // The keychain entry carries the clamped expiry (the hot tier's key timeout follows it).
+    let raw = env
+        .store()
+        .get(&role_entry(SANDBOX, "AdministratorAccess"))
+        .unwrap()
+        .unwrap();
+    let stored: awsx::creds::RoleCredentials = serde_json::from_str(raw.expose()).unwrap();
+    assert!(
+        stored.expiration.at() <= after + twelve,
+        "{:?}",
+        stored.expiration
+    );
+}
+
+#[test]
+fn an_oversized_field_or_reply_from_the_portal_is_refused() {
+    let env = logged_in();
+    // 64 KiB: a well-formed reply under the size cap, with an absurd access key id.
+    env.emulator.fail_next(
+        Op::GetRoleCredentials,
+        Fault::HugeField { bytes: 64 * 1024 },
+        1,
+    );
+    let run = env.run(["credential-process", "--profile", "sandbox-admin"]);
+    run.code(1).stderr_contains("accessKeyId longer than 128");
+    assert_eq!(run.stdout, "");
+    // 256 MiB, chunked: refused once 1 MiB has been read, never held whole.
+    env.emulator.set_fault(
+        Some(Op::GetRoleCredentials),
+        Fault::HugeField {
+            bytes: 256 * 1024 * 1024,
+        },
+        1.0,
+    );
+    let run = env.run(["credential-process", "--profile", "sandbox-admin"]);
+    run.code(1).stderr_contains("larger than 1 MiB");
+    assert_eq!(run.stdout, "");
+    env.emulator.clear_faults();
+    assert_eq!(env.credentials("sandbox-admin")["Version"], 1);
+}
