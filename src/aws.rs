@@ -39,6 +39,9 @@ pub enum SetupError {
 /// How long any AWS endpoint gets to accept a connection.
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
 
+/// The shortest timeout given to the SDK when a deadline is nearly spent.
+const MIN_TIMEOUT: Duration = Duration::from_millis(10);
+
 /// The largest HTTP response body awsx reads from any endpoint. The largest replies it asks
 /// for are a portal page of 100 accounts (about 15 KB) and STS/IAM XML of a few KB; a reply
 /// bigger than this is refused as soon as its `Content-Length` says so, or when the bytes
@@ -75,10 +78,14 @@ pub async fn sdk_config(
         .region(aws_config::Region::new(region.as_str().to_owned()))
         .http_client(http_client(env)?)
         .timeout_config(
+            // Within a `credential-process` call, no operation outlives the call's deadline.
+            // (A zero timeout is not "none" to the SDK, but keep a sliver for clarity.)
             TimeoutConfig::builder()
-                .connect_timeout(CONNECT_TIMEOUT)
-                .operation_attempt_timeout(Duration::from_secs(8))
-                .operation_timeout(Duration::from_secs(16))
+                .connect_timeout(crate::deadline::clamp(CONNECT_TIMEOUT).max(MIN_TIMEOUT))
+                .operation_attempt_timeout(
+                    crate::deadline::clamp(Duration::from_secs(8)).max(MIN_TIMEOUT),
+                )
+                .operation_timeout(crate::deadline::clamp(Duration::from_secs(16)).max(MIN_TIMEOUT))
                 .build(),
         )
         .retry_config(RetryConfig::standard().with_max_attempts(3));

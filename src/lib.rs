@@ -9,6 +9,7 @@ pub mod cmd;
 pub mod complete;
 pub mod config;
 pub mod creds;
+pub mod deadline;
 pub mod diff;
 pub mod doctor;
 pub mod env;

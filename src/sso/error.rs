@@ -67,8 +67,8 @@ impl HasExitCode for SsoError {
                 ExitCode::LoginRequired
             }
             SsoError::Store(err) => err.exit_code(),
-            // Another process is logging in (or fetching) and did not finish in time.
-            SsoError::Lock(crate::lock::LockError::TimedOut { .. }) => ExitCode::LoginRequired,
+            // Another process is logging in (3) or fetching (1) and did not finish in time.
+            SsoError::Lock(err) => err.exit_code(),
             _ => ExitCode::Failure,
         }
     }
@@ -98,7 +98,7 @@ where
                 _ => format!("HTTP {}", service.raw().status().as_u16()),
             }
         }
-        SdkError::TimeoutError(_) => "timed out".to_owned(),
+        SdkError::TimeoutError(_) => crate::deadline::timed_out(),
         SdkError::DispatchFailure(f) => {
             if f.is_io() {
                 "cannot connect (network or endpoint unreachable)".to_owned()

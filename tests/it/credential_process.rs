@@ -808,3 +808,54 @@ fn an_oversized_field_or_reply_from_the_portal_is_refused() {
     env.emulator.clear_faults();
     assert_eq!(env.credentials("sandbox-admin")["Version"], 1);
 }
+
+#[test]
+fn a_refresh_and_a_fetch_against_hung_endpoints_share_one_deadline() {
+    let mut env = logged_in();
+    // A 2 h margin: the 1 h token needs a refresh, and the role's credentials a fetch.
+    env.set_env("AWSX_REFRESH_MARGIN_SECONDS", "7200");
+    env.emulator
+        .set_fault(Some(Op::CreateToken), Fault::Hang, 1.0);
+    env.emulator
+        .set_fault(Some(Op::GetRoleCredentials), Fault::Hang, 1.0);
+    let started = std::time::Instant::now();
+    let run = env.run(["credential-process", "--profile", "sandbox-admin"]);
+    // Measured, not asserted (see the README's figures).
+    eprintln!(
+        "hung OIDC + portal: credential-process took {:?}",
+        started.elapsed()
+    );
+    run.code(1).stderr_contains("gives up after 15 s in all");
+    assert_eq!(run.stdout, "");
+    assert_eq!(run.stderr.lines().count(), 1, "{}", run.stderr);
+    assert!(
+        env.emulator.count(Op::CreateToken) >= 1,
+        "the refresh was tried"
+    );
+}
+
+#[test]
+fn a_caller_waiting_on_another_process_fetch_says_so_and_exits_1() {
+    let mut env = logged_in();
+    env.set_env("AWSX_LOCK_WAIT_SECONDS", "1");
+    let path = awsx::lock::lock_path(
+        &env.cache_dir().join("awsx"),
+        "role",
+        &["acme", SANDBOX, "AdministratorAccess"],
+    );
+    // This test process is the other one, in the middle of its fetch.
+    let _held = awsx::lock::acquire(
+        &path,
+        awsx::lock::Holder::Fetch {
+            what: "the test's".into(),
+        },
+        std::time::Duration::ZERO,
+    )
+    .unwrap();
+    let run = env.run(["credential-process", "--profile", "sandbox-admin"]);
+    run.code(1).stderr_contains(
+        "another awsx process that is fetching credentials for AdministratorAccess in account 200000000002",
+    );
+    assert!(!run.stderr.contains("login"), "{}", run.stderr);
+    assert_eq!(env.emulator.count(Op::GetRoleCredentials), 0);
+}
