@@ -172,6 +172,10 @@ pub struct AccountRoles {
 pub struct ListPolicy {
     pub concurrency: usize,
     pub backoff: Backoff,
+    /// The listing fails when no page has arrived for this long: a portal that accepts
+    /// connections and never answers ends the listing here, while a slow but working one
+    /// (thousands of accounts, throttled) keeps going as long as pages keep coming.
+    pub stall: std::time::Duration,
 }
 
 impl Default for ListPolicy {
@@ -179,7 +183,84 @@ impl Default for ListPolicy {
         ListPolicy {
             concurrency: 8,
             backoff: Backoff::default(),
+            stall: STALL,
         }
+    }
+}
+
+/// See `ListPolicy::stall`. With a token refresh before it (at most 16 s), a hung portal
+/// fails `awsx sync` within a minute.
+pub const STALL: std::time::Duration = std::time::Duration::from_secs(30);
+/// The most pages one listing follows: 1,000 pages of ListAccounts are 100,000 accounts,
+/// 100 of ListAccountRoles are 10,000 roles in one account (Identity Center allows 2,000
+/// permission sets). More means the portal is looping.
+pub const MAX_ACCOUNT_PAGES: usize = 1000;
+pub const MAX_ROLE_PAGES: usize = 100;
+
+/// When the last page arrived, shared by the listing's tasks and its watchdog.
+struct Progress {
+    started: std::time::Instant,
+    last_millis: std::sync::atomic::AtomicU64,
+}
+
+impl Progress {
+    fn new() -> Self {
+        Progress {
+            started: std::time::Instant::now(),
+            last_millis: std::sync::atomic::AtomicU64::new(0),
+        }
+    }
+
+    fn page_arrived(&self) {
+        let now = self.started.elapsed().as_millis() as u64;
+        self.last_millis
+            .fetch_max(now, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// How long since the last page (or the start).
+    fn idle(&self) -> std::time::Duration {
+        let last = self.last_millis.load(std::sync::atomic::Ordering::Relaxed);
+        self.started
+            .elapsed()
+            .saturating_sub(std::time::Duration::from_millis(last))
+    }
+}
+
+/// The pagination of one listing: refuses a `nextToken` seen before (a portal that loops)
+/// and more than `max` pages.
+struct Pages {
+    operation: &'static str,
+    seen: std::collections::HashSet<String>,
+    max: usize,
+}
+
+impl Pages {
+    fn new(operation: &'static str, max: usize) -> Self {
+        Pages {
+            operation,
+            seen: std::collections::HashSet::new(),
+            max,
+        }
+    }
+
+    /// The token to ask for next, `None` when the listing is complete.
+    fn next(&mut self, token: Option<&str>) -> Result<Option<String>, SsoError> {
+        let Some(token) = token.filter(|t| !t.is_empty()) else {
+            return Ok(None);
+        };
+        if !self.seen.insert(token.to_owned()) {
+            return Err(SsoError::BadReply {
+                operation: self.operation,
+                what: "a nextToken it had already sent: the pagination loops",
+            });
+        }
+        if self.seen.len() >= self.max {
+            return Err(SsoError::BadReply {
+                operation: self.operation,
+                what: "more pages than any real listing has: the pagination does not end",
+            });
+        }
+        Ok(Some(token.to_owned()))
     }
 }
 
@@ -235,7 +316,38 @@ pub async fn list_assignments(
     session: &SsoSessionName,
     token: &SsoToken,
     policy: ListPolicy,
+    progress: impl FnMut(usize, usize),
+) -> Result<Listing, SsoError> {
+    let pages = std::sync::Arc::new(Progress::new());
+    let watchdog = async {
+        loop {
+            let idle = pages.idle();
+            if idle >= policy.stall {
+                return;
+            }
+            tokio::time::sleep(policy.stall - idle).await;
+        }
+    };
+    // Dropping the listing (when the watchdog wins) drops its JoinSet, which aborts the tasks.
+    tokio::select! {
+        listing = list_all(client, session, token, policy, progress, std::sync::Arc::clone(&pages)) => listing,
+        () = watchdog => Err(SsoError::Service {
+            operation: "ListAccounts/ListAccountRoles",
+            message: format!(
+                "no page arrived for {} s (the portal accepts connections but does not answer, or the network drops them)",
+                policy.stall.as_secs()
+            ),
+        }),
+    }
+}
+
+async fn list_all(
+    client: &Client,
+    session: &SsoSessionName,
+    token: &SsoToken,
+    policy: ListPolicy,
     mut progress: impl FnMut(usize, usize),
+    pages: std::sync::Arc<Progress>,
 ) -> Result<Listing, SsoError> {
     use std::sync::Arc;
     use std::sync::atomic::{AtomicU32, Ordering};
@@ -249,7 +361,8 @@ pub async fn list_assignments(
     );
     let retries = Arc::new(AtomicU32::new(0));
     let access = Arc::new(token.access_token.clone());
-    let accounts = list_accounts(&client, session, &access, policy.backoff, &retries).await?;
+    let accounts =
+        list_accounts(&client, session, &access, policy.backoff, &retries, &pages).await?;
     let total = accounts.len();
     let mut pending = accounts.into_iter();
     let mut tasks = tokio::task::JoinSet::new();
@@ -259,11 +372,12 @@ pub async fn list_assignments(
             let Some((account_id, account_name)) = pending.next() else {
                 break;
             };
-            let (client, session, access, retries) = (
+            let (client, session, access, retries, pages) = (
                 client.clone(),
                 session.clone(),
                 Arc::clone(&access),
                 Arc::clone(&retries),
+                Arc::clone(&pages),
             );
             tasks.spawn(async move {
                 let roles = list_roles(
@@ -273,6 +387,7 @@ pub async fn list_assignments(
                     &account_id,
                     policy.backoff,
                     &retries,
+                    &pages,
                 )
                 .await;
                 (account_id, account_name, roles)
@@ -321,9 +436,11 @@ async fn list_accounts(
     access: &Secret<String>,
     backoff: Backoff,
     retries: &std::sync::atomic::AtomicU32,
+    progress: &Progress,
 ) -> Result<Vec<(AccountId, String)>, SsoError> {
     let mut out = Vec::new();
     let mut next: Option<String> = None;
+    let mut pages = Pages::new("ListAccounts", MAX_ACCOUNT_PAGES);
     loop {
         let page = with_retries("ListAccounts", session, backoff, retries, || {
             client
@@ -334,6 +451,7 @@ async fn list_accounts(
                 .send()
         })
         .await?;
+        progress.page_arrived();
         for account in page.account_list() {
             let id: AccountId = account
                 .account_id()
@@ -349,10 +467,7 @@ async fn list_accounts(
                 .map_or_else(|| id.to_string(), str::to_owned);
             out.push((id, name));
         }
-        next = page
-            .next_token()
-            .filter(|t| !t.is_empty())
-            .map(str::to_owned);
+        next = pages.next(page.next_token())?;
         if next.is_none() {
             return Ok(out);
         }
@@ -366,9 +481,11 @@ async fn list_roles(
     account: &AccountId,
     backoff: Backoff,
     retries: &std::sync::atomic::AtomicU32,
+    progress: &Progress,
 ) -> Result<Vec<RoleName>, SsoError> {
     let mut out = Vec::new();
     let mut next: Option<String> = None;
+    let mut pages = Pages::new("ListAccountRoles", MAX_ROLE_PAGES);
     loop {
         let page = with_retries("ListAccountRoles", session, backoff, retries, || {
             client
@@ -380,6 +497,7 @@ async fn list_roles(
                 .send()
         })
         .await?;
+        progress.page_arrived();
         for role in page.role_list() {
             let name: RoleName =
                 role.role_name()
@@ -391,10 +509,7 @@ async fn list_roles(
                     })?;
             out.push(name);
         }
-        next = page
-            .next_token()
-            .filter(|t| !t.is_empty())
-            .map(str::to_owned);
+        next = pages.next(page.next_token())?;
         if next.is_none() {
             return Ok(out);
         }
@@ -510,6 +625,23 @@ mod tests {
             let err = ok(&key, &secret, &token, hour).unwrap_err();
             assert!(matches!(err, SsoError::BadReply { .. }), "{err}");
         }
+    }
+
+    #[test]
+    fn a_repeated_next_token_or_endless_pages_end_the_listing() {
+        let mut pages = Pages::new("ListAccounts", 4);
+        assert_eq!(pages.next(Some("a")).unwrap().as_deref(), Some("a"));
+        assert_eq!(pages.next(Some("b")).unwrap().as_deref(), Some("b"));
+        assert!(matches!(
+            pages.next(Some("a")),
+            Err(SsoError::BadReply { what, .. }) if what.contains("loops")
+        ));
+        assert_eq!(pages.next(None).unwrap(), None);
+        assert_eq!(pages.next(Some("")).unwrap(), None);
+        let mut pages = Pages::new("ListAccountRoles", 3);
+        pages.next(Some("1")).unwrap();
+        pages.next(Some("2")).unwrap();
+        assert!(pages.next(Some("3")).is_err());
     }
 
     #[test]
