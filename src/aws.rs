@@ -51,7 +51,7 @@ pub const MAX_REPLY_BYTES: usize = 1024 * 1024;
 /// A reply went over `MAX_REPLY_BYTES`.
 #[derive(Debug, thiserror::Error)]
 #[error(
-    "the reply is larger than 1 MiB, more than any AWS reply awsx reads; check the endpoint (AWS_ENDPOINT_URL_*, proxy)"
+    "the reply is larger than 1 MiB, more than any AWS reply awsx reads (is an AWS_ENDPOINT_URL_* or a proxy pointing somewhere else?)"
 )]
 pub struct ReplyTooLarge;
 
