@@ -859,3 +859,31 @@ fn a_caller_waiting_on_another_process_fetch_says_so_and_exits_1() {
     assert!(!run.stderr.contains("login"), "{}", run.stderr);
     assert_eq!(env.emulator.count(Op::GetRoleCredentials), 0);
 }
+
+#[test]
+fn a_400_day_access_token_from_create_token_is_kept_12_hours_at_most() {
+    let env = TestEnv::new();
+    env.add_sso_profile("sandbox-admin", SANDBOX, "AdministratorAccess");
+    let mut lifetimes = env.emulator.fixture().lifetimes;
+    lifetimes.access_token_seconds = 400 * 86_400;
+    lifetimes.refresh_token_seconds = 400 * 86_400;
+    env.emulator.set_lifetimes(lifetimes);
+    env.login();
+    let after = time::OffsetDateTime::now_utc();
+    let raw = env
+        .store()
+        .get(&EntryName::sso_token(&"acme".parse().unwrap()))
+        .unwrap()
+        .expect("the token is stored");
+    let token: serde_json::Value = serde_json::from_str(raw.expose()).unwrap();
+    let expires = time::OffsetDateTime::parse(
+        token["expires_at"].as_str().unwrap(),
+        &time::format_description::well_known::Rfc3339,
+    )
+    .unwrap();
+    assert!(
+        expires <= after + time::Duration::hours(12),
+        "{expires} is more than 12 h away"
+    );
+    assert_eq!(env.credentials("sandbox-admin")["Version"], 1);
+}
