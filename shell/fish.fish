@@ -15,9 +15,11 @@ function awsx --description 'awsx: AWS SSO credentials and profile switching'
             __AWSX_BIN__ $argv
             return
         end
-        set -l __awsx_code (env AWSX_SHELL=fish __AWSX_BIN__ $argv)
-        or return
-        printf '%s\n' $__awsx_code | source
+        # A pipeline, not a command substitution: fish does not apply the function's
+        # redirections (`awsx use NAME >/dev/null 2>&1`) to the stderr of a command
+        # substitution, but does to a pipeline's. The binary prints code only on success.
+        env AWSX_SHELL=fish __AWSX_BIN__ $argv | source
+        return $pipestatus[1]
     else
         __AWSX_BIN__ $argv
     end

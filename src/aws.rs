@@ -39,6 +39,34 @@ pub enum SetupError {
 /// How long any AWS endpoint gets to accept a connection.
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
 
+/// The shortest timeout given to the SDK when a deadline is nearly spent.
+const MIN_TIMEOUT: Duration = Duration::from_millis(10);
+
+/// The largest HTTP response body awsx reads from any endpoint. The largest replies it asks
+/// for are a portal page of 100 accounts (about 15 KB) and STS/IAM XML of a few KB; a reply
+/// bigger than this is refused as soon as its `Content-Length` says so, or when the bytes
+/// read reach the cap, so a lying or broken server cannot make awsx allocate gigabytes.
+pub const MAX_REPLY_BYTES: usize = 1024 * 1024;
+
+/// A reply went over `MAX_REPLY_BYTES`.
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "the reply is larger than 1 MiB, more than any AWS reply awsx reads (is an AWS_ENDPOINT_URL_* or a proxy pointing somewhere else?)"
+)]
+pub struct ReplyTooLarge;
+
+/// Whether `err` or any error under it is `ReplyTooLarge`.
+pub fn is_reply_too_large(err: &(dyn std::error::Error + 'static)) -> bool {
+    let mut next = Some(err);
+    while let Some(e) = next {
+        if e.is::<ReplyTooLarge>() {
+            return true;
+        }
+        next = e.source();
+    }
+    false
+}
+
 /// Shared SDK settings for one region: HTTP client, timeouts, retries, and either no
 /// credentials (SSO OIDC and portal are unsigned) or the given ones (STS, IAM).
 pub async fn sdk_config(
@@ -50,10 +78,14 @@ pub async fn sdk_config(
         .region(aws_config::Region::new(region.as_str().to_owned()))
         .http_client(http_client(env)?)
         .timeout_config(
+            // Within a `credential-process` call, no operation outlives the call's deadline.
+            // (A zero timeout is not "none" to the SDK, but keep a sliver for clarity.)
             TimeoutConfig::builder()
-                .connect_timeout(CONNECT_TIMEOUT)
-                .operation_attempt_timeout(Duration::from_secs(8))
-                .operation_timeout(Duration::from_secs(16))
+                .connect_timeout(crate::deadline::clamp(CONNECT_TIMEOUT).max(MIN_TIMEOUT))
+                .operation_attempt_timeout(
+                    crate::deadline::clamp(Duration::from_secs(8)).max(MIN_TIMEOUT),
+                )
+                .operation_timeout(crate::deadline::clamp(Duration::from_secs(16)).max(MIN_TIMEOUT))
                 .build(),
         )
         .retry_config(RetryConfig::standard().with_max_attempts(3));
@@ -69,21 +101,115 @@ fn http_client(
 ) -> Result<aws_smithy_runtime_api::client::http::SharedHttpClient, SetupError> {
     let tls_context = tls_context(env)?;
     let provider = tls::Provider::Rustls(tls::rustls_provider::CryptoMode::Ring);
-    Ok(
-        HttpClientBuilder::new().build_with_connector_fn(move |settings, components| {
-            let mut builder = Connector::builder()
-                .proxy_config(ProxyConfig::from_env())
-                .tls_provider(provider.clone())
-                .tls_context(tls_context.clone());
-            if let Some(settings) = settings {
-                builder = builder.connector_settings(settings.clone());
-            }
-            if let Some(sleep) = components.and_then(|c| c.sleep_impl()) {
-                builder.set_sleep_impl(Some(sleep));
-            }
-            builder.build()
-        }),
-    )
+    let inner = HttpClientBuilder::new().build_with_connector_fn(move |settings, components| {
+        let mut builder = Connector::builder()
+            .proxy_config(ProxyConfig::from_env())
+            .tls_provider(provider.clone())
+            .tls_context(tls_context.clone());
+        if let Some(settings) = settings {
+            builder = builder.connector_settings(settings.clone());
+        }
+        if let Some(sleep) = components.and_then(|c| c.sleep_impl()) {
+            builder.set_sleep_impl(Some(sleep));
+        }
+        builder.build()
+    });
+    Ok(aws_smithy_runtime_api::client::http::SharedHttpClient::new(
+        capped::CappedClient(inner),
+    ))
+}
+
+/// Every SDK client's responses, capped at `MAX_REPLY_BYTES`: a wrapper around the HTTP
+/// client whose connectors refuse an announced `Content-Length` over the cap and wrap the
+/// body so that reading past it fails (with `ReplyTooLarge`) instead of growing a buffer.
+mod capped {
+    use aws_smithy_runtime_api::client::http::{
+        HttpClient, HttpConnector, HttpConnectorFuture, HttpConnectorSettings, SharedHttpClient,
+        SharedHttpConnector,
+    };
+    use aws_smithy_runtime_api::client::orchestrator::{HttpRequest, HttpResponse};
+    use aws_smithy_runtime_api::client::result::ConnectorError;
+    use aws_smithy_runtime_api::client::runtime_components::{
+        RuntimeComponents, RuntimeComponentsBuilder,
+    };
+    use aws_smithy_runtime_api::shared::IntoShared;
+    use aws_smithy_types::body::SdkBody;
+    use aws_smithy_types::config_bag::ConfigBag;
+
+    use super::{MAX_REPLY_BYTES, ReplyTooLarge};
+
+    type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+    #[derive(Debug)]
+    pub struct CappedClient(pub SharedHttpClient);
+
+    impl HttpClient for CappedClient {
+        fn http_connector(
+            &self,
+            settings: &HttpConnectorSettings,
+            components: &RuntimeComponents,
+        ) -> SharedHttpConnector {
+            CappedConnector(self.0.http_connector(settings, components)).into_shared()
+        }
+
+        fn validate_base_client_config(
+            &self,
+            components: &RuntimeComponentsBuilder,
+            cfg: &ConfigBag,
+        ) -> Result<(), BoxError> {
+            self.0.validate_base_client_config(components, cfg)
+        }
+
+        fn validate_final_config(
+            &self,
+            components: &RuntimeComponents,
+            cfg: &ConfigBag,
+        ) -> Result<(), BoxError> {
+            self.0.validate_final_config(components, cfg)
+        }
+
+        fn connector_metadata(
+            &self,
+        ) -> Option<aws_smithy_runtime_api::client::connector_metadata::ConnectorMetadata> {
+            self.0.connector_metadata()
+        }
+    }
+
+    #[derive(Debug)]
+    struct CappedConnector(SharedHttpConnector);
+
+    impl HttpConnector for CappedConnector {
+        fn call(&self, request: HttpRequest) -> HttpConnectorFuture {
+            let inner = self.0.clone();
+            HttpConnectorFuture::new(async move {
+                let response = inner.call(request).await?;
+                cap(response)
+            })
+        }
+    }
+
+    /// `response` with its body capped, or an error when it announces more than the cap.
+    pub fn cap(response: HttpResponse) -> Result<HttpResponse, ConnectorError> {
+        let announced = response
+            .headers()
+            .get("content-length")
+            .and_then(|v| v.trim().parse::<u64>().ok());
+        if announced.is_some_and(|n| n > MAX_REPLY_BYTES as u64) {
+            return Err(ConnectorError::other(Box::new(ReplyTooLarge), None));
+        }
+        Ok(response.map(|body| {
+            use http_body_util::BodyExt;
+            SdkBody::from_body_1_x(http_body_util::Limited::new(body, MAX_REPLY_BYTES).map_err(
+                |e: BoxError| {
+                    if e.is::<http_body_util::LengthLimitError>() {
+                        Box::new(ReplyTooLarge) as BoxError
+                    } else {
+                        e
+                    }
+                },
+            ))
+        }))
+    }
 }
 
 /// Why a plain HTTPS GET (console federation) failed.
@@ -118,12 +244,19 @@ pub async fn http_get(env: &Env, url: &str) -> Result<(u16, Vec<u8>), HttpError>
         let response = connector
             .call(request)
             .await
+            .and_then(capped::cap)
             .map_err(|e| HttpError::Request(connector_error(&e)))?;
         let status = response.status().as_u16();
         let body = ByteStream::new(response.into_body())
             .collect()
             .await
-            .map_err(|_| HttpError::Request("the reply was cut off".to_owned()))?;
+            .map_err(|e| {
+                HttpError::Request(if is_reply_too_large(&e) {
+                    ReplyTooLarge.to_string()
+                } else {
+                    "the reply was cut off".to_owned()
+                })
+            })?;
         Ok((status, body.into_bytes().to_vec()))
     };
     tokio::time::timeout(Duration::from_secs(10), exchange)
@@ -133,7 +266,9 @@ pub async fn http_get(env: &Env, url: &str) -> Result<(u16, Vec<u8>), HttpError>
 
 /// A connector error in words, without the URL (it may carry a secret in its query).
 fn connector_error(e: &aws_smithy_runtime_api::client::result::ConnectorError) -> String {
-    if e.is_timeout() {
+    if is_reply_too_large(e) {
+        ReplyTooLarge.to_string()
+    } else if e.is_timeout() {
         "timed out".to_owned()
     } else if e.is_io() {
         "cannot connect (network or endpoint unreachable)".to_owned()

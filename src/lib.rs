@@ -10,6 +10,7 @@ pub mod complete;
 pub mod config;
 pub mod creds;
 pub mod credserver;
+pub mod deadline;
 pub mod diff;
 pub mod doctor;
 pub mod env;

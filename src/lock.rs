@@ -6,18 +6,45 @@ use std::fs::{File, OpenOptions, TryLockError};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
+/// What the process holding a lock is doing, as a waiter tells the user.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Holder {
+    /// A login (device flow, possibly waiting for a person) or a token refresh of a session.
+    Session { session: String },
+    /// A network fetch (GetRoleCredentials) of the credentials named.
+    Fetch { what: String },
+}
+
 /// Why a lock was not taken.
 #[derive(Debug, thiserror::Error)]
 pub enum LockError {
     #[error(
-        "gave up after {waited_secs} s waiting for another awsx process ({what}); a login is in progress in another terminal, finish it there or try again"
+        "gave up after {waited_secs} s waiting for another awsx process holding sso-session {}: a login is in progress in another terminal (or a token refresh); finish it there or try again",
+        match holder { Holder::Session { session } => session.as_str(), Holder::Fetch { what } => what.as_str() }
     )]
-    TimedOut { what: String, waited_secs: u64 },
+    TimedOut { holder: Holder, waited_secs: u64 },
+    #[error(
+        "gave up after {waited_secs} s waiting for another awsx process that is fetching {what} from IAM Identity Center (the network or the portal is slow or not answering); try again in a minute, or run awsx doctor"
+    )]
+    FetchTimedOut { what: String, waited_secs: u64 },
     #[error("cannot open lock file {path}: {source}; check that the cache directory is writable")]
     Io {
         path: PathBuf,
         source: std::io::Error,
     },
+}
+
+impl crate::exit::HasExitCode for LockError {
+    fn exit_code(&self) -> crate::exit::ExitCode {
+        match self {
+            // Someone else's login: this process cannot help; the user finishes it (design).
+            LockError::TimedOut { .. } => crate::exit::ExitCode::LoginRequired,
+            // A network step that did not finish: an operation failed.
+            LockError::FetchTimedOut { .. } | LockError::Io { .. } => {
+                crate::exit::ExitCode::Failure
+            }
+        }
+    }
 }
 
 /// Held while alive; dropping it (or the process dying) releases the lock.
@@ -33,12 +60,14 @@ pub enum Acquired {
     AfterWaiting,
 }
 
-/// Take the exclusive lock at `path`, waiting at most `wait`.
+/// Take the exclusive lock at `path`, held by `holder`'s kind of work, waiting at most
+/// `wait` (and never past the call's deadline, see `crate::deadline`).
 pub fn acquire(
     path: &Path,
-    what: &str,
+    holder: Holder,
     wait: Duration,
 ) -> Result<(LockGuard, Acquired), LockError> {
+    let wait = crate::deadline::clamp(wait);
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir).map_err(|source| LockError::Io {
             path: dir.to_owned(),
@@ -69,9 +98,13 @@ pub fn acquire(
             }
             Err(TryLockError::WouldBlock) => {
                 if started.elapsed() >= wait {
-                    return Err(LockError::TimedOut {
-                        what: what.to_owned(),
-                        waited_secs: wait.as_secs(),
+                    let waited_secs = started.elapsed().as_secs();
+                    return Err(match holder {
+                        Holder::Fetch { what } => LockError::FetchTimedOut { what, waited_secs },
+                        holder @ Holder::Session { .. } => LockError::TimedOut {
+                            holder,
+                            waited_secs,
+                        },
                     });
                 }
                 waited = true;
@@ -114,12 +147,54 @@ mod tests {
     fn second_taker_waits_then_times_out_while_the_first_holds() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("x.lock");
-        let (first, how) = acquire(&path, "test", Duration::from_secs(1)).unwrap();
+        let session = || Holder::Session {
+            session: "acme".into(),
+        };
+        let (first, how) = acquire(&path, session(), Duration::from_secs(1)).unwrap();
         assert_eq!(how, Acquired::Immediately);
-        let err = acquire(&path, "test", Duration::from_millis(50)).unwrap_err();
+        let err = acquire(&path, session(), Duration::from_millis(50)).unwrap_err();
         assert!(matches!(err, LockError::TimedOut { .. }), "{err}");
         drop(first);
-        assert!(acquire(&path, "test", Duration::from_millis(50)).is_ok());
+        assert!(acquire(&path, session(), Duration::from_millis(50)).is_ok());
+    }
+
+    #[test]
+    fn a_waiter_says_what_it_waited_for_with_the_matching_exit_code() {
+        use crate::exit::HasExitCode;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("x.lock");
+        let _held = acquire(&path, Holder::Fetch { what: "f".into() }, Duration::ZERO).unwrap();
+        let fetch = acquire(
+            &path,
+            Holder::Fetch {
+                what: "credentials for ReadOnly in account 123456789012".into(),
+            },
+            Duration::from_millis(20),
+        )
+        .unwrap_err();
+        let text = fetch.to_string();
+        assert!(
+            text.contains(
+                "fetching credentials for ReadOnly in account 123456789012 from IAM Identity Center"
+            ),
+            "{text}"
+        );
+        assert!(!text.contains("login"), "{text}");
+        assert_eq!(fetch.exit_code(), crate::exit::ExitCode::Failure);
+        let login = acquire(
+            &path,
+            Holder::Session {
+                session: "acme".into(),
+            },
+            Duration::from_millis(20),
+        )
+        .unwrap_err();
+        assert!(
+            login
+                .to_string()
+                .contains("sso-session acme: a login is in progress")
+        );
+        assert_eq!(login.exit_code(), crate::exit::ExitCode::LoginRequired);
     }
 
     #[test]

@@ -56,8 +56,45 @@ pub fn quote(shell: Shell, value: &str) -> String {
     match shell {
         Shell::Bash | Shell::Zsh => format!("'{}'", value.replace('\'', r"'\''")),
         Shell::Fish => format!("'{}'", value.replace('\\', r"\\").replace('\'', r"\'")),
-        Shell::Powershell => format!("'{}'", value.replace('\'', "''")),
+        Shell::Powershell => powershell_quote(value),
     }
+}
+
+/// What PowerShell's tokenizer takes for a single quote: ASCII `'` and U+2018–U+201B
+/// (‘ ’ ‚ ‛). Any of them ends a single-quoted string; doubled, it is one literal.
+fn is_powershell_single_quote(c: char) -> bool {
+    matches!(c, '\'' | '\u{2018}' | '\u{2019}' | '\u{201A}' | '\u{201B}')
+}
+
+/// `value` as a PowerShell expression that evaluates to exactly `value`: a single-quoted
+/// literal (no `$`, backtick or double quote — ASCII or “ ” „ — is special inside one) with
+/// every single-quote character PowerShell accepts doubled. Control characters would not
+/// survive the trip through the function (`& awsx` splits its output into lines), so they
+/// are spliced in as `[char]N`: `('a' + [char]10 + 'b')`.
+fn powershell_quote(value: &str) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    let mut literal = String::new();
+    for c in value.chars() {
+        if c.is_control() {
+            if !literal.is_empty() {
+                parts.push(format!("'{}'", std::mem::take(&mut literal)));
+            }
+            parts.push(format!("[char]{}", u32::from(c)));
+            continue;
+        }
+        if is_powershell_single_quote(c) {
+            literal.push(c);
+        }
+        literal.push(c);
+    }
+    if parts.is_empty() {
+        return format!("'{literal}'");
+    }
+    if !literal.is_empty() {
+        parts.push(format!("'{literal}'"));
+    }
+    // `'' + [char]N` keeps the sum a string even when it starts with a character code.
+    format!("('' + {})", parts.join(" + "))
 }
 
 #[cfg(test)]
@@ -70,6 +107,102 @@ mod tests {
         assert_eq!(quote(Shell::Bash, v), r"'it'\''s a \ test $HOME'");
         assert_eq!(quote(Shell::Fish, v), r"'it\'s a \\ test $HOME'");
         assert_eq!(quote(Shell::Powershell, v), r"'it''s a \ test $HOME'");
+    }
+
+    /// PowerShell's reading of what `powershell_quote` emits, per its tokenizer: a
+    /// single-quoted string ends at a lone single-quote character (any of five), a doubled
+    /// one is one literal; `[char]N` is that character; `+` concatenates. Anything else is
+    /// a test failure: the output must be nothing but this grammar.
+    fn powershell_eval(code: &str) -> String {
+        let chars: Vec<char> = code.chars().collect();
+        let mut i = 0;
+        let mut out = String::new();
+        let (wrapped, end) = if code.starts_with("('' + ") {
+            i = 6;
+            (true, chars.len() - 1)
+        } else {
+            (false, chars.len())
+        };
+        if wrapped {
+            assert_eq!(chars[end], ')', "{code:?}");
+        }
+        loop {
+            if is_powershell_single_quote(chars[i]) {
+                i += 1;
+                loop {
+                    assert!(i < end, "unterminated string in {code:?}");
+                    let c = chars[i];
+                    if is_powershell_single_quote(c) {
+                        if i + 1 < end && is_powershell_single_quote(chars[i + 1]) {
+                            out.push(chars[i + 1]);
+                            i += 2;
+                            continue;
+                        }
+                        i += 1;
+                        break;
+                    }
+                    out.push(c);
+                    i += 1;
+                }
+            } else {
+                let rest: String = chars[i..end].iter().collect();
+                let digits: String = rest
+                    .strip_prefix("[char]")
+                    .unwrap_or_else(|| panic!("unexpected {rest:?} in {code:?}"))
+                    .chars()
+                    .take_while(char::is_ascii_digit)
+                    .collect();
+                out.push(char::from_u32(digits.parse().unwrap()).unwrap());
+                i += 6 + digits.len();
+            }
+            if i == end {
+                return out;
+            }
+            assert!(
+                wrapped,
+                "more than one literal outside parentheses: {code:?}"
+            );
+            let sep: String = chars[i..(i + 3).min(end)].iter().collect();
+            assert_eq!(sep, " + ", "{code:?}");
+            i += 3;
+        }
+    }
+
+    #[test]
+    fn powershell_quoting_round_trips_every_character() {
+        let specials = [
+            '\'', '\u{2018}', '\u{2019}', '\u{201A}', '\u{201B}', '"', '\u{201C}', '\u{201D}',
+            '\u{201E}', '$', '`', ';', '(', ')', '{', '}', '@', '#', '|', '&', '\\', ' ',
+            '\u{2013}',
+        ];
+        // Every Unicode scalar value alone, and between text and next to each special.
+        for c in (0..=0x10FFFFu32).filter_map(char::from_u32) {
+            for value in [c.to_string(), format!("x{c}y")] {
+                assert_eq!(powershell_eval(&quote(Shell::Powershell, &value)), value);
+            }
+        }
+        for a in specials
+            .iter()
+            .chain(&['\n', '\r', '\0', '\x1b', '\x7f', '\u{85}'])
+        {
+            for b in &specials {
+                let value = format!("{a}{b}; Start-Process calc; {b}{a}");
+                let quoted = quote(Shell::Powershell, &value);
+                assert_eq!(powershell_eval(&quoted), value, "{quoted}");
+            }
+        }
+        // The issue's injection stays one string.
+        let hostile = "x\u{2019}; Start-Process calc; \u{2019}";
+        assert_eq!(
+            quote(Shell::Powershell, hostile),
+            "'x\u{2019}\u{2019}; Start-Process calc; \u{2019}\u{2019}'"
+        );
+        assert_eq!(
+            quote(Shell::Powershell, "a\nb"),
+            "('' + 'a' + [char]10 + 'b')"
+        );
+        assert_eq!(quote(Shell::Powershell, "\r"), "('' + [char]13)");
+        assert_eq!(quote(Shell::Powershell, ""), "''");
     }
 
     #[test]

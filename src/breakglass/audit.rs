@@ -114,6 +114,34 @@ impl AuditEvent {
     }
 }
 
+/// `text` safe to print on a terminal: control characters (C0, DEL, C1) and the bidi
+/// controls that reorder text on screen (U+200E/F, U+202A–U+202E, U+2066–U+2069) are shown
+/// as escapes (`\r`, `\n`, `\t`, `\x1b`, `\u{202e}`), and `\` as `\\`, so that a reason
+/// typed with `ESC[2K` or an OSC title sequence shows what it is instead of doing it. The log
+/// on disk keeps the text as typed.
+pub fn visible(text: &str) -> String {
+    use std::fmt::Write;
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if (c as u32) < 0x80 && c.is_control() => {
+                let _ = write!(out, "\\x{:02x}", c as u32);
+            }
+            c if c.is_control()
+                || matches!(c, '\u{200E}' | '\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}') =>
+            {
+                let _ = write!(out, "\\u{{{:x}}}", c as u32);
+            }
+            c => out.push(c),
+        }
+    }
+    out
+}
+
 /// `<data dir>/breakglass-audit.jsonl`.
 pub fn path(env: &Env) -> PathBuf {
     env.data_dir().join(FILE_NAME)
@@ -268,6 +296,21 @@ mod tests {
         std::fs::write(&path, text).unwrap();
         let (events, bad) = read(&path).unwrap();
         assert_eq!((events.len(), bad), (1, 1));
+    }
+
+    #[test]
+    fn control_characters_are_shown_escaped() {
+        let typed = "INC-9\r\x1b[2Kall fine\x1b]0;pwned\x07 \\ \u{9b}\u{202e}txt\nnext\ttab";
+        let shown = visible(typed);
+        assert_eq!(
+            shown,
+            r"INC-9\r\x1b[2Kall fine\x1b]0;pwned\x07 \\ \u{9b}\u{202e}txt\nnext\ttab"
+        );
+        assert!(!shown.chars().any(char::is_control));
+        assert_eq!(
+            visible("INC-123: IdP outage (EU) – ünïcode"),
+            "INC-123: IdP outage (EU) – ünïcode"
+        );
     }
 
     #[test]

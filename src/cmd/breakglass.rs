@@ -229,6 +229,8 @@ fn describe(e: &AuditEvent) -> String {
         .unwrap_or(e.time)
         .format(&time::format_description::well_known::Rfc3339)
         .unwrap_or_default();
+    // Every field comes from a file anyone with the user's rights can edit, and the reason
+    // is free text: nothing reaches the terminal unescaped.
     let who = match (&e.os_user, &e.identity) {
         (Some(u), Some(i)) if u != i => format!("{u} ({i})"),
         (Some(u), _) => u.clone(),
@@ -255,9 +257,12 @@ fn describe(e: &AuditEvent) -> String {
     let reason = e
         .reason
         .as_deref()
-        .map(|r| format!(" reason: {}", r.replace('\n', " ")))
+        .map(|r| format!(" reason: {r}"))
         .unwrap_or_default();
-    format!("{time} {} {who} {what} {outcome}{reason}", e.event)
+    audit::visible(&format!(
+        "{time} {} {who} {what} {outcome}{reason}",
+        e.event
+    ))
 }
 
 fn policy(args: PolicyArgs) -> Result<()> {
@@ -328,7 +333,7 @@ fn status(ctx: &Context, args: BreakglassStatusArgs) -> Result<()> {
                     "session until {} ({} min left, reason: {})",
                     s.credentials.expiration,
                     s.credentials.expiration.remaining(now).whole_minutes(),
-                    s.reason
+                    audit::visible(&s.reason)
                 )
             }
             Some(_) => "session expired".to_owned(),

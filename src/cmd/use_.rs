@@ -42,7 +42,13 @@ pub fn run(ctx: &Context, args: UseArgs) -> Result<()> {
                 .to_owned(),
         ));
     };
-    let current = ctx.env.var("AWS_PROFILE").map(str::to_owned);
+    // Only a valid profile name is carried over as AWSX_PREVIOUS_PROFILE: the shell's
+    // AWS_PROFILE may hold anything (control characters included), and `use -` parses it anyway.
+    let current = ctx
+        .env
+        .var("AWS_PROFILE")
+        .filter(|v| v.parse::<ProfileName>().is_ok())
+        .map(str::to_owned);
     if args.unset {
         let mut actions = vec![
             Action::Unset("AWS_PROFILE"),

@@ -123,10 +123,10 @@ pub fn lock_role(
         ],
     );
     let what = format!(
-        "fetching credentials for {} in account {}",
+        "credentials for {} in account {}",
         profile.role_name, profile.account_id
     );
-    Ok(lock::acquire(&path, &what, wait)?)
+    Ok(lock::acquire(&path, lock::Holder::Fetch { what }, wait)?)
 }
 
 /// How a fetch ended, for `--verbose` and tests.
@@ -228,6 +228,8 @@ impl RoleSource<'_> {
         let creds = match runtime.block_on(self.fetch(&spec, profile)) {
             Err(SsoError::LoginRequired { .. }) if login.is_some() => {
                 let ui = login.expect("checked above");
+                // A person is in the loop now: the call's deadline no longer applies.
+                crate::deadline::lift();
                 runtime.block_on(self.sessions.login(&spec, false, ui))?;
                 runtime.block_on(self.fetch(&spec, profile))?
             }

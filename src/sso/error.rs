@@ -41,6 +41,10 @@ pub enum SsoError {
         what: &'static str,
     },
     #[error(
+        "IAM Identity Center {operation} returned credentials that had already expired when they arrived; check this machine's clock (awsx doctor compares it with AWS's), then try again"
+    )]
+    ExpiredOnArrival { operation: &'static str },
+    #[error(
         "the AWS CLI's token cache entry {} is unreadable ({what}); run awsx login without --import-aws-cli",
         path.display()
     )]
@@ -63,8 +67,8 @@ impl HasExitCode for SsoError {
                 ExitCode::LoginRequired
             }
             SsoError::Store(err) => err.exit_code(),
-            // Another process is logging in (or fetching) and did not finish in time.
-            SsoError::Lock(crate::lock::LockError::TimedOut { .. }) => ExitCode::LoginRequired,
+            // Another process is logging in (3) or fetching (1) and did not finish in time.
+            SsoError::Lock(err) => err.exit_code(),
             _ => ExitCode::Failure,
         }
     }
@@ -82,6 +86,9 @@ where
     E: aws_smithy_types::error::metadata::ProvideErrorMetadata + std::error::Error + 'static,
 {
     use aws_smithy_runtime_api::client::result::SdkError;
+    if crate::aws::is_reply_too_large(err) {
+        return crate::aws::ReplyTooLarge.to_string();
+    }
     match err {
         SdkError::ServiceError(service) => {
             let e = service.err();
@@ -91,7 +98,7 @@ where
                 _ => format!("HTTP {}", service.raw().status().as_u16()),
             }
         }
-        SdkError::TimeoutError(_) => "timed out".to_owned(),
+        SdkError::TimeoutError(_) => crate::deadline::timed_out(),
         SdkError::DispatchFailure(f) => {
             if f.is_io() {
                 "cannot connect (network or endpoint unreachable)".to_owned()

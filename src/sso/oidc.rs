@@ -15,6 +15,13 @@ const DEVICE_CODE_GRANT: &str = "urn:ietf:params:oauth:grant-type:device_code";
 const REFRESH_GRANT: &str = "refresh_token";
 /// The scope that makes Identity Center grant a refresh token (and lets it list accounts).
 pub const ACCOUNT_ACCESS_SCOPE: &str = "sso:account:access";
+/// The longest an access token is believed to live, whatever `expiresIn` says (Identity
+/// Center issues 1 h access tokens, renewed with the refresh token): an absurd `expiresIn`
+/// would otherwise keep a token awsx cannot vouch for in the keychain for weeks.
+pub const MAX_TOKEN_LIFETIME: time::Duration = time::Duration::hours(12);
+/// Access and refresh tokens longer than this are refused (real ones are about 1,000 to
+/// 2,000 characters).
+pub const MAX_TOKEN_LENGTH: usize = 8192;
 /// RFC 8628: on slow_down the client adds five seconds to its polling interval.
 const SLOW_DOWN_STEP: Duration = Duration::from_secs(5);
 
@@ -259,15 +266,59 @@ fn token_from(
             what: "expiresIn is not positive",
         });
     }
+    let sane = |t: &str| t.len() <= MAX_TOKEN_LENGTH && t.bytes().all(|b| b.is_ascii_graphic());
+    let refresh_token = refresh_token.filter(|t| !t.is_empty());
+    if !sane(access_token) || !refresh_token.is_none_or(sane) {
+        return Err(SsoError::BadReply {
+            operation: "CreateToken",
+            what: "a token longer than 8,192 characters or not printable ASCII",
+        });
+    }
+    let lifetime = time::Duration::seconds(i64::from(expires_in));
+    if lifetime > MAX_TOKEN_LIFETIME {
+        tracing::warn!(
+            expires_in,
+            "CreateToken's expiresIn exceeds 12 h; keeping the access token 12 h"
+        );
+    }
     Ok(SsoToken {
         access_token: Secret::new(access_token.to_owned()),
-        expires_at: Expiration::new(issued_at + time::Duration::seconds(i64::from(expires_in))),
-        refresh_token: refresh_token
-            .filter(|t| !t.is_empty())
-            .map(|t| Secret::new(t.to_owned())),
+        expires_at: Expiration::new(issued_at + lifetime.min(MAX_TOKEN_LIFETIME)),
+        refresh_token: refresh_token.map(|t| Secret::new(t.to_owned())),
         start_url: start_url.clone(),
         region: region.clone(),
         issued_at: Expiration::new(issued_at),
         login: None,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn token(access: &str, expires_in: i32, refresh: Option<&str>) -> Result<SsoToken, SsoError> {
+        token_from(
+            Some(access),
+            expires_in,
+            refresh,
+            &"https://d-1.awsapps.com/start".parse().unwrap(),
+            &"us-east-1".parse().unwrap(),
+            OffsetDateTime::UNIX_EPOCH + time::Duration::days(20000),
+        )
+    }
+
+    #[test]
+    fn token_lifetimes_are_clamped_and_sizes_checked() {
+        let issued = OffsetDateTime::UNIX_EPOCH + time::Duration::days(20000);
+        let t = token("aoa", 3600, Some("aor")).unwrap();
+        assert_eq!(t.expires_at.at(), issued + time::Duration::hours(1));
+        // 400 days become 12 h.
+        let t = token("aoa", 400 * 86400, Some("aor")).unwrap();
+        assert_eq!(t.expires_at.at(), issued + MAX_TOKEN_LIFETIME);
+        assert!(token("aoa", 0, None).is_err());
+        assert!(token(&"a".repeat(8192), 3600, None).is_ok());
+        assert!(token(&"a".repeat(8193), 3600, None).is_err());
+        assert!(token("aoa", 3600, Some(&"r".repeat(8193))).is_err());
+        assert!(token("ao\na", 3600, None).is_err());
+    }
 }

@@ -1,6 +1,7 @@
 //! The SSO portal: role credentials for an account and role, and the account/role lists.
 use aws_sdk_sso::Client;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
+use time::OffsetDateTime;
 
 use super::error::{SsoError, describe};
 use super::model::SsoToken;
@@ -51,18 +52,93 @@ pub async fn role_credentials(
         what,
     };
     let creds = out.role_credentials().ok_or(bad("no roleCredentials"))?;
-    let non_empty = |v: Option<&str>, what| {
-        v.filter(|s| !s.is_empty())
-            .map(str::to_owned)
-            .ok_or(bad(what))
+    checked_credentials(
+        creds.access_key_id(),
+        creds.secret_access_key(),
+        creds.session_token(),
+        creds.expiration(),
+        OffsetDateTime::now_utc(),
+    )
+}
+
+/// The longest role session Identity Center issues (a permission set's session duration is
+/// 1 to 12 hours). A later expiration is clamped to this: it would otherwise become a
+/// keychain and hot-tier lifetime of whatever the reply said.
+pub const MAX_ROLE_SESSION: time::Duration = time::Duration::hours(12);
+/// Credentials with less than this left when they arrive are refused: they could not be used.
+pub const MIN_ROLE_SESSION: time::Duration = time::Duration::seconds(60);
+/// Field caps, far above what AWS issues (access key ids are 16 to 128 characters, secret
+/// keys 40, session tokens a few hundred to about 2,000) and far below what would hurt the
+/// keychain (a 200 MB value fails in D-Bus; keyutils holds 20,000 bytes per user).
+pub const MAX_ACCESS_KEY_ID: usize = 128;
+pub const MAX_SECRET_ACCESS_KEY: usize = 1024;
+pub const MAX_SESSION_TOKEN: usize = 8192;
+
+/// GetRoleCredentials' fields as awsx keeps them: present, of sane size and alphabet,
+/// not already expired, and living no longer than Identity Center allows.
+fn checked_credentials(
+    access_key_id: Option<&str>,
+    secret_access_key: Option<&str>,
+    session_token: Option<&str>,
+    expiration_millis: i64,
+    now: OffsetDateTime,
+) -> Result<RoleCredentials, SsoError> {
+    let bad = |what| SsoError::BadReply {
+        operation: "GetRoleCredentials",
+        what,
+    };
+    let field = |v: Option<&str>, max: usize, missing, invalid, alphabet: fn(u8) -> bool| {
+        let v = v.filter(|s| !s.is_empty()).ok_or(bad(missing))?;
+        if v.len() > max || !v.bytes().all(alphabet) {
+            return Err(bad(invalid));
+        }
+        Ok(v.to_owned())
+    };
+    let token_char = |b: u8| b.is_ascii_graphic();
+    let access_key_id = field(
+        access_key_id,
+        MAX_ACCESS_KEY_ID,
+        "no accessKeyId",
+        "an accessKeyId longer than 128 characters or not alphanumeric",
+        |b| b.is_ascii_alphanumeric(),
+    )?;
+    let secret_access_key = field(
+        secret_access_key,
+        MAX_SECRET_ACCESS_KEY,
+        "no secretAccessKey",
+        "a secretAccessKey longer than 1,024 characters or not printable ASCII",
+        token_char,
+    )?;
+    let session_token = field(
+        session_token,
+        MAX_SESSION_TOKEN,
+        "no sessionToken",
+        "a sessionToken longer than 8,192 characters or not printable ASCII",
+        token_char,
+    )?;
+    let expiration = Expiration::from_unix_millis(expiration_millis)
+        .filter(|e| e.unix_seconds() > 0)
+        .ok_or(bad("expiration out of range"))?;
+    if expiration.remaining(now) < MIN_ROLE_SESSION {
+        return Err(SsoError::ExpiredOnArrival {
+            operation: "GetRoleCredentials",
+        });
+    }
+    let latest = now + MAX_ROLE_SESSION;
+    let expiration = if expiration.at() > latest {
+        tracing::warn!(
+            %expiration,
+            "the portal's credentials claim to outlive Identity Center's 12 h maximum; keeping them 12 h"
+        );
+        Expiration::new(latest)
+    } else {
+        expiration
     };
     Ok(RoleCredentials {
-        access_key_id: non_empty(creds.access_key_id(), "no accessKeyId")?,
-        secret_access_key: Secret::new(non_empty(creds.secret_access_key(), "no secretAccessKey")?),
-        session_token: Secret::new(non_empty(creds.session_token(), "no sessionToken")?),
-        expiration: Expiration::from_unix_millis(creds.expiration())
-            .filter(|e| e.unix_seconds() > 0)
-            .ok_or(bad("expiration out of range"))?,
+        access_key_id,
+        secret_access_key: Secret::new(secret_access_key),
+        session_token: Secret::new(session_token),
+        expiration,
     })
 }
 
@@ -96,6 +172,10 @@ pub struct AccountRoles {
 pub struct ListPolicy {
     pub concurrency: usize,
     pub backoff: Backoff,
+    /// The listing fails when no page has arrived for this long: a portal that accepts
+    /// connections and never answers ends the listing here, while a slow but working one
+    /// (thousands of accounts, throttled) keeps going as long as pages keep coming.
+    pub stall: std::time::Duration,
 }
 
 impl Default for ListPolicy {
@@ -103,7 +183,84 @@ impl Default for ListPolicy {
         ListPolicy {
             concurrency: 8,
             backoff: Backoff::default(),
+            stall: STALL,
         }
+    }
+}
+
+/// See `ListPolicy::stall`. With a token refresh before it (at most 16 s), a hung portal
+/// fails `awsx sync` within a minute.
+pub const STALL: std::time::Duration = std::time::Duration::from_secs(30);
+/// The most pages one listing follows: 1,000 pages of ListAccounts are 100,000 accounts,
+/// 100 of ListAccountRoles are 10,000 roles in one account (Identity Center allows 2,000
+/// permission sets). More means the portal is looping.
+pub const MAX_ACCOUNT_PAGES: usize = 1000;
+pub const MAX_ROLE_PAGES: usize = 100;
+
+/// When the last page arrived, shared by the listing's tasks and its watchdog.
+struct Progress {
+    started: std::time::Instant,
+    last_millis: std::sync::atomic::AtomicU64,
+}
+
+impl Progress {
+    fn new() -> Self {
+        Progress {
+            started: std::time::Instant::now(),
+            last_millis: std::sync::atomic::AtomicU64::new(0),
+        }
+    }
+
+    fn page_arrived(&self) {
+        let now = self.started.elapsed().as_millis() as u64;
+        self.last_millis
+            .fetch_max(now, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// How long since the last page (or the start).
+    fn idle(&self) -> std::time::Duration {
+        let last = self.last_millis.load(std::sync::atomic::Ordering::Relaxed);
+        self.started
+            .elapsed()
+            .saturating_sub(std::time::Duration::from_millis(last))
+    }
+}
+
+/// The pagination of one listing: refuses a `nextToken` seen before (a portal that loops)
+/// and more than `max` pages.
+struct Pages {
+    operation: &'static str,
+    seen: std::collections::HashSet<String>,
+    max: usize,
+}
+
+impl Pages {
+    fn new(operation: &'static str, max: usize) -> Self {
+        Pages {
+            operation,
+            seen: std::collections::HashSet::new(),
+            max,
+        }
+    }
+
+    /// The token to ask for next, `None` when the listing is complete.
+    fn next(&mut self, token: Option<&str>) -> Result<Option<String>, SsoError> {
+        let Some(token) = token.filter(|t| !t.is_empty()) else {
+            return Ok(None);
+        };
+        if !self.seen.insert(token.to_owned()) {
+            return Err(SsoError::BadReply {
+                operation: self.operation,
+                what: "a nextToken it had already sent: the pagination loops",
+            });
+        }
+        if self.seen.len() >= self.max {
+            return Err(SsoError::BadReply {
+                operation: self.operation,
+                what: "more pages than any real listing has: the pagination does not end",
+            });
+        }
+        Ok(Some(token.to_owned()))
     }
 }
 
@@ -159,7 +316,38 @@ pub async fn list_assignments(
     session: &SsoSessionName,
     token: &SsoToken,
     policy: ListPolicy,
+    progress: impl FnMut(usize, usize),
+) -> Result<Listing, SsoError> {
+    let pages = std::sync::Arc::new(Progress::new());
+    let watchdog = async {
+        loop {
+            let idle = pages.idle();
+            if idle >= policy.stall {
+                return;
+            }
+            tokio::time::sleep(policy.stall - idle).await;
+        }
+    };
+    // Dropping the listing (when the watchdog wins) drops its JoinSet, which aborts the tasks.
+    tokio::select! {
+        listing = list_all(client, session, token, policy, progress, std::sync::Arc::clone(&pages)) => listing,
+        () = watchdog => Err(SsoError::Service {
+            operation: "ListAccounts/ListAccountRoles",
+            message: format!(
+                "no page arrived for {} s (the portal accepts connections but does not answer, or the network drops them)",
+                policy.stall.as_secs()
+            ),
+        }),
+    }
+}
+
+async fn list_all(
+    client: &Client,
+    session: &SsoSessionName,
+    token: &SsoToken,
+    policy: ListPolicy,
     mut progress: impl FnMut(usize, usize),
+    pages: std::sync::Arc<Progress>,
 ) -> Result<Listing, SsoError> {
     use std::sync::Arc;
     use std::sync::atomic::{AtomicU32, Ordering};
@@ -173,7 +361,8 @@ pub async fn list_assignments(
     );
     let retries = Arc::new(AtomicU32::new(0));
     let access = Arc::new(token.access_token.clone());
-    let accounts = list_accounts(&client, session, &access, policy.backoff, &retries).await?;
+    let accounts =
+        list_accounts(&client, session, &access, policy.backoff, &retries, &pages).await?;
     let total = accounts.len();
     let mut pending = accounts.into_iter();
     let mut tasks = tokio::task::JoinSet::new();
@@ -183,11 +372,12 @@ pub async fn list_assignments(
             let Some((account_id, account_name)) = pending.next() else {
                 break;
             };
-            let (client, session, access, retries) = (
+            let (client, session, access, retries, pages) = (
                 client.clone(),
                 session.clone(),
                 Arc::clone(&access),
                 Arc::clone(&retries),
+                Arc::clone(&pages),
             );
             tasks.spawn(async move {
                 let roles = list_roles(
@@ -197,6 +387,7 @@ pub async fn list_assignments(
                     &account_id,
                     policy.backoff,
                     &retries,
+                    &pages,
                 )
                 .await;
                 (account_id, account_name, roles)
@@ -245,9 +436,11 @@ async fn list_accounts(
     access: &Secret<String>,
     backoff: Backoff,
     retries: &std::sync::atomic::AtomicU32,
+    progress: &Progress,
 ) -> Result<Vec<(AccountId, String)>, SsoError> {
     let mut out = Vec::new();
     let mut next: Option<String> = None;
+    let mut pages = Pages::new("ListAccounts", MAX_ACCOUNT_PAGES);
     loop {
         let page = with_retries("ListAccounts", session, backoff, retries, || {
             client
@@ -258,6 +451,7 @@ async fn list_accounts(
                 .send()
         })
         .await?;
+        progress.page_arrived();
         for account in page.account_list() {
             let id: AccountId = account
                 .account_id()
@@ -273,10 +467,7 @@ async fn list_accounts(
                 .map_or_else(|| id.to_string(), str::to_owned);
             out.push((id, name));
         }
-        next = page
-            .next_token()
-            .filter(|t| !t.is_empty())
-            .map(str::to_owned);
+        next = pages.next(page.next_token())?;
         if next.is_none() {
             return Ok(out);
         }
@@ -290,9 +481,11 @@ async fn list_roles(
     account: &AccountId,
     backoff: Backoff,
     retries: &std::sync::atomic::AtomicU32,
+    progress: &Progress,
 ) -> Result<Vec<RoleName>, SsoError> {
     let mut out = Vec::new();
     let mut next: Option<String> = None;
+    let mut pages = Pages::new("ListAccountRoles", MAX_ROLE_PAGES);
     loop {
         let page = with_retries("ListAccountRoles", session, backoff, retries, || {
             client
@@ -304,6 +497,7 @@ async fn list_roles(
                 .send()
         })
         .await?;
+        progress.page_arrived();
         for role in page.role_list() {
             let name: RoleName =
                 role.role_name()
@@ -315,10 +509,7 @@ async fn list_roles(
                     })?;
             out.push(name);
         }
-        next = page
-            .next_token()
-            .filter(|t| !t.is_empty())
-            .map(str::to_owned);
+        next = pages.next(page.next_token())?;
         if next.is_none() {
             return Ok(out);
         }
@@ -389,6 +580,69 @@ where
 mod tests {
     use super::*;
     use std::time::Duration;
+
+    fn millis(t: OffsetDateTime) -> i64 {
+        (t.unix_timestamp_nanos() / 1_000_000) as i64
+    }
+
+    #[test]
+    fn credentials_from_the_portal_are_checked() {
+        let now = OffsetDateTime::now_utc();
+        let ok = |key: &str, secret: &str, token: &str, exp| {
+            checked_credentials(Some(key), Some(secret), Some(token), exp, now)
+        };
+        let hour = millis(now + time::Duration::hours(1));
+        let creds = ok("ASIAEXAMPLE", "s/e+c=", "t/o+k=", hour).unwrap();
+        assert_eq!(creds.expiration.unix_seconds(), hour / 1000);
+        // Already expired, or expiring before anyone could use them.
+        for past in [
+            millis(now - time::Duration::hours(1)),
+            millis(now + time::Duration::seconds(5)),
+        ] {
+            let err = ok("ASIAEXAMPLE", "s", "t", past).unwrap_err();
+            assert!(matches!(err, SsoError::ExpiredOnArrival { .. }), "{err}");
+        }
+        // 400 days become Identity Center's 12 h at most.
+        let creds = ok(
+            "ASIAEXAMPLE",
+            "s",
+            "t",
+            millis(now + time::Duration::days(400)),
+        )
+        .unwrap();
+        assert_eq!(creds.expiration.at(), now + MAX_ROLE_SESSION);
+        // Sizes and alphabets.
+        assert!(ok(&"A".repeat(128), "s", "t", hour).is_ok());
+        for (key, secret, token) in [
+            ("A".repeat(129), "s".to_owned(), "t".to_owned()),
+            ("ASIA\nX".to_owned(), "s".to_owned(), "t".to_owned()),
+            ("ASIA".to_owned(), "s".repeat(1025), "t".to_owned()),
+            ("ASIA".to_owned(), "s\u{7f}".to_owned(), "t".to_owned()),
+            ("ASIA".to_owned(), "s".to_owned(), "t".repeat(8193)),
+            ("ASIA".to_owned(), "s".to_owned(), "t k".to_owned()),
+            ("".to_owned(), "s".to_owned(), "t".to_owned()),
+        ] {
+            let err = ok(&key, &secret, &token, hour).unwrap_err();
+            assert!(matches!(err, SsoError::BadReply { .. }), "{err}");
+        }
+    }
+
+    #[test]
+    fn a_repeated_next_token_or_endless_pages_end_the_listing() {
+        let mut pages = Pages::new("ListAccounts", 4);
+        assert_eq!(pages.next(Some("a")).unwrap().as_deref(), Some("a"));
+        assert_eq!(pages.next(Some("b")).unwrap().as_deref(), Some("b"));
+        assert!(matches!(
+            pages.next(Some("a")),
+            Err(SsoError::BadReply { what, .. }) if what.contains("loops")
+        ));
+        assert_eq!(pages.next(None).unwrap(), None);
+        assert_eq!(pages.next(Some("")).unwrap(), None);
+        let mut pages = Pages::new("ListAccountRoles", 3);
+        pages.next(Some("1")).unwrap();
+        pages.next(Some("2")).unwrap();
+        assert!(pages.next(Some("3")).is_err());
+    }
 
     #[test]
     fn backoff_grows_exponentially_with_jitter_up_to_the_cap() {

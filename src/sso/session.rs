@@ -182,7 +182,9 @@ impl Sessions<'_> {
         let path = lock::lock_path(&self.cache_dir, "session", &[session.as_str()]);
         Ok(lock::acquire(
             &path,
-            &format!("sso-session {session}"),
+            lock::Holder::Session {
+                session: session.to_string(),
+            },
             self.lock_wait,
         )?)
     }

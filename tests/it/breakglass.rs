@@ -293,6 +293,39 @@ fn assume_with_the_right_code_caches_a_session_that_the_sdk_accepts() {
 }
 
 #[test]
+fn log_shows_a_reasons_control_characters_escaped_and_keeps_them_on_disk() {
+    let env = new_env();
+    enroll_alice(&env).success();
+    add_profile(&env, "prod-bg", PROD_ROLE, ALICE);
+    let code = env.emulator.totp_code(ALICE, 0);
+    let reason = "INC-7\r\x1b[2Kall clear\x1b]0;pwned\x07";
+    run_with_stdin(
+        &env,
+        &["breakglass", "prod-bg", "--reason", reason],
+        &format!("{code}\n"),
+    )
+    .success();
+    let log = env.run(["breakglass", "log"]);
+    log.success()
+        .stdout_contains(r"reason: INC-7\r\x1b[2Kall clear\x1b]0;pwned\x07");
+    assert!(
+        !log.stdout.lines().any(|l| l.chars().any(char::is_control)),
+        "{:?}",
+        log.stdout
+    );
+    env.run(["breakglass", "status"])
+        .success()
+        .stdout_contains(r"reason: INC-7\r\x1b[2Kall clear\x1b]0;pwned\x07)");
+    let on_disk = audit_lines(&env);
+    assert_eq!(on_disk.last().unwrap()["reason"], reason);
+    let json = env.run(["breakglass", "log", "--json"]);
+    assert_eq!(
+        json.json()["events"].as_array().unwrap().last().unwrap()["reason"],
+        reason
+    );
+}
+
+#[test]
 fn works_with_identity_center_down_and_its_endpoints_unreachable() {
     let mut env = new_env();
     env.emulator.set_outage(true);

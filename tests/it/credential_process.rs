@@ -802,3 +802,156 @@ fn a_changed_start_url_is_not_logged_in_and_gets_no_other_portals_credentials() 
         "the other portal's token was used"
     );
 }
+
+#[test]
+fn credentials_the_portal_sends_already_expired_are_refused_not_served() {
+    let env = logged_in();
+    env.emulator
+        .fail_next(Op::GetRoleCredentials, Fault::ExpiredCredentials, 1);
+    let run = env.run(["credential-process", "--profile", "sandbox-admin"]);
+    run.code(1)
+        .stderr_contains("credentials that had already expired")
+        .stderr_contains("clock");
+    assert_eq!(run.stdout, "", "nothing for the SDK to use");
+    // Nothing was kept: the next call fetches again, and gets good ones.
+    assert_eq!(env.credentials("sandbox-admin")["Version"], 1);
+    assert_eq!(env.emulator.count(Op::GetRoleCredentials), 2);
+}
+
+#[test]
+fn a_400_day_lifetime_from_the_portal_is_kept_12_hours_at_most() {
+    use time::format_description::well_known::Rfc3339;
+    let mut env = logged_in();
+    env.set_env("AWSX_HOT_TIER", "off");
+    let mut lifetimes = env.emulator.fixture().lifetimes;
+    lifetimes.role_credentials_seconds = 400 * 86_400;
+    env.emulator.set_lifetimes(lifetimes);
+    let before = time::OffsetDateTime::now_utc();
+    let served = env.credentials("sandbox-admin");
+    let after = time::OffsetDateTime::now_utc();
+    let expiration =
+        time::OffsetDateTime::parse(served["Expiration"].as_str().unwrap(), &Rfc3339).unwrap();
+    let twelve = time::Duration::hours(12);
+    assert!(
+        expiration > before + twelve - time::Duration::seconds(1) && expiration <= after + twelve,
+        "{expiration} is not 12 h from now"
+    );
+    // The keychain entry carries the clamped expiry (the hot tier's key timeout follows it).
+    let raw = env
+        .store()
+        .get(&role_entry(SANDBOX, "AdministratorAccess"))
+        .unwrap()
+        .unwrap();
+    let stored: awsx::creds::RoleCredentials = serde_json::from_str(raw.expose()).unwrap();
+    assert!(
+        stored.expiration.at() <= after + twelve,
+        "{:?}",
+        stored.expiration
+    );
+}
+
+#[test]
+fn an_oversized_field_or_reply_from_the_portal_is_refused() {
+    let env = logged_in();
+    // 64 KiB: a well-formed reply under the size cap, with an absurd access key id.
+    env.emulator.fail_next(
+        Op::GetRoleCredentials,
+        Fault::HugeField { bytes: 64 * 1024 },
+        1,
+    );
+    let run = env.run(["credential-process", "--profile", "sandbox-admin"]);
+    run.code(1).stderr_contains("accessKeyId longer than 128");
+    assert_eq!(run.stdout, "");
+    // 256 MiB, chunked: refused once 1 MiB has been read, never held whole.
+    env.emulator.set_fault(
+        Some(Op::GetRoleCredentials),
+        Fault::HugeField {
+            bytes: 256 * 1024 * 1024,
+        },
+        1.0,
+    );
+    let run = env.run(["credential-process", "--profile", "sandbox-admin"]);
+    run.code(1).stderr_contains("larger than 1 MiB");
+    assert_eq!(run.stdout, "");
+    env.emulator.clear_faults();
+    assert_eq!(env.credentials("sandbox-admin")["Version"], 1);
+}
+
+#[test]
+fn a_refresh_and_a_fetch_against_hung_endpoints_share_one_deadline() {
+    let mut env = logged_in();
+    // A 2 h margin: the 1 h token needs a refresh, and the role's credentials a fetch.
+    env.set_env("AWSX_REFRESH_MARGIN_SECONDS", "7200");
+    env.emulator
+        .set_fault(Some(Op::CreateToken), Fault::Hang, 1.0);
+    env.emulator
+        .set_fault(Some(Op::GetRoleCredentials), Fault::Hang, 1.0);
+    let started = std::time::Instant::now();
+    let run = env.run(["credential-process", "--profile", "sandbox-admin"]);
+    // Measured, not asserted (see the README's figures).
+    eprintln!(
+        "hung OIDC + portal: credential-process took {:?}",
+        started.elapsed()
+    );
+    run.code(1).stderr_contains("gives up after 15 s in all");
+    assert_eq!(run.stdout, "");
+    assert_eq!(run.stderr.lines().count(), 1, "{}", run.stderr);
+    assert!(
+        env.emulator.count(Op::CreateToken) >= 1,
+        "the refresh was tried"
+    );
+}
+
+#[test]
+fn a_caller_waiting_on_another_process_fetch_says_so_and_exits_1() {
+    let mut env = logged_in();
+    env.set_env("AWSX_LOCK_WAIT_SECONDS", "1");
+    let path = awsx::lock::lock_path(
+        &env.cache_dir().join("awsx"),
+        "role",
+        &["acme", SANDBOX, "AdministratorAccess"],
+    );
+    // This test process is the other one, in the middle of its fetch.
+    let _held = awsx::lock::acquire(
+        &path,
+        awsx::lock::Holder::Fetch {
+            what: "the test's".into(),
+        },
+        std::time::Duration::ZERO,
+    )
+    .unwrap();
+    let run = env.run(["credential-process", "--profile", "sandbox-admin"]);
+    run.code(1).stderr_contains(
+        "another awsx process that is fetching credentials for AdministratorAccess in account 200000000002",
+    );
+    assert!(!run.stderr.contains("login"), "{}", run.stderr);
+    assert_eq!(env.emulator.count(Op::GetRoleCredentials), 0);
+}
+
+#[test]
+fn a_400_day_access_token_from_create_token_is_kept_12_hours_at_most() {
+    let env = TestEnv::new();
+    env.add_sso_profile("sandbox-admin", SANDBOX, "AdministratorAccess");
+    let mut lifetimes = env.emulator.fixture().lifetimes;
+    lifetimes.access_token_seconds = 400 * 86_400;
+    lifetimes.refresh_token_seconds = 400 * 86_400;
+    env.emulator.set_lifetimes(lifetimes);
+    env.login();
+    let after = time::OffsetDateTime::now_utc();
+    let raw = env
+        .store()
+        .get(&EntryName::sso_token(&"acme".parse().unwrap()))
+        .unwrap()
+        .expect("the token is stored");
+    let token: serde_json::Value = serde_json::from_str(raw.expose()).unwrap();
+    let expires = time::OffsetDateTime::parse(
+        token["expires_at"].as_str().unwrap(),
+        &time::format_description::well_known::Rfc3339,
+    )
+    .unwrap();
+    assert!(
+        expires <= after + time::Duration::hours(12),
+        "{expires} is more than 12 h away"
+    );
+    assert_eq!(env.credentials("sandbox-admin")["Version"], 1);
+}

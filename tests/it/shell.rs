@@ -200,6 +200,27 @@ fn an_unknown_name_suggests_close_matches_and_exits_2() {
 }
 
 #[test]
+fn redirections_of_the_function_silence_use_in_every_shell() {
+    // fish does not apply a function's redirections to the stderr of a command
+    // substitution inside it: `awsx use NAME >/dev/null 2>&1` must still print nothing.
+    let env = logged_in();
+    for shell in SHELLS {
+        let status = if shell == "fish" { "$status" } else { "$?" };
+        let body = format!(
+            "awsx use sandbox-admin >/dev/null 2>&1\necho \"rc={status}\"\nawsx use sandbox-admn >/dev/null 2>&1\necho \"rc={status}\"\n{}",
+            show(shell, &["AWS_PROFILE"])
+        );
+        let run = in_shell(&env, shell, &body);
+        assert_eq!(run.stderr, "", "{shell}: {run:?}");
+        assert_eq!(
+            run.stdout.trim(),
+            "rc=0\nrc=2\nsandbox-admin",
+            "{shell}: {run:?}"
+        );
+    }
+}
+
+#[test]
 fn use_without_the_shell_function_explains_and_exits_2() {
     let env = TestEnv::new();
     env.run(["use", "anything"])

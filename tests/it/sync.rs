@@ -493,3 +493,43 @@ fn sync_of_1000_accounts_with_latency_and_throttling_finishes_within_3_seconds()
     let target = Duration::from_secs(if cfg!(debug_assertions) { 10 } else { 3 });
     assert!(elapsed <= target, "took {elapsed:?}, target {target:?}");
 }
+
+#[test]
+fn a_portal_that_repeats_its_next_token_fails_sync_clearly_and_writes_nothing() {
+    let env = TestEnv::new();
+    login(&env);
+    let before = std::fs::read(env.config_path()).unwrap();
+    for op in [Op::ListAccounts, Op::ListAccountRoles] {
+        env.emulator.clear_faults();
+        env.emulator.reset_counts();
+        env.emulator
+            .set_fault(Some(op), Fault::RepeatNextToken, 1.0);
+        let run = env.run(["sync"]);
+        run.code(1)
+            .stderr_contains(&format!("{op:?} returned a reply awsx cannot use"))
+            .stderr_contains("the pagination loops");
+        assert_eq!(std::fs::read(env.config_path()).unwrap(), before);
+        // The second page repeats the first one's token: that is where it stops.
+        assert!(
+            env.emulator.count(op) <= 2 * 8,
+            "{op:?}: {}",
+            env.emulator.count(op)
+        );
+    }
+    assert_eq!(env.emulator.count(Op::ListAccounts), 1);
+}
+
+#[test]
+fn a_portal_that_never_answers_fails_sync_within_a_minute() {
+    let env = TestEnv::new();
+    login(&env);
+    let before = std::fs::read(env.config_path()).unwrap();
+    env.emulator
+        .set_fault(Some(Op::ListAccounts), Fault::Hang, 1.0);
+    let started = Instant::now();
+    let run = env.run(["sync"]);
+    // Measured, not asserted (see the README's figures).
+    eprintln!("hung portal: sync took {:?}", started.elapsed());
+    run.code(1).stderr_contains("no page arrived for 30 s");
+    assert_eq!(std::fs::read(env.config_path()).unwrap(), before);
+}

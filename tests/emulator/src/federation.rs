@@ -57,7 +57,13 @@ pub async fn federation(State(shared): State<Arc<Shared>>, RawQuery(q): RawQuery
         Some(Fault::MalformedBody) => {
             return (StatusCode::OK, "{\"SigninTok").into_response();
         }
-        None => {}
+        Some(
+            Fault::Hang
+            | Fault::RepeatNextToken
+            | Fault::HugeField { .. }
+            | Fault::ExpiredCredentials,
+        )
+        | None => {}
     }
     let now = shared.now();
     if op == Op::GetSigninToken {

@@ -122,6 +122,11 @@ pub async fn gate(shared: &Shared, op: Op) -> Option<Response> {
             None,
             "{\"accessToken\": \"trunc".into(),
         )),
+        // Portal-only shapes: OIDC serves the request normally.
+        Fault::Hang
+        | Fault::RepeatNextToken
+        | Fault::HugeField { .. }
+        | Fault::ExpiredCredentials => None,
     }
 }
 

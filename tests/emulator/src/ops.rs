@@ -71,6 +71,20 @@ pub enum Fault {
     ServerError,
     /// HTTP 200 whose body is not parseable.
     MalformedBody,
+    /// The connection is accepted and the request read, and no answer ever comes: a hung
+    /// endpoint (a dead load balancer, a black-holing proxy). Any operation.
+    Hang,
+    /// ListAccounts / ListAccountRoles: the first page again, with the same `nextToken`,
+    /// whatever token is sent (a portal stuck in a pagination loop). Other operations are
+    /// served normally.
+    RepeatNextToken,
+    /// GetRoleCredentials: HTTP 200 whose `accessKeyId` is `bytes` long (a well-formed
+    /// body of any size, streamed, never held in memory). Other operations are served
+    /// normally.
+    HugeField { bytes: u64 },
+    /// GetRoleCredentials: real credentials whose `expiration` is an hour in the past.
+    /// Other operations are served normally.
+    ExpiredCredentials,
 }
 
 /// What the control API can refuse.

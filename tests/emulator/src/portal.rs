@@ -42,28 +42,87 @@ fn invalid_request(message: &str) -> Response {
     error(StatusCode::BAD_REQUEST, "InvalidRequestException", message)
 }
 
-async fn gate(shared: &Shared, op: Op) -> Option<Response> {
+/// The outage and error faults as a reply (`Err`), else the fault that shapes the reply
+/// (`Ok(Some)`: the handler applies it) or none.
+async fn gate(shared: &Shared, op: Op) -> Result<Option<Fault>, Response> {
     let fault = shared.enter(op).await;
     if shared.outage() {
-        return Some((StatusCode::SERVICE_UNAVAILABLE, "Service Unavailable").into_response());
+        return Err((StatusCode::SERVICE_UNAVAILABLE, "Service Unavailable").into_response());
     }
-    match fault? {
-        Fault::Throttle => Some(error(
+    let Some(fault) = fault else {
+        return Ok(None);
+    };
+    Err(match fault {
+        Fault::Throttle => error(
             StatusCode::TOO_MANY_REQUESTS,
             "TooManyRequestsException",
             "HTTP 429 Unknown Code",
-        )),
-        Fault::ServerError => Some(error(
+        ),
+        Fault::ServerError => error(
             StatusCode::INTERNAL_SERVER_ERROR,
             "InternalServerException",
             "An internal error occurred",
-        )),
-        Fault::MalformedBody => Some(respond(
+        ),
+        Fault::MalformedBody => respond(
             StatusCode::OK,
             None,
             "{\"roleCredentials\": {\"accessKeyId\": ".into(),
-        )),
+        ),
+        // `enter` never returns it.
+        Fault::Hang => (StatusCode::GATEWAY_TIMEOUT, "").into_response(),
+        Fault::RepeatNextToken | Fault::HugeField { .. } | Fault::ExpiredCredentials => {
+            return Ok(Some(fault));
+        }
+    })
+}
+
+/// A well-formed GetRoleCredentials reply whose `accessKeyId` is `bytes` long, produced
+/// as it is sent (64 KiB at a time, chunked), so the emulator can serve gigabytes.
+fn huge_credentials(bytes: u64, expiration_millis: i64) -> Response {
+    use std::pin::Pin;
+    use std::task::{Context, Poll};
+
+    struct Huge {
+        head: Option<axum::body::Bytes>,
+        left: u64,
+        tail: Option<axum::body::Bytes>,
     }
+    impl http_body::Body for Huge {
+        type Data = axum::body::Bytes;
+        type Error = std::convert::Infallible;
+        fn poll_frame(
+            mut self: Pin<&mut Self>,
+            _: &mut Context<'_>,
+        ) -> Poll<Option<Result<http_body::Frame<Self::Data>, Self::Error>>> {
+            static CHUNK: [u8; 64 * 1024] = [b'A'; 64 * 1024];
+            let next = if let Some(head) = self.head.take() {
+                Some(head)
+            } else if self.left > 0 {
+                let n = self.left.min(CHUNK.len() as u64);
+                self.left -= n;
+                Some(axum::body::Bytes::from_static(&CHUNK[..n as usize]))
+            } else {
+                self.tail.take()
+            };
+            Poll::Ready(next.map(|b| Ok(http_body::Frame::data(b))))
+        }
+    }
+    let head = "{\"roleCredentials\":{\"accessKeyId\":\"";
+    let tail = format!(
+        "\",\"secretAccessKey\":\"{}\",\"sessionToken\":\"{}\",\"expiration\":{expiration_millis}}}}}",
+        "s".repeat(40),
+        "t".repeat(400),
+    );
+    // Chunked, with no Content-Length: the client learns the size only by reading.
+    let mut resp = respond(StatusCode::OK, None, String::new());
+    resp.headers_mut()
+        .remove(axum::http::header::CONTENT_LENGTH);
+    *resp.body_mut() = axum::body::Body::new(Huge {
+        head: Some(head.into()),
+        left: bytes,
+        tail: Some(tail.into()),
+    });
+    resp
 }
 
 /// The user behind the request's bearer token.
@@ -123,9 +182,10 @@ pub async fn get_role_credentials(
     headers: HeaderMap,
     RawQuery(q): RawQuery,
 ) -> Response {
-    if let Some(r) = gate(&shared, Op::GetRoleCredentials).await {
-        return r;
-    }
+    let shape = match gate(&shared, Op::GetRoleCredentials).await {
+        Ok(shape) => shape,
+        Err(r) => return r,
+    };
     let (user, _) = match bearer(&shared, &headers) {
         Ok(u) => u,
         Err(r) => return r,
@@ -149,7 +209,17 @@ pub async fn get_role_credentials(
     };
     let lifetime = secs(w.lifetimes.role_credentials_seconds);
     let key = w.mint_session(principal, now, lifetime, None, None);
-    let expiration = key.expires_at.unwrap_or(now);
+    let mut expiration = key.expires_at.unwrap_or(now);
+    match shape {
+        Some(Fault::HugeField { bytes }) => {
+            return huge_credentials(
+                bytes,
+                (expiration.unix_timestamp_nanos() / 1_000_000) as i64,
+            );
+        }
+        Some(Fault::ExpiredCredentials) => expiration = now - time::Duration::hours(1),
+        _ => {}
+    }
     respond(
         StatusCode::OK,
         None,
@@ -168,9 +238,10 @@ pub async fn list_accounts(
     headers: HeaderMap,
     RawQuery(q): RawQuery,
 ) -> Response {
-    if let Some(r) = gate(&shared, Op::ListAccounts).await {
-        return r;
-    }
+    let shape = match gate(&shared, Op::ListAccounts).await {
+        Ok(shape) => shape,
+        Err(r) => return r,
+    };
     let (user, _) = match bearer(&shared, &headers) {
         Ok(u) => u,
         Err(r) => return r,
@@ -188,7 +259,7 @@ pub async fn list_accounts(
             .map(|a| json!({"accountId": a.id, "accountName": a.name, "emailAddress": a.email}))
             .collect()
     };
-    match page(&accounts, &q) {
+    match page_or_loop(&accounts, &q, shape) {
         Ok((list, next)) => respond(
             StatusCode::OK,
             None,
@@ -203,9 +274,10 @@ pub async fn list_account_roles(
     headers: HeaderMap,
     RawQuery(q): RawQuery,
 ) -> Response {
-    if let Some(r) = gate(&shared, Op::ListAccountRoles).await {
-        return r;
-    }
+    let shape = match gate(&shared, Op::ListAccountRoles).await {
+        Ok(shape) => shape,
+        Err(r) => return r,
+    };
     let (user, _) = match bearer(&shared, &headers) {
         Ok(u) => u,
         Err(r) => return r,
@@ -227,7 +299,7 @@ pub async fn list_account_roles(
             })
             .unwrap_or_default()
     };
-    match page(&roles, &q) {
+    match page_or_loop(&roles, &q, shape) {
         Ok((list, next)) => respond(
             StatusCode::OK,
             None,
@@ -237,8 +309,26 @@ pub async fn list_account_roles(
     }
 }
 
+/// `page`, or under `RepeatNextToken` the first page with the same token, whatever was sent.
+fn page_or_loop<T: Clone>(
+    items: &[T],
+    q: &[(String, String)],
+    shape: Option<Fault>,
+) -> Result<(Vec<T>, Option<String>), Response> {
+    if shape != Some(Fault::RepeatNextToken) {
+        return page(items, q);
+    }
+    let first: Vec<(String, String)> = q
+        .iter()
+        .filter(|(k, _)| k != "next_token")
+        .cloned()
+        .collect();
+    let (list, _) = page(items, &first)?;
+    Ok((list, Some(ids::base64url(b"awsx-emulator-page:again"))))
+}
+
 pub async fn logout(State(shared): State<Arc<Shared>>, headers: HeaderMap) -> Response {
-    if let Some(r) = gate(&shared, Op::Logout).await {
+    if let Err(r) = gate(&shared, Op::Logout).await {
         return r;
     }
     let (_, token) = match bearer(&shared, &headers) {

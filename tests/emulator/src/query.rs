@@ -202,8 +202,10 @@ pub async fn handle(
         )
         .respond(service);
     };
-    if let Some(fault) = shared.enter(op).await {
-        return fault_response(service, fault);
+    if let Some(fault) = shared.enter(op).await
+        && let Some(response) = fault_response(service, fault)
+    {
+        return response;
     }
     let now = shared.now();
     let caller = match signed {
@@ -233,8 +235,10 @@ pub async fn handle(
     }
 }
 
-fn fault_response(service: Service, fault: Fault) -> Response {
-    match fault {
+/// The error a fault stands for, or `None` for the faults that only shape portal replies
+/// (STS and IAM serve those requests normally).
+fn fault_response(service: Service, fault: Fault) -> Option<Response> {
+    Some(match fault {
         Fault::Throttle => {
             QueryError::new(StatusCode::BAD_REQUEST, "Throttling", "Rate exceeded").respond(service)
         }
@@ -255,7 +259,11 @@ fn fault_response(service: Service, fault: Fault) -> Response {
             "<AssumeRoleResponse><Ass".into(),
             &ids::request_id(),
         ),
-    }
+        Fault::Hang
+        | Fault::RepeatNextToken
+        | Fault::HugeField { .. }
+        | Fault::ExpiredCredentials => return None,
+    })
 }
 
 const INVALID_TOKEN: &str = "The security token included in the request is invalid.";

@@ -398,11 +398,17 @@ impl Shared {
             tokio::time::sleep(l).await;
         }
         // fastrand::f64() is in [0, 1): a rate of 1.0 always fires, 0.0 never.
-        scripted.or_else(|| {
+        let fault = scripted.or_else(|| {
             random
                 .filter(|(_, rate)| fastrand::f64() < *rate)
                 .map(|(f, _)| f)
-        })
+        });
+        if fault == Some(Fault::Hang) {
+            // Never answer; the connection stays open until the client gives up (or the
+            // emulator is dropped).
+            std::future::pending::<()>().await;
+        }
+        fault
     }
 }
 

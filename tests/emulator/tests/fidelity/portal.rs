@@ -251,3 +251,87 @@ async fn outage_takes_down_identity_center_but_not_sts() {
         Some("arn:aws:iam::100000000001:user/breakglass-alice")
     );
 }
+
+#[tokio::test]
+async fn hostile_server_faults_reach_the_real_sdk_as_replies_it_accepts() {
+    let emu = Emulator::start();
+    let l = login(&emu, "alice").await;
+    let sso = sso_client(&emu).await;
+
+    // RepeatNextToken: a well-formed page whose nextToken is the one just sent.
+    emu.set_fault(Some(Op::ListAccounts), Fault::RepeatNextToken, 1.0);
+    let first = sso
+        .list_accounts()
+        .access_token(&l.access_token)
+        .max_results(2)
+        .send()
+        .await
+        .expect("first page");
+    let token = first.next_token().expect("a nextToken").to_owned();
+    let again = sso
+        .list_accounts()
+        .access_token(&l.access_token)
+        .max_results(2)
+        .next_token(&token)
+        .send()
+        .await
+        .expect("the same page again");
+    assert_eq!(again.next_token(), Some(token.as_str()));
+    assert_eq!(again.account_list(), first.account_list());
+    emu.clear_faults();
+
+    // ExpiredCredentials: real credentials an hour past their expiration.
+    emu.fail_next(Op::GetRoleCredentials, Fault::ExpiredCredentials, 1);
+    let out = sso
+        .get_role_credentials()
+        .access_token(&l.access_token)
+        .account_id(MANAGEMENT)
+        .role_name("AdministratorAccess")
+        .send()
+        .await
+        .expect("GetRoleCredentials");
+    let rc = out.role_credentials().unwrap();
+    let now_ms = time::OffsetDateTime::now_utc().unix_timestamp() * 1000;
+    assert!(rc.expiration() < now_ms - 3_500_000, "{}", rc.expiration());
+
+    // HugeField: a 200 the SDK parses, with an access key id of the size asked for.
+    emu.fail_next(
+        Op::GetRoleCredentials,
+        Fault::HugeField { bytes: 300_000 },
+        1,
+    );
+    let out = sso
+        .get_role_credentials()
+        .access_token(&l.access_token)
+        .account_id(MANAGEMENT)
+        .role_name("AdministratorAccess")
+        .send()
+        .await
+        .expect("GetRoleCredentials");
+    let rc = out.role_credentials().unwrap();
+    assert_eq!(rc.access_key_id().map(str::len), Some(300_000));
+    assert!(rc.expiration() > now_ms);
+
+    // Hang: the SDK's own operation timeout is what ends the call.
+    emu.fail_next(Op::ListAccounts, Fault::Hang, 1);
+    let hung = aws_sdk_sso::Client::from_conf(
+        sso.config()
+            .to_builder()
+            .timeout_config(
+                aws_sdk_sso::config::timeout::TimeoutConfig::builder()
+                    .operation_timeout(std::time::Duration::from_millis(500))
+                    .build(),
+            )
+            .build(),
+    );
+    let err = hung
+        .list_accounts()
+        .access_token(&l.access_token)
+        .send()
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, aws_sdk_sso::error::SdkError::TimeoutError(_)),
+        "{err:?}"
+    );
+}
