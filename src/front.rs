@@ -48,7 +48,8 @@ pub fn serve(args: &[OsString], env: &Env) -> Option<String> {
         return None;
     };
     let hot = open_hot_tier(&settings)?;
-    hot_tier_hit(&hot, &settings, &profile).map(|creds| creds.to_process_json())
+    hot_tier_hit(&hot, &settings, &profile)
+        .map(|creds| creds.to_process_json(Some(&profile.account_id)))
 }
 
 /// `Some(profile)` for `credential-process`, `credential-process --profile NAME` or

@@ -8,9 +8,10 @@ use crate::error::Result;
 
 pub fn run(ctx: &Context, args: CredentialProcessArgs) -> Result<()> {
     let name = common::profile_name(ctx, args.profile.as_deref())?;
-    let (creds, _) = credentials::for_profile(ctx, &name)?;
+    let (creds, profile) = credentials::for_profile(ctx, &name)?;
+    let account = crate::creds::account_of(&profile);
     let mut out = std::io::stdout().lock();
-    writeln!(out, "{}", creds.to_process_json())?;
+    writeln!(out, "{}", creds.to_process_json(account.as_ref()))?;
     out.flush()?;
     Ok(())
 }

@@ -4,8 +4,20 @@ pub mod provider;
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
+use crate::config::AwsxProfile;
 use crate::secret::Secret;
-use crate::types::Expiration;
+use crate::types::{AccountId, Expiration};
+
+/// The account whose credentials `profile` serves: `awsx_account_id` for an SSO profile,
+/// the account of the role ARN for a break-glass one. Goes into the document's `AccountId`,
+/// which the SDKs use for account-based endpoints (DynamoDB) and `account_id` lookups.
+pub fn account_of(profile: &AwsxProfile) -> Option<AccountId> {
+    match profile {
+        AwsxProfile::Sso(p) => Some(p.account_id.clone()),
+        // arn:PARTITION:iam::ACCOUNT:role/NAME
+        AwsxProfile::BreakGlass(p) => p.role_arn.split(':').nth(4)?.parse().ok(),
+    }
+}
 
 /// Short-lived credentials for one role, as stored (JSON) in the keychain entry
 /// `role:<session>/<account>/<role>` and the hot tier.
@@ -24,8 +36,8 @@ impl RoleCredentials {
         self.expiration.remaining(now) > margin
     }
 
-    /// The `credential_process` Version 1 document.
-    pub fn to_process_json(&self) -> String {
+    /// The `credential_process` Version 1 document, with `AccountId` when it is known.
+    pub fn to_process_json(&self, account_id: Option<&AccountId>) -> String {
         #[derive(Serialize)]
         #[serde(rename_all = "PascalCase")]
         struct ProcessOutput<'a> {
@@ -34,6 +46,8 @@ impl RoleCredentials {
             secret_access_key: &'a str,
             session_token: &'a str,
             expiration: String,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            account_id: Option<&'a str>,
         }
         serde_json::to_string(&ProcessOutput {
             version: 1,
@@ -41,6 +55,7 @@ impl RoleCredentials {
             secret_access_key: self.secret_access_key.expose(),
             session_token: self.session_token.expose(),
             expiration: self.expiration.to_rfc3339(),
+            account_id: account_id.map(|a| a.as_str()),
         })
         .unwrap_or_default()
     }
@@ -62,12 +77,21 @@ mod tests {
     #[test]
     fn process_json_is_the_version_1_contract() {
         let json: serde_json::Value =
-            serde_json::from_str(&sample(1_800_000_000).to_process_json()).unwrap();
+            serde_json::from_str(&sample(1_800_000_000).to_process_json(None)).unwrap();
         assert_eq!(json["Version"], 1);
         assert_eq!(json["AccessKeyId"], "ASIAEXAMPLE");
         assert_eq!(json["SecretAccessKey"], "secret");
         assert_eq!(json["SessionToken"], "token");
         assert_eq!(json["Expiration"], "2027-01-15T08:00:00Z");
+        assert!(json.get("AccountId").is_none(), "{json}");
+    }
+
+    #[test]
+    fn process_json_names_the_account_when_known() {
+        let account: AccountId = "123456789012".parse().unwrap();
+        let json: serde_json::Value =
+            serde_json::from_str(&sample(1_800_000_000).to_process_json(Some(&account))).unwrap();
+        assert_eq!(json["AccountId"], "123456789012");
     }
 
     #[test]

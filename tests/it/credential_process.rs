@@ -734,3 +734,74 @@ fn with_the_hot_tier_off_nothing_is_put_in_the_kernel_keyring() {
     env.emulator.set_outage(true);
     assert_eq!(env.credentials("sandbox-admin"), first);
 }
+
+// ---- AccountId (issue 24) --------------------------------------------------------------
+
+/// `boto3`'s view of a profile's credentials: the account botocore read from the document.
+fn boto3_account_id(env: &TestEnv, profile: &str) -> serde_json::Value {
+    let script = format!(
+        "import boto3, json\n\
+         c = boto3.Session(profile_name='{profile}').get_credentials().get_frozen_credentials()\n\
+         print(json.dumps({{'account_id': c.account_id}}))"
+    );
+    env.client_json("python3", &["-c", &script])["account_id"].clone()
+}
+
+#[test]
+fn the_document_names_the_account_for_boto3_on_a_miss_and_on_a_front_binary_hit() {
+    let env = TestEnv::new();
+    env.add_sso_profile("sandbox-admin", SANDBOX, "AdministratorAccess");
+    env.login();
+    // The first call misses (awsx-main fetches), the second is the front binary's hot hit.
+    assert_eq!(boto3_account_id(&env, "sandbox-admin"), SANDBOX);
+    assert_eq!(boto3_account_id(&env, "sandbox-admin"), SANDBOX);
+    assert_eq!(env.emulator.count(Op::GetRoleCredentials), 1);
+    assert_eq!(env.credentials("sandbox-admin")["AccountId"], SANDBOX);
+    // A keychain hit (no hot tier) says the same.
+    let mut no_hot = env.awsx(["credential-process", "--profile", "sandbox-admin"]);
+    no_hot.env("AWSX_HOT_TIER", "off");
+    assert_eq!(
+        Run::from(no_hot.output().unwrap()).json()["AccountId"],
+        SANDBOX
+    );
+
+    let json = env.run(["export", "sandbox-admin", "--format", "json"]);
+    json.success();
+    assert_eq!(json.json()["AccountId"], SANDBOX);
+    env.run(["export", "sandbox-admin"])
+        .success()
+        .stdout_contains(&format!("export AWS_ACCOUNT_ID='{SANDBOX}'\n"));
+}
+
+/// The JavaScript SDK v3 (npm, installed into tests/js by scripts/install-test-deps).
+fn node_modules() -> std::path::PathBuf {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/js/node_modules");
+    assert!(
+        dir.join("@aws-sdk/credential-providers").is_dir()
+            && dir.join("@aws-sdk/client-sts").is_dir(),
+        "the JavaScript SDK v3 is missing: run scripts/install-test-deps (npm install in tests/js)"
+    );
+    dir
+}
+
+#[test]
+fn the_javascript_sdk_v3_reads_awsx_with_its_account_id_and_calls_sts() {
+    let env = logged_in();
+    let script = "const { fromIni } = require('@aws-sdk/credential-providers');\n\
+        const { STSClient, GetCallerIdentityCommand } = require('@aws-sdk/client-sts');\n\
+        (async () => {\n\
+          const profile = process.argv[1];\n\
+          const credentials = fromIni({ profile });\n\
+          const c = await credentials();\n\
+          const sts = new STSClient({ profile, credentials });\n\
+          const id = await sts.send(new GetCallerIdentityCommand({}));\n\
+          console.log(JSON.stringify({ accountId: c.accountId, Account: id.Account, Arn: id.Arn }));\n\
+        })().catch((e) => { console.error(e.message); process.exit(1); });";
+    let mut node = env.command("node", ["-e", script, "sandbox-admin"]);
+    node.env("NODE_PATH", node_modules());
+    let run = Run::from(node.output().unwrap());
+    run.success();
+    let got = run.json();
+    assert_eq!(got["accountId"], SANDBOX, "{got}");
+    assert_sandbox_identity(&got);
+}
