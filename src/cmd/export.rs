@@ -80,6 +80,7 @@ mod tests {
             secret_access_key: Secret::new("a/b+c".into()),
             session_token: Secret::new("it's".into()),
             expiration: Expiration::from_unix_seconds(1_800_000_000).unwrap(),
+            received_at: None,
         };
         let account: AccountId = "123456789012".parse().unwrap();
         let text = env_lines(&creds, Some("eu-west-1"), Some(&account));

@@ -13,6 +13,9 @@ use crate::sso::{LoginOutcome, SsoToken};
 
 pub fn run(ctx: &Context, args: LoginArgs) -> Result<()> {
     let settings = Settings::load(&ctx.env)?;
+    if let Some(warning) = settings.margin_warning() {
+        eprintln!("awsx: warning: {warning}");
+    }
     let spec = common::session_spec(ctx, &args.session)?;
     let store = common::open_store(ctx, &settings)?;
     let sessions = common::sessions(ctx, &settings, store.as_ref());

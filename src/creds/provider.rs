@@ -102,7 +102,12 @@ impl RoleSource<'_> {
             return Ok(None);
         }
         if let Some(hot) = self.hot {
-            hot.put(entry, &raw, creds.expiration, self.margin);
+            hot.put(
+                entry,
+                &raw,
+                creds.expiration,
+                creds.effective_margin(self.margin),
+            );
         }
         Ok(Some(creds))
     }
@@ -193,7 +198,12 @@ impl RoleSource<'_> {
         );
         self.store().set(&entry, &json, Some(creds.expiration))?;
         if let Some(hot) = self.hot {
-            hot.put(&entry, &json, creds.expiration, self.margin);
+            hot.put(
+                &entry,
+                &json,
+                creds.expiration,
+                creds.effective_margin(self.margin),
+            );
         }
         Ok(creds)
     }

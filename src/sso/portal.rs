@@ -63,6 +63,7 @@ pub async fn role_credentials(
         expiration: Expiration::from_unix_millis(creds.expiration())
             .filter(|e| e.unix_seconds() > 0)
             .ok_or(bad("expiration out of range"))?,
+        received_at: Some(time::OffsetDateTime::now_utc()),
     })
 }
 

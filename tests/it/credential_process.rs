@@ -261,12 +261,42 @@ fn a_corrupt_cache_entry_is_discarded_and_refetched() {
 
 #[test]
 fn credentials_near_expiry_are_renewed_not_served() {
-    let mut env = logged_in();
-    // Role credentials live 1 h at the emulator; a 2 h margin makes every entry stale.
-    env.set_env("AWSX_REFRESH_MARGIN_SECONDS", "7200");
+    let env = logged_in();
+    // Role credentials that live 30 s are inside the last minute, which is renewed
+    // whatever lifetime the credentials arrived with (creds::MIN_MARGIN).
+    env.emulator.set_lifetimes(awsx_emulator::Lifetimes {
+        role_credentials_seconds: 30,
+        ..Default::default()
+    });
     env.credentials("sandbox-admin");
     env.credentials("sandbox-admin");
     assert_eq!(env.emulator.count(Op::GetRoleCredentials), 2);
+}
+
+#[test]
+fn credentials_that_arrive_inside_the_refresh_margin_are_cached_not_fetched_per_call() {
+    let env = logged_in();
+    // 10 minutes on arrival, under the default 15-minute margin: served for 5 minutes
+    // (half their lifetime), from the hot tier and the keychain, not fetched per call.
+    env.emulator.set_lifetimes(awsx_emulator::Lifetimes {
+        role_credentials_seconds: 600,
+        ..Default::default()
+    });
+    let first = env.credentials("sandbox-admin");
+    for _ in 0..3 {
+        assert_eq!(env.credentials("sandbox-admin"), first);
+    }
+    let hot = awsx::store::hot::HotTier::open(env.keychain_service())
+        .expect("keyutils is available in scripts/test");
+    assert!(
+        hot.get(&role_entry(SANDBOX, "AdministratorAccess"))
+            .is_some(),
+        "the hot tier keeps them too"
+    );
+    let mut no_hot = env.awsx(["credential-process", "--profile", "sandbox-admin"]);
+    no_hot.env("AWSX_HOT_TIER", "off");
+    assert_eq!(Run::from(no_hot.output().unwrap()).json(), first);
+    assert_eq!(env.emulator.count(Op::GetRoleCredentials), 1);
 }
 
 /// Many cold processes at once, as a parallel `terraform plan` starts them.
@@ -804,4 +834,37 @@ fn the_javascript_sdk_v3_reads_awsx_with_its_account_id_and_calls_sts() {
     let got = run.json();
     assert_eq!(got["accountId"], SANDBOX, "{got}");
     assert_sandbox_identity(&got);
+}
+
+#[test]
+fn a_margin_below_fifteen_minutes_is_warned_about_by_login_and_doctor_never_by_a_hit() {
+    let mut env = TestEnv::new();
+    env.add_sso_profile("sandbox-admin", SANDBOX, "AdministratorAccess");
+    env.set_env("AWSX_REFRESH_MARGIN_MINUTES", "5");
+    env.login()
+        .stderr_contains("refresh_margin_minutes is below 15")
+        .stderr_contains("botocore");
+    let hit = env.run(["credential-process", "--profile", "sandbox-admin"]);
+    hit.success();
+    let hit_again = env.run(["credential-process", "--profile", "sandbox-admin"]);
+    hit_again.success();
+    assert_eq!(hit.stderr, "", "the SDKs show credential_process's stderr");
+    assert_eq!(hit_again.stderr, "");
+    let doctor = env.run(["doctor", "--json"]);
+    let checks = doctor.json()["checks"].clone();
+    let settings = checks
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["id"] == "settings")
+        .unwrap()
+        .clone();
+    assert_eq!(settings["status"], "warn", "{settings}");
+    assert!(
+        settings["fix"]
+            .as_str()
+            .unwrap()
+            .contains("refresh_margin_minutes = 15"),
+        "{settings}"
+    );
 }
