@@ -427,3 +427,29 @@ fn an_unreachable_secret_service_is_exit_4_for_status_and_login() {
     }
     assert_eq!(env.emulator.count(Op::StartDeviceAuthorization), 0);
 }
+
+#[test]
+fn configure_needs_a_name_for_a_portal_without_an_alias_when_it_cannot_ask() {
+    let env = TestEnv::builder().without_session().build();
+    // `d-` and ten hex digits is the directory id, not a name anyone uses for their SSO.
+    let run = env.run([
+        "configure",
+        "--start-url",
+        "https://d-90679a1b2c.awsapps.com/start",
+        "--sso-region",
+        "us-east-1",
+    ]);
+    run.code(2).stderr_contains("pass --name NAME");
+    assert!(!env.read_config().contains("sso-session"));
+    env.run([
+        "configure",
+        "--start-url",
+        "https://d-90679a1b2c.awsapps.com/start",
+        "--sso-region",
+        "us-east-1",
+        "--name",
+        "acme",
+    ])
+    .success()
+    .stderr_contains("Wrote [sso-session acme]");
+}
