@@ -101,7 +101,8 @@ pub struct ConfigureArgs {
     /// The region of your IAM Identity Center instance, e.g. eu-west-1.
     #[arg(long, value_name = "REGION")]
     pub sso_region: String,
-    /// Name of the [sso-session] section [default: the portal's subdomain, e.g. acme].
+    /// Name of the [sso-session] section [default: the portal's alias, e.g. acme; asked for
+    /// (or required) when the portal has none (https://d-xxxxxxxxxx.awsapps.com)].
     #[arg(long, value_name = "NAME")]
     pub name: Option<String>,
     /// Extra OAuth scopes to register (sso:account:access is always included).

@@ -275,6 +275,7 @@ mod tests {
                     secret_access_key: Secret::new("sekrit".into()),
                     session_token: Secret::new("tok".into()),
                     expiration: Expiration::from_unix_seconds(1_800_000_000).unwrap(),
+                    received_at: None,
                 },
                 account_id: Some("200000000002".parse().unwrap()),
             })

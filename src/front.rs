@@ -50,7 +50,8 @@ pub fn serve(args: &[OsString], env: &Env) -> Option<String> {
         // Break-glass sessions are served from the keychain only.
         return None;
     };
-    hot_tier_hit(env, &settings, &profile).map(|creds| creds.to_process_json())
+    hot_tier_hit(env, &settings, &profile)
+        .map(|creds| creds.to_process_json(Some(&profile.account_id)))
 }
 
 /// `Some(profile)` for `credential-process`, `credential-process --profile NAME` or

@@ -149,7 +149,27 @@ const KEYS: [&str; 9] = [
 
 const PLACEHOLDERS: [&str; 4] = ["account_name", "account_id", "role_name", "sso_session"];
 
+/// How long before expiry botocore-family clients (the AWS CLI, boto3, aiobotocore) stop
+/// trusting credentials and run `credential_process` again.
+pub const CLIENT_REFRESH_AHEAD: Duration = Duration::from_secs(15 * 60);
+
 impl Settings {
+    /// The warning for a `refresh_margin_minutes` below 15, for human-facing commands
+    /// (`login`, `doctor`) to show; never for `credential-process`, whose stderr the SDKs
+    /// show with every call. Such a margin serves credentials that botocore-family
+    /// clients already consider stale, so they run awsx before every API call.
+    pub fn margin_warning(&self) -> Option<String> {
+        (self.refresh_margin < CLIENT_REFRESH_AHEAD).then(|| {
+            format!(
+                "refresh_margin_minutes is below 15 ({} s): botocore-family clients (AWS CLI, \
+                 boto3) refresh credentials 15 minutes ahead, so they would run \
+                 credential_process before every API call; set refresh_margin_minutes = 15 or \
+                 more in config.toml (or unset AWSX_REFRESH_MARGIN_MINUTES)",
+                self.refresh_margin.as_secs()
+            )
+        })
+    }
+
     /// `config.toml` in awsx's config directory.
     pub fn path(env: &Env) -> PathBuf {
         env.config_dir().join("config.toml")
@@ -373,6 +393,23 @@ mod tests {
         assert_eq!(
             s.breakglass_notify_command.as_deref(),
             Some("notify-send bg")
+        );
+    }
+
+    #[test]
+    fn a_margin_below_the_clients_fifteen_minutes_is_warned_about() {
+        assert_eq!(Settings::default().margin_warning(), None);
+        let env = Env::from_vars([("AWSX_REFRESH_MARGIN_MINUTES", "5")]);
+        let warning = Settings::from_sources(None, &env)
+            .unwrap()
+            .margin_warning()
+            .unwrap();
+        assert!(warning.contains("botocore"), "{warning}");
+        assert!(warning.contains("refresh_margin_minutes = 15"), "{warning}");
+        let env = Env::from_vars([("AWSX_REFRESH_MARGIN_MINUTES", "20")]);
+        assert_eq!(
+            Settings::from_sources(None, &env).unwrap().margin_warning(),
+            None
         );
     }
 

@@ -111,6 +111,7 @@ pub async fn assume_role(
             secret_access_key: Secret::new(creds.secret_access_key().to_owned()),
             session_token: Secret::new(creds.session_token().to_owned()),
             expiration,
+            received_at: None,
         },
         assumed_role_arn,
     })

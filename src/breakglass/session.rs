@@ -172,6 +172,7 @@ mod tests {
                 secret_access_key: Secret::new("secret".into()),
                 session_token: Secret::new("token".into()),
                 expiration: Expiration::from_unix_seconds(NOW + expires_in).unwrap(),
+                received_at: None,
             },
             role_arn: profile().role_arn,
             assumed_role_arn: "arn:aws:sts::500000000005:assumed-role/BreakGlass/breakglass-alice"

@@ -29,11 +29,10 @@ pub fn run(ctx: &Context, args: ConfigureArgs) -> Result<()> {
         (Some(name), _) => name.clone(),
         // Run again for the same portal (to change its region or scopes): the same section.
         (None, Some(session)) => session.name.to_string(),
-        (None, None) => default_name(&start_url).ok_or_else(|| {
-            Error::Usage(format!(
-                "cannot derive a session name from {start_url}; pass --name NAME"
-            ))
-        })?,
+        (None, None) => match default_name(&start_url) {
+            Some(name) => name,
+            None => ask_name(&start_url)?,
+        },
     };
     let name: SsoSessionName = name_text
         .parse()
@@ -89,13 +88,50 @@ fn sessions(doc: &Document) -> Vec<SsoSession> {
         .collect()
 }
 
-/// `https://acme.awsapps.com/start` → `acme`; the portal's subdomain is what people call
-/// their organisation's SSO anyway.
+/// `https://acme.awsapps.com/start` → `acme`: the portal's alias is what people call their
+/// organisation's SSO anyway. `None` for a portal without an alias, whose subdomain is its
+/// directory id (`d-90679a1b2c`), a name that means nothing to anyone who reads the config.
 fn default_name(start_url: &StartUrl) -> Option<String> {
     let rest = start_url.as_str().split_once("://")?.1;
     let host = rest.split(['/', ':']).next()?;
     let first = host.split('.').next()?.to_ascii_lowercase();
-    (!first.is_empty()).then_some(first)
+    (!first.is_empty() && !is_directory_id(&first)).then_some(first)
+}
+
+/// `d-` and ten hex digits: the identity store's id, the default portal subdomain until an
+/// administrator sets an alias.
+fn is_directory_id(label: &str) -> bool {
+    label
+        .strip_prefix("d-")
+        .is_some_and(|id| id.len() == 10 && id.bytes().all(|b| b.is_ascii_hexdigit()))
+}
+
+/// A name for a portal without an alias: asked at a terminal, else `--name` is required.
+fn ask_name(start_url: &StartUrl) -> Result<String> {
+    use std::io::IsTerminal;
+    if !(std::io::stdin().is_terminal() && std::io::stderr().is_terminal()) {
+        return Err(Error::Usage(format!(
+            "{start_url} has no alias to name the session after (its subdomain is the directory id); pass --name NAME, e.g. --name acme for your organisation"
+        )));
+    }
+    eprintln!("{start_url} has no alias to name the session after.");
+    dialoguer::Input::<String>::new()
+        .with_prompt("Name this SSO session (e.g. your organisation: acme)")
+        .validate_with(|name: &String| -> std::result::Result<(), String> {
+            // One word, so that `awsx login --sso-session NAME` needs no quoting.
+            if name.is_empty()
+                || !name
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b))
+            {
+                return Err("letters, digits, '-', '_' or '.'".to_owned());
+            }
+            name.parse::<SsoSessionName>()
+                .map(drop)
+                .map_err(|e| e.to_string())
+        })
+        .interact_text()
+        .map_err(|e| Error::Usage(format!("no session name given ({e}); pass --name NAME")))
 }
 
 #[cfg(test)]
@@ -106,7 +142,16 @@ mod tests {
     fn the_default_name_is_the_portal_subdomain() {
         let url: StartUrl = "https://acme.awsapps.com/start".parse().unwrap();
         assert_eq!(default_name(&url).as_deref(), Some("acme"));
+        let url: StartUrl = "https://Globex-Corp.awsapps.com/start#/".parse().unwrap();
+        assert_eq!(default_name(&url).as_deref(), Some("globex-corp"));
+    }
+
+    #[test]
+    fn a_portal_without_an_alias_gives_no_default_name() {
         let url: StartUrl = "https://d-90679a1b2c.awsapps.com/start#/".parse().unwrap();
-        assert_eq!(default_name(&url).as_deref(), Some("d-90679a1b2c"));
+        assert_eq!(default_name(&url), None);
+        // An alias that merely starts like one is still an alias.
+        let url: StartUrl = "https://d-team.awsapps.com/start".parse().unwrap();
+        assert_eq!(default_name(&url).as_deref(), Some("d-team"));
     }
 }

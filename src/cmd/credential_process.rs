@@ -10,9 +10,10 @@ pub fn run(ctx: &Context, args: CredentialProcessArgs) -> Result<()> {
     // One bound for everything this call may wait for (see `crate::deadline`).
     crate::deadline::start(crate::deadline::CREDENTIAL_PROCESS);
     let name = common::profile_name(ctx, args.profile.as_deref())?;
-    let (creds, _) = credentials::for_profile(ctx, &name)?;
+    let (creds, profile) = credentials::for_profile(ctx, &name)?;
+    let account = crate::creds::account_of(&profile);
     let mut out = std::io::stdout().lock();
-    writeln!(out, "{}", creds.to_process_json())?;
+    writeln!(out, "{}", creds.to_process_json(account.as_ref()))?;
     out.flush()?;
     Ok(())
 }

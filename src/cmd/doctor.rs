@@ -24,7 +24,10 @@ pub fn run(ctx: &Context, args: DoctorArgs) -> Result<()> {
             } else {
                 format!("default settings ({} does not exist)", path.display())
             };
-            checks.push(Check::ok("settings", summary));
+            checks.push(match s.margin_warning() {
+                Some(warning) => Check::warn("settings", summary, warning),
+                None => Check::ok("settings", summary),
+            });
             Some(s)
         }
         Err(e) => {

@@ -13,6 +13,9 @@ use crate::sso::{LoginOutcome, SsoToken};
 
 pub fn run(ctx: &Context, args: LoginArgs) -> Result<()> {
     let settings = Settings::load(&ctx.env)?;
+    if let Some(warning) = settings.margin_warning() {
+        eprintln!("awsx: warning: {warning}");
+    }
     let spec = common::session_spec(ctx, &args.session)?;
     // Login decides the keychain (with `auto`: the Secret Service if it answers, else
     // keyutils, with the one warning the user sees about it) and remembers it for the

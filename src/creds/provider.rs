@@ -188,7 +188,12 @@ impl RoleSource<'_> {
             return Ok(None);
         }
         if let Some(hot) = self.hot {
-            hot.put(entry, &raw, creds.expiration, self.margin);
+            hot.put(
+                entry,
+                &raw,
+                creds.expiration,
+                creds.effective_margin(self.margin),
+            );
         }
         Ok(Some(creds))
     }
@@ -285,7 +290,12 @@ impl RoleSource<'_> {
         let creds = bound.creds;
         self.store().set(&entry, &json, Some(creds.expiration))?;
         if let Some(hot) = self.hot {
-            hot.put(&entry, &json, creds.expiration, self.margin);
+            hot.put(
+                &entry,
+                &json,
+                creds.expiration,
+                creds.effective_margin(self.margin),
+            );
         }
         Ok(creds)
     }

@@ -279,18 +279,34 @@ impl<'a> View<'a> {
     }
 
     fn no_credentials(&self) -> (String, Vec<Cause>) {
-        let diagnosis = "The SDK found no credentials anywhere in its chain: not in the environment, not in the profile's keys, SSO settings or credential_process, not from a container or instance role.".to_owned();
+        let mut diagnosis = "The SDK found no credentials anywhere in its chain: not in the environment, not in the profile's keys, SSO settings or credential_process, not from a container or instance role.".to_owned();
+        if self.message.facts.process_stderr_hidden {
+            diagnosis.push_str(" The JavaScript SDKs print this summary instead of credential_process's own message: when the profile runs awsx, awsx explain --last shows what awsx said, and the chain below runs it again.");
+        }
         let name = self.name();
         let mut causes = Vec::new();
         if self.message.facts.sdk_load_config {
-            causes.push(Cause::new(
-                "sdk_load_config",
-                "The JavaScript SDK v2 does not read ~/.aws/config",
+            // JS v2 prints the hint with every such failure, AWS_SDK_LOAD_CONFIG set or not.
+            let load_config = self
+                .env
+                .var("AWS_SDK_LOAD_CONFIG")
+                .is_some_and(|v| !v.is_empty() && v != "0" && !v.eq_ignore_ascii_case("false"));
+            let check = if load_config {
+                Check::ok(
+                    "sdk_load_config",
+                    "AWS_SDK_LOAD_CONFIG is set in this shell, so the JavaScript SDK v2 reads ~/.aws/config (it prints that hint whatever the cause): the profile's credentials are the suspect",
+                )
+            } else {
                 Check::fail(
                     "sdk_load_config",
                     "the message is the JavaScript SDK v2's: it reads the config file, where credential_process lives, only with AWS_SDK_LOAD_CONFIG=1",
                     "export AWS_SDK_LOAD_CONFIG=1 for the program (the JavaScript SDK v3 reads the file always)",
-                ),
+                )
+            };
+            causes.push(Cause::new(
+                "sdk_load_config",
+                "The JavaScript SDK v2 does not read ~/.aws/config",
+                check,
             ));
         }
         let profile = match (self.subject.origin, &self.profile) {

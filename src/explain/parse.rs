@@ -151,6 +151,11 @@ pub struct Facts {
     /// with AWS_SDK_LOAD_CONFIG=1.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub sdk_load_config: bool,
+    /// The JavaScript SDKs' summaries ("Could not load credentials from any providers" from
+    /// v3's default chain and v2, "Missing credentials in config" from v2), printed instead
+    /// of credential_process's own stderr: awsx's reason is not in the text.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub process_stderr_hidden: bool,
 }
 
 /// A recognised error message.
@@ -196,6 +201,7 @@ pub fn parse(text: &str) -> Option<Message> {
         Kind::SignatureDoesNotMatch
     } else if has(NO_CREDENTIALS) || missing_profile.is_some() {
         facts.sdk_load_config = has(&["AWS_SDK_LOAD_CONFIG"]);
+        facts.process_stderr_hidden = has(JAVASCRIPT_SUMMARIES);
         Kind::NoCredentials
     } else {
         return None;
@@ -249,6 +255,13 @@ const NO_CREDENTIALS: &[&str] = &[
     "no valid credential sources",
     "no EC2 IMDS role found",
     "no providers in chain provided credentials",
+];
+
+/// What the JavaScript SDKs print when no provider (credential_process included) gave
+/// credentials; neither shows the process's stderr.
+const JAVASCRIPT_SUMMARIES: &[&str] = &[
+    "Could not load credentials from any providers",
+    "Missing credentials in config",
 ];
 
 /// `Some(action)` when the text is an AccessDenied on AssumeRole (the action it names, if
@@ -580,6 +593,24 @@ mod tests {
             parse("SignatureDoesNotMatch: The request signature we calculated does not match the signature you provided.")
                 .unwrap();
         assert!(!secret.facts.clock);
+    }
+
+    #[test]
+    fn the_javascript_summaries_that_hide_credential_process_stderr_are_noticed() {
+        for text in [
+            "CredentialsProviderError: Could not load credentials from any providers",
+            "CredentialsError: Missing credentials in config, if using AWS_CONFIG_FILE, set AWS_SDK_LOAD_CONFIG=1",
+        ] {
+            let m = parse(text).unwrap();
+            assert_eq!(m.kind, Kind::NoCredentials, "{text}");
+            assert!(m.facts.process_stderr_hidden, "{text}");
+        }
+        assert!(
+            !parse("Unable to locate credentials")
+                .unwrap()
+                .facts
+                .process_stderr_hidden
+        );
     }
 
     #[test]

@@ -221,6 +221,7 @@ mod tests {
             secret_access_key: Secret::new("s".into()),
             session_token: Secret::new("t".into()),
             expiration: Expiration::from_unix_seconds(1_800_000_000).unwrap(),
+            received_at: None,
         }
     }
 

@@ -139,6 +139,7 @@ fn checked_credentials(
         secret_access_key: Secret::new(secret_access_key),
         session_token: Secret::new(session_token),
         expiration,
+        received_at: Some(now),
     })
 }
 

@@ -1,6 +1,7 @@
 //! No hot tier outside Linux: the native keychain is the only tier there (macOS and
 //! Windows keep their stores in-process fast enough; see the README's performance notes).
-use crate::env::Env;
+//! Type-checked on Linux with `--cfg awsx_portable` (see `store`), so its signatures keep
+//! up with the Linux tier's.
 use crate::secret::Secret;
 use crate::types::Expiration;
 
@@ -10,7 +11,8 @@ use super::EntryName;
 pub struct HotTier;
 
 impl HotTier {
-    pub fn open(_env: &Env) -> Option<HotTier> {
+    /// The same signature as Linux's `HotTier::open(service)`; there is no tier to open.
+    pub fn open(_service: &str) -> Option<HotTier> {
         None
     }
 

@@ -261,12 +261,42 @@ fn a_corrupt_cache_entry_is_discarded_and_refetched() {
 
 #[test]
 fn credentials_near_expiry_are_renewed_not_served() {
-    let mut env = logged_in();
-    // Role credentials live 1 h at the emulator; a 2 h margin makes every entry stale.
-    env.set_env("AWSX_REFRESH_MARGIN_SECONDS", "7200");
+    let env = logged_in();
+    // Role credentials that live 30 s are inside the last minute, which is renewed
+    // whatever lifetime the credentials arrived with (creds::MIN_MARGIN).
+    env.emulator.set_lifetimes(awsx_emulator::Lifetimes {
+        role_credentials_seconds: 30,
+        ..Default::default()
+    });
     env.credentials("sandbox-admin");
     env.credentials("sandbox-admin");
     assert_eq!(env.emulator.count(Op::GetRoleCredentials), 2);
+}
+
+#[test]
+fn credentials_that_arrive_inside_the_refresh_margin_are_cached_not_fetched_per_call() {
+    let env = logged_in();
+    // 10 minutes on arrival, under the default 15-minute margin: served for 5 minutes
+    // (half their lifetime), from the hot tier and the keychain, not fetched per call.
+    env.emulator.set_lifetimes(awsx_emulator::Lifetimes {
+        role_credentials_seconds: 600,
+        ..Default::default()
+    });
+    let first = env.credentials("sandbox-admin");
+    for _ in 0..3 {
+        assert_eq!(env.credentials("sandbox-admin"), first);
+    }
+    let hot = awsx::store::hot::HotTier::open(env.keychain_service())
+        .expect("keyutils is available in scripts/test");
+    assert!(
+        hot.get(&role_entry(SANDBOX, "AdministratorAccess"))
+            .is_some(),
+        "the hot tier keeps them too"
+    );
+    let mut no_hot = env.awsx(["credential-process", "--profile", "sandbox-admin"]);
+    no_hot.env("AWSX_HOT_TIER", "off");
+    assert_eq!(Run::from(no_hot.output().unwrap()).json(), first);
+    assert_eq!(env.emulator.count(Op::GetRoleCredentials), 1);
 }
 
 /// Many cold processes at once, as a parallel `terraform plan` starts them.
@@ -954,4 +984,108 @@ fn a_400_day_access_token_from_create_token_is_kept_12_hours_at_most() {
         "{expires} is more than 12 h away"
     );
     assert_eq!(env.credentials("sandbox-admin")["Version"], 1);
+}
+
+// ---- AccountId (issue 24) --------------------------------------------------------------
+
+/// `boto3`'s view of a profile's credentials: the account botocore read from the document.
+fn boto3_account_id(env: &TestEnv, profile: &str) -> serde_json::Value {
+    let script = format!(
+        "import boto3, json\n\
+         c = boto3.Session(profile_name='{profile}').get_credentials().get_frozen_credentials()\n\
+         print(json.dumps({{'account_id': c.account_id}}))"
+    );
+    env.client_json("python3", &["-c", &script])["account_id"].clone()
+}
+
+#[test]
+fn the_document_names_the_account_for_boto3_on_a_miss_and_on_a_front_binary_hit() {
+    let env = TestEnv::new();
+    env.add_sso_profile("sandbox-admin", SANDBOX, "AdministratorAccess");
+    env.login();
+    // The first call misses (awsx-main fetches), the second is the front binary's hot hit.
+    assert_eq!(boto3_account_id(&env, "sandbox-admin"), SANDBOX);
+    assert_eq!(boto3_account_id(&env, "sandbox-admin"), SANDBOX);
+    assert_eq!(env.emulator.count(Op::GetRoleCredentials), 1);
+    assert_eq!(env.credentials("sandbox-admin")["AccountId"], SANDBOX);
+    // A keychain hit (no hot tier) says the same.
+    let mut no_hot = env.awsx(["credential-process", "--profile", "sandbox-admin"]);
+    no_hot.env("AWSX_HOT_TIER", "off");
+    assert_eq!(
+        Run::from(no_hot.output().unwrap()).json()["AccountId"],
+        SANDBOX
+    );
+
+    let json = env.run(["export", "sandbox-admin", "--format", "json"]);
+    json.success();
+    assert_eq!(json.json()["AccountId"], SANDBOX);
+    env.run(["export", "sandbox-admin"])
+        .success()
+        .stdout_contains(&format!("export AWS_ACCOUNT_ID='{SANDBOX}'\n"));
+}
+
+/// The JavaScript SDK v3 (npm, installed into tests/js by scripts/install-test-deps).
+fn node_modules() -> std::path::PathBuf {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/js/node_modules");
+    assert!(
+        dir.join("@aws-sdk/credential-providers").is_dir()
+            && dir.join("@aws-sdk/client-sts").is_dir(),
+        "the JavaScript SDK v3 is missing: run scripts/install-test-deps (npm install in tests/js)"
+    );
+    dir
+}
+
+#[test]
+fn the_javascript_sdk_v3_reads_awsx_with_its_account_id_and_calls_sts() {
+    let env = logged_in();
+    let script = "const { fromIni } = require('@aws-sdk/credential-providers');\n\
+        const { STSClient, GetCallerIdentityCommand } = require('@aws-sdk/client-sts');\n\
+        (async () => {\n\
+          const profile = process.argv[1];\n\
+          const credentials = fromIni({ profile });\n\
+          const c = await credentials();\n\
+          const sts = new STSClient({ profile, credentials });\n\
+          const id = await sts.send(new GetCallerIdentityCommand({}));\n\
+          console.log(JSON.stringify({ accountId: c.accountId, Account: id.Account, Arn: id.Arn }));\n\
+        })().catch((e) => { console.error(e.message); process.exit(1); });";
+    let mut node = env.command("node", ["-e", script, "sandbox-admin"]);
+    node.env("NODE_PATH", node_modules());
+    let run = Run::from(node.output().unwrap());
+    run.success();
+    let got = run.json();
+    assert_eq!(got["accountId"], SANDBOX, "{got}");
+    assert_sandbox_identity(&got);
+}
+
+#[test]
+fn a_margin_below_fifteen_minutes_is_warned_about_by_login_and_doctor_never_by_a_hit() {
+    let mut env = TestEnv::new();
+    env.add_sso_profile("sandbox-admin", SANDBOX, "AdministratorAccess");
+    env.set_env("AWSX_REFRESH_MARGIN_MINUTES", "5");
+    env.login()
+        .stderr_contains("refresh_margin_minutes is below 15")
+        .stderr_contains("botocore");
+    let hit = env.run(["credential-process", "--profile", "sandbox-admin"]);
+    hit.success();
+    let hit_again = env.run(["credential-process", "--profile", "sandbox-admin"]);
+    hit_again.success();
+    assert_eq!(hit.stderr, "", "the SDKs show credential_process's stderr");
+    assert_eq!(hit_again.stderr, "");
+    let doctor = env.run(["doctor", "--json"]);
+    let checks = doctor.json()["checks"].clone();
+    let settings = checks
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["id"] == "settings")
+        .unwrap()
+        .clone();
+    assert_eq!(settings["status"], "warn", "{settings}");
+    assert!(
+        settings["fix"]
+            .as_str()
+            .unwrap()
+            .contains("refresh_margin_minutes = 15"),
+        "{settings}"
+    );
 }

@@ -20,15 +20,16 @@ fn logged_in() -> TestEnv {
     env
 }
 
-/// Role credentials that live 12 s, renewed 4 s before they end: a client that keeps
-/// working for three of them has been served renewed credentials by the endpoint.
+/// Role credentials that live 70 s and are renewed when 60 s remain (awsx refuses
+/// credentials that arrive with less than a minute left): a client that keeps working
+/// through three generations of them has been served renewed credentials by the endpoint.
 fn short_lived() -> TestEnv {
     let mut env = logged_in();
     env.emulator.set_lifetimes(Lifetimes {
-        role_credentials_seconds: 12,
+        role_credentials_seconds: 70,
         ..Default::default()
     });
-    env.set_env("AWSX_REFRESH_MARGIN_SECONDS", "4");
+    env.set_env("AWSX_REFRESH_MARGIN_SECONDS", "62");
     env
 }
 
@@ -82,9 +83,9 @@ print(json.dumps({'calls': calls, 'keys': len(keys), 'arn': arn, 'account': acco
     assert_eq!(run.json()["account"], SANDBOX, "AccountId reaches botocore");
 }
 
-/// The JavaScript SDK v3, installed by scripts/install-test-deps under tests/node.
+/// The JavaScript SDK v3, installed by scripts/install-test-deps under tests/js.
 fn node_modules() -> PathBuf {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/node/node_modules");
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/js/node_modules");
     assert!(
         dir.join("@aws-sdk/client-sts").is_dir(),
         "the JavaScript SDK is missing: run scripts/install-test-deps"

@@ -573,3 +573,79 @@ fn a_role_chain_that_works_now_is_not_taken_for_the_caller() {
         run.stdout
     );
 }
+
+// ---- the JavaScript SDKs, which hide credential_process's stderr (issue 24) -------------
+
+/// The JavaScript SDK v3 (npm, installed into tests/js by scripts/install-test-deps).
+fn node_modules() -> std::path::PathBuf {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/js/node_modules");
+    assert!(
+        dir.join("@aws-sdk/credential-providers").is_dir(),
+        "the JavaScript SDK v3 is missing: run scripts/install-test-deps (npm install in tests/js)"
+    );
+    dir
+}
+
+#[test]
+fn the_javascript_sdk_v3_default_chain_error_is_explained_with_awsx_own_reason() {
+    // Not logged in: awsx says so on stderr, and the JavaScript SDK v3's default chain
+    // shows only its own summary.
+    let mut env = TestEnv::new();
+    env.add_sso_profile("sandbox-admin", SANDBOX, "AdministratorAccess");
+    env.set_env("AWS_PROFILE", "sandbox-admin");
+    let script = "const { fromNodeProviderChain } = require('@aws-sdk/credential-providers');\n\
+        fromNodeProviderChain()().then(() => process.exit(0), (e) => { console.error(e.message); process.exit(1); });";
+    let mut node = env.command("node", ["-e", script]);
+    node.env("NODE_PATH", node_modules());
+    let out = node.output().unwrap();
+    assert!(!out.status.success());
+    let message = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(
+        message.contains("Could not load credentials from any providers"),
+        "{message}"
+    );
+    assert!(
+        !message.contains("awsx login"),
+        "the SDK hid awsx's message: {message}"
+    );
+
+    let report = explain_piped(&env, &message, &["--json"]).json();
+    assert_eq!(report["error"], "no_credentials", "{report}");
+    assert_eq!(report["message"]["process_stderr_hidden"], true, "{report}");
+    let text = explain_piped(&env, &message, &[]);
+    text.stdout_contains("instead of credential_process's own message")
+        .stdout_contains("awsx explain --last")
+        // awsx's own reason, from running the profile's chain.
+        .stdout_contains("awsx login --sso-session acme");
+    // And --last has what awsx said when the SDK ran it.
+    explain(&env, &["--last"]).stdout_contains("awsx login --sso-session acme");
+}
+
+/// What the JavaScript SDK v2 says when credential_process fails, AWS_SDK_LOAD_CONFIG set
+/// or not (seen with aws-sdk 2.1693.0 against awsx).
+const JS_V2_MISSING: &str = "CredentialsError: Missing credentials in config, if using AWS_CONFIG_FILE, set AWS_SDK_LOAD_CONFIG=1";
+
+#[test]
+fn the_javascript_sdk_v2_hint_is_blamed_only_when_aws_sdk_load_config_is_unset() {
+    let mut env = TestEnv::new();
+    env.add_sso_profile("sandbox-admin", SANDBOX, "AdministratorAccess");
+    env.set_env("AWS_PROFILE", "sandbox-admin");
+    let unset = explain_piped(&env, JS_V2_MISSING, &["--json"]).json();
+    assert!(
+        causes(&unset).contains(&("sdk_load_config".into(), "fail".into())),
+        "{unset}"
+    );
+    env.set_env("AWS_SDK_LOAD_CONFIG", "1");
+    let set = explain_piped(&env, JS_V2_MISSING, &["--json"]).json();
+    let found = causes(&set);
+    assert!(
+        found.contains(&("sdk_load_config".into(), "ok".into())),
+        "{set}"
+    );
+    // Not logged in: the profile's chain is what fails.
+    assert!(
+        found.contains(&("profile_credentials".into(), "fail".into())),
+        "{set}"
+    );
+    assert_eq!(set["message"]["process_stderr_hidden"], true);
+}

@@ -474,3 +474,29 @@ fn a_corrupt_token_or_client_entry_never_blocks_login_logout_or_purge() {
     env.run(["logout", "--all", "--purge"]).success();
     assert!(env.store().list().unwrap().is_empty());
 }
+
+#[test]
+fn configure_needs_a_name_for_a_portal_without_an_alias_when_it_cannot_ask() {
+    let env = TestEnv::builder().without_session().build();
+    // `d-` and ten hex digits is the directory id, not a name anyone uses for their SSO.
+    let run = env.run([
+        "configure",
+        "--start-url",
+        "https://d-90679a1b2c.awsapps.com/start",
+        "--sso-region",
+        "us-east-1",
+    ]);
+    run.code(2).stderr_contains("pass --name NAME");
+    assert!(!env.read_config().contains("sso-session"));
+    env.run([
+        "configure",
+        "--start-url",
+        "https://d-90679a1b2c.awsapps.com/start",
+        "--sso-region",
+        "us-east-1",
+        "--name",
+        "acme",
+    ])
+    .success()
+    .stderr_contains("Wrote [sso-session acme]");
+}

