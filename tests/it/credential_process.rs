@@ -1,4 +1,4 @@
-//! Issue 5: `credential-process` and `export` — cache hits without the network, single
+//! `credential-process` and `export` — cache hits without the network, single
 //! flight across processes, the error paths, and real AWS clients reading awsx's output.
 use std::collections::BTreeSet;
 use std::process::Stdio;
@@ -262,15 +262,18 @@ fn a_corrupt_cache_entry_is_discarded_and_refetched() {
 #[test]
 fn credentials_near_expiry_are_renewed_not_served() {
     let env = logged_in();
-    // Role credentials that live 30 s are inside the last minute, which is renewed
-    // whatever lifetime the credentials arrived with (creds::MIN_MARGIN).
+    // Credentials in their last minute are renewed, whatever lifetime they arrived with
+    // (creds::MIN_MARGIN); ones that arrive with less than a minute left are refused
+    // (portal::MIN_ROLE_SESSION). So: 65 s on arrival, then wait until fewer than 60 s remain.
     env.emulator.set_lifetimes(awsx_emulator::Lifetimes {
-        role_credentials_seconds: 30,
+        role_credentials_seconds: 65,
         ..Default::default()
     });
-    env.credentials("sandbox-admin");
-    env.credentials("sandbox-admin");
+    let first = env.credentials("sandbox-admin");
+    std::thread::sleep(std::time::Duration::from_secs(6));
+    let second = env.credentials("sandbox-admin");
     assert_eq!(env.emulator.count(Op::GetRoleCredentials), 2);
+    assert_ne!(first["AccessKeyId"], second["AccessKeyId"]);
 }
 
 #[test]
@@ -765,7 +768,7 @@ fn with_the_hot_tier_off_nothing_is_put_in_the_kernel_keyring() {
     assert_eq!(env.credentials("sandbox-admin"), first);
 }
 
-// Issue 18: every cached secret is served only to the login that made it.
+// Every cached secret is served only to the login that made it.
 
 #[test]
 fn another_home_of_the_same_user_never_gets_this_homes_credentials() {
@@ -986,7 +989,7 @@ fn a_400_day_access_token_from_create_token_is_kept_12_hours_at_most() {
     assert_eq!(env.credentials("sandbox-admin")["Version"], 1);
 }
 
-// ---- AccountId (issue 24) --------------------------------------------------------------
+// ---- AccountId --------------------------------------------------------------
 
 /// `boto3`'s view of a profile's credentials: the account botocore read from the document.
 fn boto3_account_id(env: &TestEnv, profile: &str) -> serde_json::Value {

@@ -574,7 +574,7 @@ fn a_role_chain_that_works_now_is_not_taken_for_the_caller() {
     );
 }
 
-// ---- the JavaScript SDKs, which hide credential_process's stderr (issue 24) -------------
+// ---- the JavaScript SDKs, which hide credential_process's stderr -----------------------
 
 /// The JavaScript SDK v3 (npm, installed into tests/js by scripts/install-test-deps).
 fn node_modules() -> std::path::PathBuf {

@@ -1,4 +1,4 @@
-//! Issue 4: configure, the device-code login, the token lifecycle in the keychain, the
+//! configure, the device-code login, the token lifecycle in the keychain, the
 //! AWS CLI import, and logout — against the emulator and the real Secret Service.
 use std::time::{Duration, Instant};
 
@@ -428,7 +428,7 @@ fn an_unreachable_secret_service_is_exit_4_for_status_and_login() {
     assert_eq!(env.emulator.count(Op::StartDeviceAuthorization), 0);
 }
 
-// Issue 18 item 7: a corrupt token or client entry never blocks recovery.
+// A corrupt token or client entry never blocks recovery.
 
 /// Plant bytes that are not UTF-8 (no awsx wrote them) as the keyutils entry `name`.
 fn plant_corrupt_keyutils_entry(env: &TestEnv, name: &str) {

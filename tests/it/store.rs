@@ -886,7 +886,7 @@ impl Drop for PrivateKeyring {
     }
 }
 
-// Issue 18: `auto` decides the keychain at login and every later command opens exactly that.
+// `auto` decides the keychain at login and every later command opens exactly that.
 
 use crate::harness::{Run, TestEnv};
 
