@@ -380,3 +380,46 @@ fn browser_forces_the_browser_flow_and_prints_the_url_where_awsx_cannot_open_one
     assert!(text.contains("Logged in to sso-session acme"), "{text}");
     assert!(stored_token(&env).is_some());
 }
+
+#[test]
+fn auto_login_from_credential_process_uses_the_browser_flow_once_for_many_processes() {
+    let (env, out) = env_with_browser("fake_browser.py", "allow");
+    env.append_config(&format!(
+        "\n[profile auto]\ncredential_process = {} credential-process --profile auto\nawsx_sso_session = acme\nawsx_account_id = 200000000002\nawsx_role_name = ReadOnlyAccess\nawsx_auto_login = true\n",
+        crate::harness::awsx_bin().display()
+    ));
+    // `script` gives each process a terminal of its own; all three want a login at once.
+    let command = format!(
+        "{} credential-process --profile auto",
+        crate::harness::awsx_bin().display()
+    );
+    let children: Vec<_> = (0..3)
+        .map(|_| {
+            env.command("script", ["-qec", &command, "/dev/null"])
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    let mut terminals = String::new();
+    for child in children {
+        let run = Run::from(child.wait_with_output().unwrap());
+        run.success();
+        assert!(run.stdout.contains("\"Version\":1"), "{}", run.stdout);
+        terminals.push_str(&run.stdout);
+    }
+    // The one that logged in said how, on its terminal (`script` records it with stdout).
+    assert!(
+        terminals.contains("authorization code with PKCE"),
+        "{terminals}"
+    );
+    browser_result(&out);
+    assert_eq!(
+        env.emulator.count(Op::Authorize),
+        1,
+        "one login, one browser tab"
+    );
+    assert_eq!(env.emulator.count(Op::StartDeviceAuthorization), 0);
+    assert_eq!(env.emulator.count(Op::GetRoleCredentials), 1);
+}
