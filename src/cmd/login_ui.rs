@@ -166,12 +166,8 @@ fn choose(env: &Env, settings: &Settings, choice: FlowChoice) -> (LoginFlow, boo
             true,
             "Logging in with your browser (authorization code with PKCE; use --device-code to approve on another device).",
         ),
-        (FlowChoice::Browser, Err(why)) => (
-            browser_flow,
-            false,
-            // The person asked for it: the URL is printed for a browser on this machine.
-            why.browser_forced(),
-        ),
+        // The person asked for it: the URL is printed for a browser on this machine.
+        (FlowChoice::Browser, Err(_)) => (browser_flow, false, BROWSER_FORCED),
         (FlowChoice::Auto, Err(why)) => (LoginFlow::DeviceCode, false, why.device_instead()),
         (FlowChoice::DeviceCode, here) => (
             LoginFlow::DeviceCode,
@@ -208,11 +204,9 @@ impl NoBrowser {
             }
         }
     }
-
-    fn browser_forced(self) -> &'static str {
-        "Logging in with the browser flow (--browser): awsx cannot open a browser here, so open the URL below in a browser on this machine."
-    }
 }
+
+const BROWSER_FORCED: &str = "Logging in with the browser flow (--browser): awsx cannot open a browser here, so open the URL below in a browser on this machine.";
 
 /// Whether awsx can open a browser here: not when told not to, not in an SSH session, and
 /// on Linux only with `$BROWSER` or a desktop session (WSL opens the Windows browser, which
@@ -348,7 +342,55 @@ impl Drop for TerminalUi {
 
 #[cfg(test)]
 mod tests {
-    use super::spinner_text;
+    use super::*;
+
+    fn flow_for(vars: &[(&str, &str)], choice: FlowChoice) -> (LoginFlow, bool) {
+        let env = Env::from_vars(vars.iter().copied());
+        let (flow, open, _) = choose(&env, &Settings::default(), choice);
+        (flow, open)
+    }
+
+    #[test]
+    fn the_browser_flow_where_a_browser_can_be_opened_else_device_code() {
+        let browser = LoginFlow::Browser {
+            timeout: DEFAULT_TIMEOUT,
+        };
+        let desktop = [("DISPLAY", ":0")];
+        let ssh = [("DISPLAY", ":0"), ("SSH_CONNECTION", "1 2 3 4")];
+        let headless: [(&str, &str); 0] = [];
+        let with_browser = [("BROWSER", "firefox")];
+        if cfg!(target_os = "linux") {
+            assert_eq!(flow_for(&desktop, FlowChoice::Auto), (browser, true));
+            assert_eq!(flow_for(&with_browser, FlowChoice::Auto), (browser, true));
+            assert_eq!(
+                flow_for(&headless, FlowChoice::Auto),
+                (LoginFlow::DeviceCode, false)
+            );
+            assert_eq!(flow_for(&headless, FlowChoice::Browser), (browser, false));
+        }
+        assert_eq!(
+            flow_for(&ssh, FlowChoice::Auto),
+            (LoginFlow::DeviceCode, false)
+        );
+        assert_eq!(
+            flow_for(&desktop, FlowChoice::DeviceCode),
+            (LoginFlow::DeviceCode, true)
+        );
+        assert_eq!(
+            flow_for(&desktop, FlowChoice::NoBrowser),
+            (LoginFlow::DeviceCode, false)
+        );
+        assert_eq!(
+            flow_for(
+                &[("DISPLAY", ":0"), ("AWSX_BROWSER_LOGIN_TIMEOUT", "7")],
+                FlowChoice::Auto
+            )
+            .0,
+            LoginFlow::Browser {
+                timeout: Duration::from_secs(7)
+            }
+        );
+    }
 
     #[test]
     fn the_spinner_line_fits_the_terminal_or_shrinks_to_the_frame() {

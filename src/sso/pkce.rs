@@ -298,6 +298,52 @@ mod tests {
         assert_eq!(format!("{:?}", a.verifier), "REDACTED");
     }
 
+    async fn get(port: u16, target: &str) -> String {
+        let mut stream = TcpStream::connect(("127.0.0.1", port)).await.unwrap();
+        stream
+            .write_all(format!("GET {target} HTTP/1.1\r\nHost: x\r\n\r\n").as_bytes())
+            .await
+            .unwrap();
+        let mut reply = String::new();
+        stream.read_to_string(&mut reply).await.unwrap();
+        reply
+    }
+
+    #[tokio::test]
+    async fn the_listener_ignores_other_paths_and_returns_the_callbacks_code() {
+        let listener = Listener::bind().await.unwrap();
+        let port = listener.port;
+        assert_eq!(
+            listener.redirect_uri(),
+            format!("http://127.0.0.1:{port}/oauth/callback")
+        );
+        let wait = tokio::spawn(listener.wait_for_code("s1", Duration::from_secs(60)));
+        assert!(get(port, "/favicon.ico").await.starts_with("HTTP/1.1 404"));
+        let page = get(port, "/oauth/callback?code=c0de&state=s1").await;
+        assert!(page.starts_with("HTTP/1.1 200") && page.contains("close this tab"));
+        assert_eq!(wait.await.unwrap().unwrap().expose(), "c0de");
+        assert!(TcpStream::connect(("127.0.0.1", port)).await.is_err());
+    }
+
+    #[tokio::test]
+    async fn a_denial_or_a_foreign_state_ends_the_wait_with_its_error() {
+        for (query, denied) in [
+            ("error=access_denied&state=s1", true),
+            ("code=c0de&state=other", false),
+            ("error=access_denied&state=other", false),
+        ] {
+            let listener = Listener::bind().await.unwrap();
+            let port = listener.port;
+            let wait = tokio::spawn(listener.wait_for_code("s1", Duration::from_secs(60)));
+            get(port, &format!("/oauth/callback?{query}")).await;
+            match wait.await.unwrap() {
+                Err(SsoError::Denied) => assert!(denied, "{query}"),
+                Err(SsoError::BrowserStateMismatch) => assert!(!denied, "{query}"),
+                other => panic!("{query}: {other:?}"),
+            }
+        }
+    }
+
     #[test]
     fn the_authorize_url_carries_what_the_aws_cli_sends() {
         let scopes = ["sso:account:access".to_owned(), "openid".to_owned()];
