@@ -154,6 +154,8 @@ impl Listener {
         let wait = async {
             loop {
                 let Ok((stream, _)) = self.inner.accept().await else {
+                    // Out of file descriptors, say: do not spin while it lasts.
+                    tokio::time::sleep(Duration::from_millis(50)).await;
                     continue;
                 };
                 if let Some(result) = handle(stream, expected_state).await {
