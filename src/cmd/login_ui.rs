@@ -194,7 +194,7 @@ impl NoBrowser {
     fn device_instead(self) -> &'static str {
         match self {
             NoBrowser::Disabled => {
-                "Logging in with a device code (browser = none in awsx's settings; --browser uses the browser flow anyway)."
+                "Logging in with a device code (browser = none in awsx's settings; awsx login --browser uses the browser flow anyway)."
             }
             NoBrowser::Ssh => {
                 "Logging in with a device code: this is an SSH session, so no browser can be opened here (open the URL on your own machine)."
