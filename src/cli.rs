@@ -129,7 +129,15 @@ pub struct SessionSelector {
 pub struct LoginArgs {
     #[command(flatten)]
     pub session: SessionSelector,
-    /// Do not open a browser; only print the URL and code.
+    /// Log in with the browser on this machine (authorization code with PKCE), even where
+    /// awsx would not open one by itself; it prints the URL to open if it cannot.
+    #[arg(long, conflicts_with_all = ["device_code", "no_browser", "import_aws_cli"])]
+    pub browser: bool,
+    /// Log in with a device code (approve it in any browser, on any device); the
+    /// verification page is opened when a browser can be opened here.
+    #[arg(long)]
+    pub device_code: bool,
+    /// Device code login, and do not open a browser: only print the URL and code.
     #[arg(long)]
     pub no_browser: bool,
     /// Log in again even if the current token is still valid.

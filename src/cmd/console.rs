@@ -5,7 +5,7 @@
 use std::io::Write;
 
 use crate::cli::ConsoleArgs;
-use crate::cmd::login_ui::should_open_browser;
+use crate::cmd::login_ui::{open_in_browser, should_open_browser};
 use crate::cmd::{Context, common, credentials};
 use crate::config::AwsxProfile;
 use crate::creds::RoleCredentials;
@@ -45,7 +45,7 @@ pub fn run(ctx: &Context, args: ConsoleArgs) -> Result<()> {
         None
     } else if !should_open_browser(&ctx.env, &settings, false) {
         Some("no browser to open here")
-    } else if open::that_detached(url.expose()).is_ok() {
+    } else if open_in_browser(&ctx.env, url.expose()).is_ok() {
         eprintln!("awsx: opened the AWS console for {name} in your browser");
         return Ok(());
     } else {

@@ -1,12 +1,13 @@
-//! `awsx login`: the device-code flow for one SSO session, or an import from the AWS CLI's
-//! cache. Ctrl-C while waiting leaves the keychain as it was: the token is written only
-//! once the login has succeeded.
+//! `awsx login`: the browser flow (authorization code with PKCE) where a browser can be
+//! opened here, else the device-code flow, for one SSO session; or an import from the AWS
+//! CLI's cache. Ctrl-C or the browser timeout while waiting leaves the keychain as it was:
+//! the token is written only once the login has succeeded.
 use time::OffsetDateTime;
 
 use crate::cli::LoginArgs;
 use crate::cmd::Context;
 use crate::cmd::common;
-use crate::cmd::login_ui::TerminalUi;
+use crate::cmd::login_ui::{FlowChoice, TerminalUi};
 use crate::error::{Error, Result};
 use crate::settings::Settings;
 use crate::sso::{LoginOutcome, SsoToken};
@@ -53,7 +54,13 @@ pub fn run(ctx: &Context, args: LoginArgs) -> Result<()> {
         };
     }
 
-    let mut ui = TerminalUi::stderr(&ctx.env, &settings, args.no_browser);
+    let choice = match (args.browser, args.device_code, args.no_browser) {
+        (true, _, _) => FlowChoice::Browser,
+        (_, _, true) => FlowChoice::NoBrowser,
+        (_, true, _) => FlowChoice::DeviceCode,
+        _ => FlowChoice::Auto,
+    };
+    let mut ui = TerminalUi::for_login(&ctx.env, &settings, choice);
     let runtime = crate::aws::runtime()?;
     let outcome = runtime.block_on(async {
         tokio::select! {

@@ -19,6 +19,22 @@ pub enum SsoError {
     )]
     DeviceCodeExpired { minutes: i64 },
     #[error(
+        "the browser login was not completed within {seconds} seconds, so awsx stopped waiting and saved nothing; run awsx login again (or awsx login --device-code to sign in on another device)"
+    )]
+    BrowserTimedOut { seconds: u64 },
+    #[error(
+        "the browser's sign-in answer did not carry the state this login sent (another login's, or a forged redirect), so awsx stopped without using it and saved nothing; run awsx login again"
+    )]
+    BrowserStateMismatch,
+    #[error(
+        "IAM Identity Center did not authorize the browser login ({error}); saved nothing; run awsx login again, or awsx login --device-code"
+    )]
+    AuthorizeFailed { error: String },
+    #[error(
+        "the browser login cannot receive the sign-in redirect: {what}; run awsx login --device-code instead"
+    )]
+    Loopback { what: String },
+    #[error(
         "no access to role {role} in account {account}: the portal says the role is not assigned to you any more; run awsx sync to update your profiles, or ask your administrator"
     )]
     NoAccess { account: AccountId, role: RoleName },

@@ -107,6 +107,10 @@ fn usable(
             expires_at: parse_time(&expires, path)?,
             scopes: spec.scopes.clone(),
             region: spec.region.clone(),
+            // The AWS CLI's cache does not say which flow registered the client (since 2.22
+            // usually the browser's): used to refresh the imported token only, never for a
+            // new login.
+            grant_types: vec!["refresh_token".to_owned()],
         }),
         _ => None,
     };

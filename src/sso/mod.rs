@@ -1,12 +1,13 @@
-//! IAM Identity Center: the OIDC device flow, the token lifecycle, and the portal.
+//! IAM Identity Center: the OIDC logins (browser with PKCE, device code), the token lifecycle, and the portal.
 pub mod binding;
 pub mod error;
 pub mod import;
 pub mod model;
 pub mod oidc;
+pub mod pkce;
 pub mod portal;
 pub mod session;
 
 pub use error::SsoError;
 pub use model::{ClientRegistration, DeviceAuthorization, SsoToken};
-pub use session::{LoginOutcome, LoginUi, SessionSpec, Sessions};
+pub use session::{LoginFlow, LoginOutcome, LoginUi, SessionSpec, Sessions};

@@ -16,6 +16,10 @@ pub struct ClientRegistration {
     pub expires_at: Expiration,
     pub scopes: Vec<String>,
     pub region: Region,
+    /// The grant types it was registered for; empty is RegisterClient's default (device
+    /// code and refresh token), which is what registrations stored by older awsx have.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub grant_types: Vec<String>,
 }
 
 impl ClientRegistration {
@@ -25,6 +29,25 @@ impl ClientRegistration {
         self.expires_at.remaining(now) > time::Duration::hours(1)
             && &self.region == region
             && scopes.iter().all(|s| self.scopes.contains(s))
+    }
+
+    /// Whether this client may run the browser login (authorization code grant); a client
+    /// registered for the device flow may not, and one registered for the browser login
+    /// may not run the device flow. A session keeps one registration, the one its token
+    /// was issued to (its refreshes need that client): a login with the other flow
+    /// registers anew and replaces it.
+    pub fn is_for_browser(&self) -> bool {
+        self.grant_types.iter().any(|g| g == "authorization_code")
+    }
+
+    /// Whether this client may run the device flow: registered with RegisterClient's
+    /// default grant types, or explicitly for the device code grant.
+    pub fn is_for_device_code(&self) -> bool {
+        self.grant_types.is_empty()
+            || self
+                .grant_types
+                .iter()
+                .any(|g| g == "urn:ietf:params:oauth:grant-type:device_code")
     }
 }
 

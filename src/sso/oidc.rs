@@ -56,6 +56,7 @@ pub async fn register_client(
             .ok_or(bad("clientSecretExpiresAt out of range"))?,
         scopes: scopes.to_vec(),
         region: region.clone(),
+        grant_types: Vec::new(),
     })
 }
 
@@ -290,6 +291,107 @@ fn token_from(
         issued_at: Expiration::new(issued_at),
         login: None,
     })
+}
+
+/// The grant types of a client registered for the browser login (as the AWS CLI v2
+/// registers it): such a client cannot run the device flow.
+pub const AUTHORIZATION_CODE_GRANT_TYPES: [&str; 2] = ["authorization_code", "refresh_token"];
+
+/// RegisterClient for the authorization code grant with PKCE: the grant types, the loopback
+/// redirect URI (without a port: RFC 8252 loopback redirects match on any port) and the
+/// issuer URL, which is the session's start URL.
+pub async fn register_client_for_browser(
+    client: &Client,
+    scopes: &[String],
+    region: &Region,
+    start_url: &StartUrl,
+) -> Result<ClientRegistration, SsoError> {
+    let out = client
+        .register_client()
+        .client_name(format!("awsx-{}", hostname_hint()))
+        .client_type("public")
+        .set_scopes(Some(scopes.to_vec()))
+        .set_grant_types(Some(
+            AUTHORIZATION_CODE_GRANT_TYPES
+                .iter()
+                .map(|g| (*g).to_owned())
+                .collect(),
+        ))
+        .redirect_uris(super::pkce::REGISTERED_REDIRECT_URI)
+        .issuer_url(start_url.as_str())
+        .send()
+        .await
+        .map_err(|e| SsoError::Service {
+            operation: "RegisterClient",
+            message: describe(&e),
+        })?;
+    let bad = |what| SsoError::BadReply {
+        operation: "RegisterClient",
+        what,
+    };
+    Ok(ClientRegistration {
+        client_id: out.client_id().ok_or(bad("no clientId"))?.to_owned(),
+        client_secret: Secret::new(
+            out.client_secret()
+                .ok_or(bad("no clientSecret"))?
+                .to_owned(),
+        ),
+        expires_at: Expiration::from_unix_seconds(out.client_secret_expires_at())
+            .ok_or(bad("clientSecretExpiresAt out of range"))?,
+        scopes: scopes.to_vec(),
+        region: region.clone(),
+        grant_types: AUTHORIZATION_CODE_GRANT_TYPES
+            .iter()
+            .map(|g| (*g).to_owned())
+            .collect(),
+    })
+}
+
+/// CreateToken with the authorization code grant: the code from the redirect, the PKCE
+/// verifier and the very redirect URI the authorize request carried (port included).
+pub async fn exchange_code(
+    client: &Client,
+    registration: &ClientRegistration,
+    code: &Secret<String>,
+    verifier: &Secret<String>,
+    redirect_uri: &str,
+    start_url: &StartUrl,
+) -> Result<SsoToken, SsoError> {
+    let issued_at = OffsetDateTime::now_utc();
+    let out = client
+        .create_token()
+        .client_id(&registration.client_id)
+        .client_secret(registration.client_secret.expose())
+        .grant_type("authorization_code")
+        .code(code.expose())
+        .code_verifier(verifier.expose())
+        .redirect_uri(redirect_uri)
+        .send()
+        .await
+        .map_err(|err| match err.as_service_error() {
+            Some(e) if e.is_access_denied_exception() => SsoError::Denied,
+            _ => create_token_failed(&err),
+        })?;
+    token_from(
+        out.access_token(),
+        out.expires_in(),
+        out.refresh_token(),
+        start_url,
+        &registration.region,
+        issued_at,
+    )
+}
+
+/// The OIDC endpoint the browser's authorize request goes to: the one the SDK calls
+/// (`AWS_ENDPOINT_URL_SSO_OIDC`, else `AWS_ENDPOINT_URL`), else the region's public one.
+pub fn authorize_endpoint(env: &crate::env::Env, region: &Region) -> String {
+    ["AWS_ENDPOINT_URL_SSO_OIDC", "AWS_ENDPOINT_URL"]
+        .iter()
+        .find_map(|name| env.var(name).filter(|v| !v.trim().is_empty()))
+        .map_or_else(
+            || format!("https://oidc.{}.amazonaws.com", region.as_str()),
+            |v| v.trim().trim_end_matches('/').to_owned(),
+        )
 }
 
 #[cfg(test)]

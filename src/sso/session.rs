@@ -1,5 +1,6 @@
 //! The token lifecycle of one SSO session: the cached token and client registration in the
-//! keychain, refresh (single flight per session), the device-code login, import from the
+//! keychain, refresh (single flight per session), the login (browser with PKCE, or device
+//! code), import from the
 //! AWS CLI's cache, and logout.
 use std::path::PathBuf;
 use std::time::Duration;
@@ -10,6 +11,7 @@ use super::binding::{LoginId, SessionRecord};
 use super::error::SsoError;
 use super::model::{ClientRegistration, DeviceAuthorization, SsoToken};
 use super::oidc::{self, RefreshFailure};
+use super::pkce::{self, Pkce};
 use super::portal;
 use crate::env::Env;
 use crate::lock::{self, Acquired};
@@ -44,12 +46,32 @@ impl SessionSpec {
     }
 }
 
+/// Which way a login gets the person's approval.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LoginFlow {
+    /// Device code: a URL and a code, approved in any browser, on any device (SSH, headless).
+    DeviceCode,
+    /// Authorization code with PKCE: a browser on this machine opens the authorize URL and
+    /// is redirected to a loopback listener; the wait ends after `timeout`.
+    Browser { timeout: Duration },
+}
+
 /// How a login talks to the person: the library decides, the command renders.
 pub trait LoginUi {
     /// The code to approve and where; the UI shows it and may open a browser.
     fn show_code(&mut self, device: &DeviceAuthorization);
     /// Called at each poll while waiting for approval.
     fn polled(&mut self, polls: u32);
+    /// The flow to run. A UI that cannot open a browser keeps the device flow.
+    fn flow(&self) -> LoginFlow {
+        LoginFlow::DeviceCode
+    }
+    /// The browser login's authorize URL: the UI opens it in the browser and prints it.
+    fn show_authorize(&mut self, url: &str) {
+        let _ = url;
+    }
+    /// The browser came back with a code; CreateToken follows.
+    fn authorized(&mut self) {}
 }
 
 /// What `login` did.
@@ -257,7 +279,8 @@ impl Sessions<'_> {
         Ok(aws_sdk_sso::Client::new(&config))
     }
 
-    /// The device-code login. Holds the session lock throughout, so concurrent logins (or
+    /// The login, in the flow `ui` chooses (browser with PKCE, or device code); the token is
+    /// stored only once it is issued. Holds the session lock throughout, so concurrent logins (or
     /// auto-logins from many credential_process calls) open one browser tab, not many.
     pub async fn login(
         &self,
@@ -275,8 +298,18 @@ impl Sessions<'_> {
             }
         }
         let client = self.oidc_client(&spec.region).await?;
+        if let LoginFlow::Browser { timeout } = ui.flow() {
+            let mut token = self.browser_login(&client, spec, timeout, ui).await?;
+            token.login = Some(LoginId::new());
+            self.store_token(&spec.name, &token)?;
+            return Ok(LoginOutcome::LoggedIn(token));
+        }
         let registration = match self.cached_registration(spec)? {
-            Some(reg) if reg.usable_for(&spec.scopes, &spec.region, now) => reg,
+            Some(reg)
+                if reg.usable_for(&spec.scopes, &spec.region, now) && reg.is_for_device_code() =>
+            {
+                reg
+            }
             _ => {
                 let reg = oidc::register_client(&client, &spec.scopes, &spec.region).await?;
                 self.write_json(
@@ -298,6 +331,68 @@ impl Sessions<'_> {
         token.login = Some(LoginId::new());
         self.store_token(&spec.name, &token)?;
         Ok(LoginOutcome::LoggedIn(token))
+    }
+
+    /// The authorization code grant with PKCE: a client registered for it (reused until it
+    /// expires), a loopback listener on 127.0.0.1, the authorize URL for the browser, the
+    /// redirect's code (its `state` checked), and CreateToken. Stores nothing but the client
+    /// registration; the caller stores the token.
+    async fn browser_login(
+        &self,
+        client: &aws_sdk_ssooidc::Client,
+        spec: &SessionSpec,
+        timeout: Duration,
+        ui: &mut dyn LoginUi,
+    ) -> Result<SsoToken, SsoError> {
+        let now = OffsetDateTime::now_utc();
+        let registration = match self.cached_registration(spec)? {
+            Some(reg)
+                if reg.usable_for(&spec.scopes, &spec.region, now) && reg.is_for_browser() =>
+            {
+                reg
+            }
+            _ => {
+                let reg = oidc::register_client_for_browser(
+                    client,
+                    &spec.scopes,
+                    &spec.region,
+                    &spec.start_url,
+                )
+                .await?;
+                self.write_json(
+                    &EntryName::sso_client(&spec.name),
+                    &reg,
+                    Some(reg.expires_at),
+                )?;
+                reg
+            }
+        };
+        let pkce = Pkce::generate()?;
+        let state = pkce::new_state()?;
+        let listener = pkce::Listener::bind().await?;
+        let redirect_uri = listener.redirect_uri();
+        let endpoint = oidc::authorize_endpoint(self.env, &spec.region);
+        let url = pkce::AuthorizeRequest {
+            endpoint: &endpoint,
+            client_id: &registration.client_id,
+            redirect_uri: &redirect_uri,
+            state: &state,
+            challenge: &pkce.challenge,
+            scopes: &spec.scopes,
+        }
+        .url();
+        ui.show_authorize(&url);
+        let code = listener.wait_for_code(&state, timeout).await?;
+        ui.authorized();
+        oidc::exchange_code(
+            client,
+            &registration,
+            &code,
+            &pkce.verifier,
+            &redirect_uri,
+            &spec.start_url,
+        )
+        .await
     }
 
     /// Take a still-valid token (and its client registration, for refreshing) from the AWS

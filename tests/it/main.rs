@@ -1,6 +1,7 @@
 //! awsx's integration tests: one binary, one module per area. They run the real `awsx`
 //! binary against the emulator and the real keychains (run them with `scripts/test`).
 mod breakglass;
+mod browser_login;
 mod config;
 mod credential_process;
 mod doctor;

@@ -144,6 +144,8 @@ struct RegisterClientRequest {
     scopes: Vec<String>,
     #[serde(default)]
     redirect_uris: Vec<String>,
+    #[serde(default)]
+    grant_types: Vec<String>,
 }
 
 pub async fn register_client(State(shared): State<Arc<Shared>>, body: Bytes) -> Response {
@@ -172,6 +174,7 @@ pub async fn register_client(State(shared): State<Arc<Shared>>, body: Bytes) -> 
             expires_at,
             scopes: req.scopes,
             redirect_uris: req.redirect_uris,
+            grant_types: req.grant_types,
         },
     );
     ok(json!({
@@ -432,7 +435,8 @@ fn authorization_code_grant(
     Ok(w.mint_tokens(&user, client_id, now, refreshable, None))
 }
 
-/// RFC 8252: a loopback redirect URI matches whatever port the client picked.
+/// RFC 8252: a loopback redirect URI matches whatever port the client picked. A client
+/// registered without redirect URIs has none to match.
 fn redirect_allowed(registered: &[String], uri: &str) -> bool {
     fn without_port(u: &str) -> String {
         for host in ["http://127.0.0.1", "http://localhost", "http://[::1]"] {
@@ -445,19 +449,38 @@ fn redirect_allowed(registered: &[String], uri: &str) -> bool {
         }
         u.to_string()
     }
-    registered.is_empty()
-        || registered
-            .iter()
-            .any(|r| without_port(r) == without_port(uri))
+    registered
+        .iter()
+        .any(|r| without_port(r) == without_port(uri))
+}
+
+fn html_page(status: StatusCode, body: String) -> Response {
+    (
+        status,
+        [
+            (header::CONTENT_TYPE, "text/html; charset=utf-8"),
+            (header::CACHE_CONTROL, "no-store"),
+        ],
+        body,
+    )
+        .into_response()
 }
 
 fn bad_page(msg: &str) -> Response {
-    (
+    html_page(
         StatusCode::BAD_REQUEST,
-        [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
-        format!("<!DOCTYPE html><html><body><h1>Error</h1><p>{msg}</p></body></html>"),
+        format!(
+            "<!DOCTYPE html><html><body><h1 id=\"error\">Error</h1><p>{}</p></body></html>",
+            escape(msg)
+        ),
     )
-        .into_response()
+}
+
+fn escape(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
 }
 
 fn redirect(to: &str) -> Response {
@@ -480,12 +503,17 @@ fn with_query(uri: &str, pairs: &[(&str, &str)]) -> String {
     format!("{uri}{sep}{}", s.finish())
 }
 
-/// How long a browser's authorize request may wait for approval before giving up.
-const AUTHORIZE_WAIT: Duration = Duration::from_secs(600);
+/// How long an authorization request stays answerable on the consent page.
+const AUTHORIZE_LIFETIME: Duration = Duration::from_secs(600);
+/// How long an authorization code may wait for its CreateToken.
+const AUTH_CODE_LIFETIME: Duration = Duration::from_secs(300);
 
-/// `GET /authorize`: holds the browser's request until a decision (auto-approve, or the test
-/// calling `approve`/`deny` with the request's id, listed in `pending_user_codes`), then
-/// redirects to the client's redirect URI with `code` and `state`.
+/// `GET /authorize`: checks the request as the service does (response_type, S256 PKCE, a
+/// known unexpired client whose registered redirect URIs match, loopback ports aside) and
+/// shows the sign-in and consent page, whose Allow and Deny buttons post to
+/// `/authorize/consent`. With auto-approve it redirects with a code as the first user
+/// once the delay has passed, without a page. Errors in the request itself are shown in
+/// the browser, never redirected (the redirect URI is not trusted yet).
 pub async fn authorize(State(shared): State<Arc<Shared>>, RawQuery(q): RawQuery) -> Response {
     if let Some(r) = gate(&shared, Op::Authorize).await {
         return r;
@@ -506,12 +534,23 @@ pub async fn authorize(State(shared): State<Arc<Shared>>, RawQuery(q): RawQuery)
     if challenge.is_empty() || method != "S256" {
         return bad_page("PKCE with code_challenge_method=S256 is required");
     }
-    let id = {
-        let now = shared.now();
+    let now = shared.now();
+    let (id, users) = {
         let mut w = shared.world();
         match w.clients.get(&client_id) {
-            Some(c) if c.expires_at > now && redirect_allowed(&c.redirect_uris, &redirect_uri) => {}
-            _ => return bad_page("invalid client_id or redirect_uri"),
+            None => return bad_page("invalid_client: unknown client_id"),
+            Some(c) if c.expires_at <= now => {
+                return bad_page("invalid_client: the client's registration has expired");
+            }
+            Some(c) if !c.grant_types.iter().any(|g| g == "authorization_code") => {
+                return bad_page(
+                    "unauthorized_client: the client is not registered for the authorization_code grant",
+                );
+            }
+            Some(c) if !redirect_allowed(&c.redirect_uris, &redirect_uri) => {
+                return bad_page("invalid_request: redirect_uri is not registered for this client");
+            }
+            Some(_) => {}
         }
         let id = ids::user_code();
         w.authorizations.insert(
@@ -519,69 +558,118 @@ pub async fn authorize(State(shared): State<Arc<Shared>>, RawQuery(q): RawQuery)
             Authorization {
                 decision: Decision::Pending,
                 created: now,
+                client_id: client_id.clone(),
+                redirect_uri: redirect_uri.clone(),
+                state,
+                challenge,
             },
         );
-        id
+        let users: Vec<String> = w.fixture.users.iter().map(|u| u.name.clone()).collect();
+        (id, users)
     };
     if let Some(delay) = shared.auto_approve {
         tokio::time::sleep(delay).await;
-        let mut w = shared.world();
-        let first = w.fixture.users.first().map(|u| u.name.clone());
-        if let (Some(a), Some(user)) = (w.authorizations.get_mut(&id), first)
-            && a.decision == Decision::Pending
-        {
-            a.decision = Decision::Approved(user);
+        if let Some(user) = users.first() {
+            set_decision(&shared, &id, Decision::Approved(user.clone()));
         }
+        return finish(&shared, &id);
     }
-    let deadline = tokio::time::Instant::now() + AUTHORIZE_WAIT;
-    loop {
-        let decision = shared
-            .world()
-            .authorizations
-            .get(&id)
-            .map(|a| a.decision.clone());
-        match decision {
-            Some(Decision::Approved(user)) => {
-                let now = shared.now();
-                let mut w = shared.world();
-                w.authorizations.remove(&id);
-                let code = w.issue(ids::opaque("", 48));
-                w.auth_codes.insert(
-                    code.clone(),
-                    AuthCode {
-                        client_id: client_id.clone(),
-                        redirect_uri: redirect_uri.clone(),
-                        challenge: challenge.clone(),
-                        user,
-                        expires_at: now + Duration::from_secs(300),
-                        used: false,
-                    },
-                );
-                return redirect(&with_query(
-                    &redirect_uri,
-                    &[("code", &code), ("state", &state)],
-                ));
+    let options: String = users
+        .iter()
+        .map(|u| format!("<option value=\"{0}\">{0}</option>", escape(u)))
+        .collect();
+    html_page(
+        StatusCode::OK,
+        format!(
+            "<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>AWS access portal: allow access</title></head>\
+             <body><h1>Allow {client} to access your data?</h1>\
+             <form method=\"post\" action=\"/authorize/consent\">\
+             <input type=\"hidden\" name=\"authorization\" value=\"{id}\">\
+             <label>Signed in as <select name=\"user\" id=\"user\">{options}</select></label>\
+             <p><button type=\"submit\" name=\"action\" value=\"allow\" id=\"allow\">Allow access</button>\
+             <button type=\"submit\" name=\"action\" value=\"deny\" id=\"deny\">Deny</button></p>\
+             </form></body></html>",
+            client = escape(&client_id),
+        ),
+    )
+}
+
+fn set_decision(shared: &Shared, id: &str, decision: Decision) {
+    if let Some(a) = shared.world().authorizations.get_mut(id)
+        && a.decision == Decision::Pending
+    {
+        a.decision = decision;
+    }
+}
+
+/// `POST /authorize/consent` (the consent page's form): Allow as the chosen user, or Deny.
+pub async fn consent(State(shared): State<Arc<Shared>>, body: Bytes) -> Response {
+    let form: Vec<(String, String)> = form_urlencoded::parse(&body).into_owned().collect();
+    let get = |k: &str| {
+        form.iter()
+            .find(|(n, _)| n == k)
+            .map(|(_, v)| v.clone())
+            .unwrap_or_default()
+    };
+    let id = get("authorization");
+    let decision = match get("action").as_str() {
+        "allow" => {
+            let user = get("user");
+            if shared.world().fixture.user(&user).is_none() {
+                return bad_page("unknown user");
             }
-            Some(Decision::Denied) => {
-                shared.world().authorizations.remove(&id);
-                return redirect(&with_query(
-                    &redirect_uri,
-                    &[
-                        ("error", "access_denied"),
-                        ("error_description", "The user denied the request"),
-                        ("state", &state),
-                    ],
-                ));
-            }
-            Some(Decision::Pending) if tokio::time::Instant::now() < deadline => {
-                // A missed wake-up only costs one tick.
-                let _ = tokio::time::timeout(Duration::from_millis(100), shared.decided.notified())
-                    .await;
-            }
-            _ => {
-                shared.world().authorizations.remove(&id);
-                return bad_page("authorization request expired");
-            }
+            Decision::Approved(user)
+        }
+        "deny" => Decision::Denied,
+        _ => return bad_page("choose Allow or Deny"),
+    };
+    set_decision(&shared, &id, decision);
+    finish(&shared, &id)
+}
+
+/// Ends an authorization request by its decision: a redirect with `code` and `state`, or
+/// with `error=access_denied`; an unknown, expired or undecided request is an error page.
+fn finish(shared: &Shared, id: &str) -> Response {
+    let now = shared.now();
+    let mut w = shared.world();
+    let Some(a) = w.authorizations.get(id).cloned() else {
+        return bad_page("this authorization request is unknown or already answered");
+    };
+    if now >= a.created + AUTHORIZE_LIFETIME {
+        w.authorizations.remove(id);
+        return bad_page("authorization request expired");
+    }
+    match a.decision {
+        Decision::Pending => bad_page("the authorization request has not been answered"),
+        Decision::Denied => {
+            w.authorizations.remove(id);
+            redirect(&with_query(
+                &a.redirect_uri,
+                &[
+                    ("error", "access_denied"),
+                    ("error_description", "The user denied the request"),
+                    ("state", &a.state),
+                ],
+            ))
+        }
+        Decision::Approved(user) => {
+            w.authorizations.remove(id);
+            let code = w.issue(ids::opaque("", 48));
+            w.auth_codes.insert(
+                code.clone(),
+                AuthCode {
+                    client_id: a.client_id,
+                    redirect_uri: a.redirect_uri.clone(),
+                    challenge: a.challenge,
+                    user,
+                    expires_at: now + AUTH_CODE_LIFETIME,
+                    used: false,
+                },
+            );
+            redirect(&with_query(
+                &a.redirect_uri,
+                &[("code", &code), ("state", &a.state)],
+            ))
         }
     }
 }

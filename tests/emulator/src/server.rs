@@ -24,6 +24,7 @@ pub fn router(shared: Arc<Shared>) -> Router {
         )
         .route("/token", post(oidc::create_token))
         .route("/authorize", get(oidc::authorize))
+        .route("/authorize/consent", post(oidc::consent))
         .route("/device", get(oidc::device_page))
         // SSO portal
         .route("/federation/credentials", get(portal::get_role_credentials))

@@ -107,6 +107,8 @@ pub struct Client {
     pub expires_at: OffsetDateTime,
     pub scopes: Vec<String>,
     pub redirect_uris: Vec<String>,
+    /// As registered; empty is RegisterClient's default (device code and refresh token).
+    pub grant_types: Vec<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -130,11 +132,16 @@ pub struct DeviceAuth {
     pub consumed: bool,
 }
 
-/// A browser's `GET /authorize` awaiting approval.
+/// A browser's `GET /authorize` awaiting the person's Allow or Deny on the consent page
+/// (or the control API's approve/deny by its id).
 #[derive(Clone, Debug)]
 pub struct Authorization {
     pub decision: Decision,
     pub created: OffsetDateTime,
+    pub client_id: String,
+    pub redirect_uri: String,
+    pub state: String,
+    pub challenge: String,
 }
 
 #[derive(Clone, Debug)]

@@ -7,9 +7,13 @@ config files. Prints one `ok <check>` line per check and a closing `N passed, 0 
 exits non-zero at the first failure.
 """
 
+import base64
+import hashlib
+import html.parser
 import json
 import os
 import sys
+import urllib.parse
 import urllib.request
 
 import boto3
@@ -36,19 +40,116 @@ def ok(name):
     print("ok " + name, flush=True)
 
 
-def expect_error(code, fn, *args, **kwargs):
+def expect_error(expected, fn, *args, **kwargs):
     try:
         fn(*args, **kwargs)
     except ClientError as e:
         got = e.response["Error"]["Code"]
-        if got != code:
-            raise AssertionError("expected %s, got %s: %s" % (code, got, e)) from e
+        if got != expected:
+            raise AssertionError("expected %s, got %s: %s" % (expected, got, e)) from e
         return e
-    raise AssertionError("expected %s, call succeeded" % code)
+    raise AssertionError("expected %s, call succeeded" % expected)
 
 
 def session(**creds):
     return boto3.session.Session(region_name=REGION, **creds)
+
+
+class NoRedirect(urllib.request.HTTPRedirectHandler):
+    """The browser's redirect to the loopback listener is what the check reads: keep it."""
+
+    def redirect_request(self, *args, **kwargs):
+        return None
+
+
+class ConsentForm(html.parser.HTMLParser):
+    """The consent page's hidden inputs and buttons, as a browser would submit them."""
+
+    def __init__(self):
+        super().__init__()
+        self.fields, self.buttons = {}, {}
+
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        if tag == "input" and a.get("type") == "hidden":
+            self.fields[a["name"]] = a["value"]
+        if tag == "button":
+            self.buttons[a["id"]] = (a["name"], a["value"])
+
+
+def browser_authorize(query, action, user="alice"):
+    """Opens the authorize URL, presses a consent button; returns the redirect's query."""
+    opener = urllib.request.build_opener(NoRedirect)
+    with opener.open(EMU + "/authorize?" + urllib.parse.urlencode(query)) as r:
+        form = ConsentForm()
+        form.feed(r.read().decode())
+    name, value = form.buttons[action]
+    body = urllib.parse.urlencode(dict(form.fields, user=user, **{name: value})).encode()
+    try:
+        opener.open(EMU + "/authorize/consent", data=body)
+    except urllib.error.HTTPError as e:
+        assert e.code == 302, e
+        location = e.headers["Location"]
+        assert location.startswith(query["redirect_uri"] + "?"), location
+        return dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(location).query))
+    raise AssertionError("no redirect")
+
+
+def authorization_code_checks(oidc):
+    """The browser login (authorization code with PKCE) as the AWS CLI v2 registers it."""
+    reg = oidc.register_client(
+        clientName="boto3-pkce",
+        clientType="public",
+        scopes=["sso:account:access"],
+        grantTypes=["authorization_code", "refresh_token"],
+        redirectUris=["http://127.0.0.1/oauth/callback"],
+        issuerUrl=START_URL,
+    )
+    ok("RegisterClient for the authorization code grant")
+    verifier = base64.urlsafe_b64encode(os.urandom(48)).decode().rstrip("=")
+    challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).decode().rstrip("=")
+    redirect = "http://127.0.0.1:49152/oauth/callback"
+    query = {
+        "response_type": "code",
+        "client_id": reg["clientId"],
+        "redirect_uri": redirect,
+        "state": "state-1",
+        "code_challenge_method": "S256",
+        "scopes": "sso:account:access",
+        "code_challenge": challenge,
+    }
+    denied = browser_authorize(query, "deny")
+    assert denied["error"] == "access_denied" and denied["state"] == "state-1", denied
+    ok("authorize: Deny redirects with access_denied")
+    got = browser_authorize(dict(query, state="state-2"), "allow")
+    assert got["state"] == "state-2" and got["code"], got
+    ok("authorize: Allow redirects with a code and the state")
+
+    exchange = dict(
+        clientId=reg["clientId"],
+        clientSecret=reg["clientSecret"],
+        grantType="authorization_code",
+        code=got["code"],
+        redirectUri=redirect,
+        codeVerifier=verifier,
+    )
+    expect_error("InvalidGrantException", oidc.create_token, **dict(exchange, codeVerifier=verifier[:-1] + "x"))
+    ok("CreateToken authorization_code wrong verifier")
+    expect_error("InvalidGrantException", oidc.create_token, **dict(exchange, redirectUri="http://127.0.0.1:1/oauth/callback"))
+    ok("CreateToken authorization_code wrong redirect URI")
+    e = expect_error("InvalidClientException", oidc.create_token, **dict(exchange, clientId="no-such-client"))
+    assert e.response["ResponseMetadata"]["HTTPStatusCode"] == 401
+    ok("CreateToken authorization_code unknown client")
+    tok = oidc.create_token(**exchange)
+    assert tok["tokenType"] == "Bearer" and tok["accessToken"] and tok["refreshToken"] and tok["expiresIn"] > 0
+    ok("CreateToken authorization_code")
+    expect_error("InvalidGrantException", oidc.create_token, **exchange)
+    ok("CreateToken authorization_code reused code")
+    ref = oidc.create_token(
+        clientId=reg["clientId"], clientSecret=reg["clientSecret"], grantType="refresh_token", refreshToken=tok["refreshToken"]
+    )
+    assert ref["accessToken"] and ref["refreshToken"] != tok["refreshToken"]
+    ok("CreateToken refresh_token after the authorization code grant")
 
 
 def main():
@@ -93,6 +194,7 @@ def main():
     e = expect_error("InvalidClientException", oidc.create_token, **dict(poll, clientSecret="wrong"))
     assert e.response["ResponseMetadata"]["HTTPStatusCode"] == 401
     ok("CreateToken invalid_client")
+    authorization_code_checks(oidc)
 
     access = ref["accessToken"]
     sso = anon.client("sso")

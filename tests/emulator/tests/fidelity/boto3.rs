@@ -72,7 +72,7 @@ fn boto3_accepts_the_emulator() {
         "{stdout}"
     );
     assert!(
-        stdout.lines().last() == Some("20 passed, 0 failed"),
+        stdout.lines().last() == Some("29 passed, 0 failed"),
         "{stdout}"
     );
 }

@@ -6,7 +6,7 @@ use aws_sdk_ssooidc::error::ProvideErrorMetadata;
 use awsx_emulator::{Emulator, Fault, Op};
 use sha2::{Digest, Sha256};
 
-use crate::{START_URL, enc, header, http_get, login, oidc_client};
+use crate::{START_URL, enc, header, http_get, http_post_form, login, oidc_client};
 
 const DEVICE_GRANT: &str = "urn:ietf:params:oauth:grant-type:device_code";
 
@@ -337,38 +337,150 @@ async fn authorization_code_grant_with_pkce() {
     );
 }
 
-/// Without auto-approve the browser's request waits until the test approves its id.
+/// Registers a client for the browser login, as awsx and the AWS CLI v2 do.
+async fn browser_client(
+    oidc: &aws_sdk_ssooidc::Client,
+) -> aws_sdk_ssooidc::operation::register_client::RegisterClientOutput {
+    oidc.register_client()
+        .client_name("awsx")
+        .client_type("public")
+        .scopes("sso:account:access")
+        .grant_types("authorization_code")
+        .grant_types("refresh_token")
+        .redirect_uris("http://127.0.0.1/oauth/callback")
+        .issuer_url(START_URL)
+        .send()
+        .await
+        .unwrap()
+}
+
+/// Without auto-approve the browser gets a consent page whose Allow and Deny buttons post
+/// the decision; Deny redirects with `error=access_denied` and the state, Allow with a code
+/// that CreateToken accepts for that redirect URI only.
 #[tokio::test]
-async fn authorize_waits_for_approval_by_id() {
+async fn the_consent_page_allows_or_denies() {
     let emu = Emulator::start();
     let oidc = oidc_client(&emu).await;
-    let reg = oidc
+    let reg = browser_client(&oidc).await;
+    let id = reg.client_id().unwrap().to_owned();
+    let verifier = "a-verifier-of-the-browser-login-0123456789-abcdefghijklmnopqrstuv";
+    let challenge = awsx_emulator::ids::base64url(&Sha256::digest(verifier.as_bytes()));
+    let redirect = "http://127.0.0.1:9/oauth/callback";
+    let url = format!(
+        "{}/authorize?response_type=code&client_id={}&redirect_uri={}&state=s1&code_challenge={challenge}&code_challenge_method=S256&scopes=sso%3Aaccount%3Aaccess",
+        emu.url(),
+        enc(&id),
+        enc(redirect)
+    );
+    let base = emu.url();
+    let decide = move |action: &'static str| {
+        let (url, base) = (url.clone(), base.clone());
+        tokio::task::spawn_blocking(move || {
+            let (status, _, page) = http_get(&url);
+            assert_eq!(status, 200, "{page}");
+            assert!(
+                page.contains("id=\"allow\"") && page.contains("id=\"deny\""),
+                "{page}"
+            );
+            let authorization = page
+                .split("name=\"authorization\" value=\"")
+                .nth(1)
+                .and_then(|r| r.split('"').next())
+                .unwrap()
+                .to_owned();
+            http_post_form(
+                &format!("{base}/authorize/consent"),
+                &format!("authorization={authorization}&user=bob&action={action}"),
+            )
+        })
+    };
+    let (status, headers, _) = decide("deny").await.unwrap();
+    assert_eq!(status, 302);
+    let location = header(&headers, "location").unwrap();
+    assert!(location.starts_with(redirect), "{location}");
+    assert!(location.contains("error=access_denied"), "{location}");
+    assert!(location.ends_with("&state=s1"), "{location}");
+
+    let (status, headers, _) = decide("allow").await.unwrap();
+    assert_eq!(status, 302);
+    let location = header(&headers, "location").unwrap().to_owned();
+    let code = location
+        .split(['?', '&'])
+        .find_map(|p| p.strip_prefix("code="))
+        .unwrap()
+        .to_string();
+    let exchange = |redirect_uri: &str| {
+        oidc.create_token()
+            .client_id(&id)
+            .client_secret(reg.client_secret().unwrap())
+            .grant_type("authorization_code")
+            .code(&code)
+            .redirect_uri(redirect_uri)
+            .code_verifier(verifier)
+            .send()
+    };
+    let e = exchange("http://127.0.0.1:10/oauth/callback")
+        .await
+        .unwrap_err()
+        .into_service_error();
+    assert!(e.is_invalid_grant_exception(), "wrong redirect URI: {e:?}");
+    let tok = exchange(redirect).await.expect("code exchange");
+    assert!(tok.access_token().is_some_and(|t| !t.is_empty()));
+    assert_eq!(emu.count(Op::Authorize), 2);
+}
+
+/// An unknown client, a client registered for the device flow, and an unregistered redirect
+/// URI are refused on the page itself, never redirected.
+#[tokio::test]
+async fn authorize_refuses_unknown_clients_and_unregistered_redirects() {
+    let emu = Emulator::start();
+    let oidc = oidc_client(&emu).await;
+    let browser = browser_client(&oidc).await;
+    let device = oidc
         .register_client()
         .client_name("awsx")
         .client_type("public")
         .send()
         .await
         .unwrap();
-    let url = format!(
-        "{}/authorize?response_type=code&client_id={}&redirect_uri={}&state=s&code_challenge=abc&code_challenge_method=S256",
-        emu.url(),
-        enc(reg.client_id().unwrap()),
-        enc("http://127.0.0.1:9/cb")
-    );
-    let browser = tokio::task::spawn_blocking(move || http_get(&url));
-    let id = loop {
-        if let Some(id) = emu.pending_user_codes().pop() {
-            break id;
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
+    let url = |client: &str, redirect: &str| {
+        format!(
+            "{}/authorize?response_type=code&client_id={}&redirect_uri={}&state=s&code_challenge=abc&code_challenge_method=S256",
+            emu.url(),
+            enc(client),
+            enc(redirect)
+        )
     };
-    emu.deny(&id).unwrap();
-    let (status, headers, _) = browser.await.unwrap();
-    assert_eq!(status, 302);
-    assert!(
-        header(&headers, "location")
-            .unwrap()
-            .contains("error=access_denied")
-    );
-    assert_eq!(emu.count(Op::Authorize), 1);
+    let cases = [
+        (
+            url("no-such-client", "http://127.0.0.1:9/oauth/callback"),
+            "invalid_client",
+        ),
+        (
+            url(
+                device.client_id().unwrap(),
+                "http://127.0.0.1:9/oauth/callback",
+            ),
+            "unauthorized_client",
+        ),
+        (
+            url(browser.client_id().unwrap(), "http://127.0.0.1:9/elsewhere"),
+            "redirect_uri is not registered",
+        ),
+        (
+            url(
+                browser.client_id().unwrap(),
+                "https://evil.example/oauth/callback",
+            ),
+            "redirect_uri is not registered",
+        ),
+    ];
+    for (url, expected) in cases {
+        let (status, headers, body) = tokio::task::spawn_blocking(move || http_get(&url))
+            .await
+            .unwrap();
+        assert_eq!(status, 400, "{body}");
+        assert!(header(&headers, "location").is_none());
+        assert!(body.contains(expected), "{expected}: {body}");
+    }
 }
