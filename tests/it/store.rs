@@ -478,6 +478,58 @@ fn hot_tier_survives_a_full_kernel_quota_as_an_unprivileged_user() {
     assert_eq!(child_result(&out, "done"), "true", "{out}");
 }
 
+/// Issue 18, item 4: an unprivileged user's 20,000-byte quota fills after a few dozen role
+/// entries. Using 80 roles, the 20 used most recently (one of them used since the very
+/// first) are all still served from the hot tier; other programs' keys and other services'
+/// live entries are left alone, and expired `awsx-hot:` keys of any service make room.
+#[test]
+fn hot_tier_keeps_the_most_recently_used_roles_within_the_user_quota() {
+    let service = unique_service("hot-lru");
+    let out = run_unprivileged_child("hot-lru", &service);
+    assert_eq!(child_result(&out, "uid-is-root"), "false", "{out}");
+    assert_eq!(child_result(&out, "user-quota"), "true", "{out}");
+    assert_eq!(child_result(&out, "every-put-served"), "true", "{out}");
+    assert_eq!(child_result(&out, "recent-20-served"), "20", "{out}");
+    assert_eq!(child_result(&out, "some-evicted"), "true", "{out}");
+    assert_eq!(child_result(&out, "foreign-key-kept"), "true", "{out}");
+    assert_eq!(child_result(&out, "other-service-kept"), "true", "{out}");
+    assert_eq!(
+        child_result(&out, "expired-other-service-unlinked"),
+        "true",
+        "{out}"
+    );
+    assert_eq!(child_result(&out, "done"), "true", "{out}");
+}
+
+/// Run a child scenario as an unprivileged user in a fresh keyring session: as root, as
+/// the dedicated test user (`setpriv`); otherwise as the user running the tests.
+fn run_unprivileged_child(scenario: &str, service: &str) -> String {
+    if is_root() {
+        ensure_test_user();
+        run_child(
+            scenario,
+            &[("AWSX_KEYCHAIN_SERVICE", service)],
+            &[
+                "setpriv",
+                "--reuid",
+                TEST_USER,
+                "--regid",
+                TEST_USER,
+                "--clear-groups",
+                "keyctl",
+                "session",
+                "-",
+            ],
+        )
+    } else {
+        run_child(
+            scenario,
+            &[("AWSX_KEYCHAIN_SERVICE", service)],
+            &["keyctl", "session", "-"],
+        )
+    }
+}
+
 // ---------------------------------------------------------------------------------------
 // Child processes
 
@@ -625,6 +677,7 @@ fn child_process_helper() {
             println!("AWSX-CHILD wrote=ok");
         }
         "hot-quota" => hot_quota_child(&env),
+        "hot-lru" => hot_lru_child(&env),
         "measure" => measure_child(&env),
         other => panic!("unknown child scenario {other}"),
     }
@@ -687,6 +740,135 @@ fn hot_quota_child(env: &Env) {
     for id in fillers {
         let _ = Command::new("keyctl").args(["unlink", &id, "@u"]).status();
     }
+    hot.clear_all();
+    println!("AWSX-CHILD done=true");
+}
+
+/// The user's key quota (max keys, max bytes), from `/proc/key-users`.
+fn user_quota() -> Option<(usize, usize)> {
+    let uid = std::fs::read_to_string("/proc/self/status")
+        .ok()?
+        .lines()
+        .find_map(|l| l.strip_prefix("Uid:"))?
+        .split_whitespace()
+        .nth(1)?
+        .to_owned();
+    let table = std::fs::read_to_string("/proc/key-users").ok()?;
+    let line = table
+        .lines()
+        .find(|l| l.trim_start().starts_with(&format!("{uid}:")))?;
+    let fields: Vec<&str> = line.split_whitespace().collect();
+    let max = |f: &str| f.split_once('/')?.1.parse().ok();
+    Some((max(fields.get(3)?)?, max(fields.get(4)?)?))
+}
+
+/// Role credentials as awsx caches them, about the size of real ones.
+fn role_value(i: usize) -> Secret<String> {
+    let token: String = (0..700)
+        .map(|j| {
+            char::from(
+                b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+                    [(i * 7 + j * 13) % 64],
+            )
+        })
+        .collect();
+    secret(&format!(
+        r#"{{"access_key_id":"ASIA{i:016}","secret_access_key":"{}","session_token":"IQoJb3JpZ2luX2Vj{token}","expiration":"{}"}}"#,
+        "k".repeat(40),
+        in_secs(3600)
+    ))
+}
+
+fn hot_lru_child(env: &Env) {
+    println!("AWSX-CHILD uid-is-root={}", is_root());
+    let quota = user_quota();
+    println!("AWSX-CHILD quota={quota:?}");
+    // The default non-root quota, or a smaller one: what the test is about.
+    println!(
+        "AWSX-CHILD user-quota={}",
+        quota.is_some_and(|(keys, bytes)| keys <= 200 && bytes <= 20_000)
+    );
+    let service = env.var("AWSX_KEYCHAIN_SERVICE").unwrap().to_owned();
+    let hot = hot_tier(env).expect("keyutils works for the test user");
+    let margin = time::Duration::minutes(1);
+    let role = |i: usize| name(&format!("role:corp/{:012}/Role{i}", 100_000_000_000 + i));
+    let keyctl = |args: &[&str]| {
+        let out = Command::new("keyctl").args(args).output().unwrap();
+        String::from_utf8_lossy(&out.stdout).trim().to_owned()
+    };
+
+    // Someone else's key, another service's live entry, and an expired awsx-hot key of a
+    // third service (expired keys keep their quota until the kernel collects them).
+    let foreign = keyctl(&[
+        "add",
+        "user",
+        &format!("{service}-foreign"),
+        "not awsx",
+        "@u",
+    ]);
+    let other = HotTier::open(&format!("{service}-other")).unwrap();
+    other.put(&role(1), &role_value(1), in_secs(3600), margin);
+    let gone = HotTier::open(&format!("{service}-gone")).unwrap();
+    // Cached for 1 s (3 s left, 1 s margin, rounded down).
+    gone.put(
+        &role(1),
+        &role_value(1),
+        in_secs(3),
+        time::Duration::seconds(1),
+    );
+    let gone_description = format!("awsx-hot:{service}-gone:{}", role(1));
+    let expired = std::fs::read_to_string("/proc/keys")
+        .unwrap()
+        .lines()
+        .find(|l| l.contains(&gone_description))
+        .and_then(|l| l.split_whitespace().next())
+        .map(|id| i64::from_str_radix(id, 16).unwrap().to_string())
+        .unwrap_or_default();
+    println!("AWSX-CHILD expired-key={expired}");
+    std::thread::sleep(Duration::from_millis(1100));
+
+    // 80 roles, each fetched once and served once; role 0 is served again after each.
+    let mut every_put_served = true;
+    hot.put(&role(0), &role_value(0), in_secs(3600), margin);
+    for i in 1..=80 {
+        hot.put(&role(i), &role_value(i), in_secs(3600), margin);
+        every_put_served &= hot
+            .get(&role(i))
+            .is_some_and(|v| v.expose().contains(&format!("ASIA{i:016}")));
+        if !every_put_served {
+            println!("AWSX-CHILD first-miss=role{i}");
+            break;
+        }
+        every_put_served &= hot.get(&role(0)).is_some();
+        if !every_put_served {
+            println!("AWSX-CHILD first-miss=role0-after-{i}");
+            break;
+        }
+    }
+    println!("AWSX-CHILD every-put-served={every_put_served}");
+    let recent = std::iter::once(0).chain(62..=80);
+    let served = recent.filter(|i| hot.get(&role(*i)).is_some()).count();
+    println!("AWSX-CHILD recent-20-served={served}");
+    let held = (0..=80).filter(|i| hot.get(&role(*i)).is_some()).count();
+    println!("AWSX-CHILD held={held}");
+    println!("AWSX-CHILD some-evicted={}", held < 81);
+    println!(
+        "AWSX-CHILD foreign-key-kept={}",
+        keyctl(&["describe", &foreign]).ends_with(&format!("{service}-foreign"))
+    );
+    println!(
+        "AWSX-CHILD other-service-kept={}",
+        other.get(&role(1)).is_some()
+    );
+    let links = keyctl(&["rlist", "@u"]);
+    println!(
+        "AWSX-CHILD expired-other-service-unlinked={}",
+        !expired.is_empty() && !links.split_whitespace().any(|id| id == expired)
+    );
+    let _ = Command::new("keyctl")
+        .args(["unlink", &foreign, "@u"])
+        .status();
+    other.clear_all();
     hot.clear_all();
     println!("AWSX-CHILD done=true");
 }
