@@ -71,6 +71,10 @@ pub enum Fault {
     ServerError,
     /// HTTP 200 whose body is not parseable.
     MalformedBody,
+    /// An error whose message quotes the secret the request carried, as careless servers
+    /// and proxies do: the portal answers 400 InvalidRequestException naming the bearer
+    /// token. The other services answer as for `ServerError`.
+    EchoSecret,
 }
 
 /// What the control API can refuse.

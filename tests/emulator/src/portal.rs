@@ -42,7 +42,7 @@ fn invalid_request(message: &str) -> Response {
     error(StatusCode::BAD_REQUEST, "InvalidRequestException", message)
 }
 
-async fn gate(shared: &Shared, op: Op) -> Option<Response> {
+async fn gate(shared: &Shared, op: Op, headers: &HeaderMap) -> Option<Response> {
     let fault = shared.enter(op).await;
     if shared.outage() {
         return Some((StatusCode::SERVICE_UNAVAILABLE, "Service Unavailable").into_response());
@@ -63,6 +63,15 @@ async fn gate(shared: &Shared, op: Op) -> Option<Response> {
             None,
             "{\"roleCredentials\": {\"accessKeyId\": ".into(),
         )),
+        Fault::EchoSecret => {
+            let token = headers
+                .get("x-amz-sso_bearer_token")
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("");
+            Some(invalid_request(&format!(
+                "Invalid bearer token {token} for this request"
+            )))
+        }
     }
 }
 
@@ -123,7 +132,7 @@ pub async fn get_role_credentials(
     headers: HeaderMap,
     RawQuery(q): RawQuery,
 ) -> Response {
-    if let Some(r) = gate(&shared, Op::GetRoleCredentials).await {
+    if let Some(r) = gate(&shared, Op::GetRoleCredentials, &headers).await {
         return r;
     }
     let (user, _) = match bearer(&shared, &headers) {
@@ -168,7 +177,7 @@ pub async fn list_accounts(
     headers: HeaderMap,
     RawQuery(q): RawQuery,
 ) -> Response {
-    if let Some(r) = gate(&shared, Op::ListAccounts).await {
+    if let Some(r) = gate(&shared, Op::ListAccounts, &headers).await {
         return r;
     }
     let (user, _) = match bearer(&shared, &headers) {
@@ -203,7 +212,7 @@ pub async fn list_account_roles(
     headers: HeaderMap,
     RawQuery(q): RawQuery,
 ) -> Response {
-    if let Some(r) = gate(&shared, Op::ListAccountRoles).await {
+    if let Some(r) = gate(&shared, Op::ListAccountRoles, &headers).await {
         return r;
     }
     let (user, _) = match bearer(&shared, &headers) {
@@ -238,7 +247,7 @@ pub async fn list_account_roles(
 }
 
 pub async fn logout(State(shared): State<Arc<Shared>>, headers: HeaderMap) -> Response {
-    if let Some(r) = gate(&shared, Op::Logout).await {
+    if let Some(r) = gate(&shared, Op::Logout, &headers).await {
         return r;
     }
     let (_, token) = match bearer(&shared, &headers) {
