@@ -444,30 +444,7 @@ fn hot_tier_entry_vanishes_before_it_would_be_stale() {
 #[test]
 fn hot_tier_survives_a_full_kernel_quota_as_an_unprivileged_user() {
     let service = unique_service("hot-quota");
-    let out = if is_root() {
-        ensure_test_user();
-        run_child(
-            "hot-quota",
-            &[("AWSX_KEYCHAIN_SERVICE", &service)],
-            &[
-                "setpriv",
-                "--reuid",
-                TEST_USER,
-                "--regid",
-                TEST_USER,
-                "--clear-groups",
-                "keyctl",
-                "session",
-                "-",
-            ],
-        )
-    } else {
-        run_child(
-            "hot-quota",
-            &[("AWSX_KEYCHAIN_SERVICE", &service)],
-            &["keyctl", "session", "-"],
-        )
-    };
+    let out = run_unprivileged_child("hot-quota", &service);
     assert_eq!(child_result(&out, "uid-is-root"), "false", "{out}");
     // Writing more than the quota holds evicts the oldest entries; the newest is served.
     assert_eq!(child_result(&out, "every-put-readable"), "true", "{out}");
@@ -501,9 +478,14 @@ fn hot_tier_keeps_the_most_recently_used_roles_within_the_user_quota() {
     assert_eq!(child_result(&out, "done"), "true", "{out}");
 }
 
+/// The quota scenarios fill the test user's whole keyutils quota, which leaves no room for
+/// another one running at the same time as the same user: they take turns.
+static QUOTA_TURN: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 /// Run a child scenario as an unprivileged user in a fresh keyring session: as root, as
 /// the dedicated test user (`setpriv`); otherwise as the user running the tests.
 fn run_unprivileged_child(scenario: &str, service: &str) -> String {
+    let _turn = QUOTA_TURN.lock().unwrap_or_else(|e| e.into_inner());
     if is_root() {
         ensure_test_user();
         run_child(
@@ -686,6 +668,7 @@ fn child_process_helper() {
 /// Runs as an unprivileged user (quota 20,000 bytes by default) in a fresh keyring session.
 fn hot_quota_child(env: &Env) {
     println!("AWSX-CHILD uid-is-root={}", is_root());
+    let quota_before = used_quota_bytes();
     let hot = hot_tier(env).expect("keyutils works for the test user");
     let margin = time::Duration::minutes(1);
     let big = "x".repeat(3000);
@@ -741,6 +724,7 @@ fn hot_quota_child(env: &Env) {
         let _ = Command::new("keyctl").args(["unlink", &id, "@u"]).status();
     }
     hot.clear_all();
+    wait_for_quota_back(&quota_before);
     println!("AWSX-CHILD done=true");
 }
 
@@ -762,9 +746,43 @@ fn user_quota() -> Option<(usize, usize)> {
     Some((max(fields.get(3)?)?, max(fields.get(4)?)?))
 }
 
-/// Role credentials as awsx caches them, about the size of real ones.
+/// The bytes of keyutils quota this user uses now.
+fn used_quota_bytes() -> Option<usize> {
+    let uid = std::fs::read_to_string("/proc/self/status")
+        .ok()?
+        .lines()
+        .find_map(|l| l.strip_prefix("Uid:"))?
+        .split_whitespace()
+        .nth(1)?
+        .to_owned();
+    let table = std::fs::read_to_string("/proc/key-users").ok()?;
+    let line = table
+        .lines()
+        .find(|l| l.trim_start().starts_with(&format!("{uid}:")))?;
+    line.split_whitespace()
+        .nth(4)?
+        .split_once('/')?
+        .0
+        .parse()
+        .ok()
+}
+
+/// Leave the quota as it was found for the next test of the same user: the kernel releases
+/// the quota of unlinked keys only when its garbage collector has run.
+fn wait_for_quota_back(before: &Option<usize>) {
+    for _ in 0..200 {
+        match (before, used_quota_bytes()) {
+            (Some(b), Some(now)) if now > *b + 100 => std::thread::sleep(Duration::from_millis(10)),
+            _ => return,
+        }
+    }
+}
+
+/// Role credentials as awsx caches them, with a 416-character session token (real ones
+/// are a few hundred to over a thousand): 20 of them take about half the user quota, which
+/// leaves room for what other tests of the same user keep in the keyring meanwhile.
 fn role_value(i: usize) -> Secret<String> {
-    let token: String = (0..700)
+    let token: String = (0..400)
         .map(|j| {
             char::from(
                 b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
@@ -783,12 +801,17 @@ fn hot_lru_child(env: &Env) {
     println!("AWSX-CHILD uid-is-root={}", is_root());
     let quota = user_quota();
     println!("AWSX-CHILD quota={quota:?}");
+    println!(
+        "AWSX-CHILD used-at-start={}",
+        std::fs::read_to_string("/proc/key-users").unwrap_or_default()
+    );
     // The default non-root quota, or a smaller one: what the test is about.
     println!(
         "AWSX-CHILD user-quota={}",
         quota.is_some_and(|(keys, bytes)| keys <= 200 && bytes <= 20_000)
     );
     let service = env.var("AWSX_KEYCHAIN_SERVICE").unwrap().to_owned();
+    let quota_before = used_quota_bytes();
     let hot = hot_tier(env).expect("keyutils works for the test user");
     let margin = time::Duration::minutes(1);
     let role = |i: usize| name(&format!("role:corp/{:012}/Role{i}", 100_000_000_000 + i));
@@ -870,6 +893,7 @@ fn hot_lru_child(env: &Env) {
         .status();
     other.clear_all();
     hot.clear_all();
+    wait_for_quota_back(&quota_before);
     println!("AWSX-CHILD done=true");
 }
 
