@@ -40,7 +40,9 @@ if [ "${1:-}" = --unprivileged ]; then
   # shellcheck disable=SC1091
   source "$work/emulator.env"
   home=$(mktemp -d "${TMPDIR:-/tmp}/awsx-bench-user.XXXXXX")
-  trap 'rm -rf "$home"' EXIT
+  # logout --all also empties the hot tier: 80 live entries would hold the user's key
+  # quota for an hour.
+  trap '"$bin/awsx" logout --all >/dev/null 2>&1 || true; rm -rf "$home"' EXIT
   export HOME="$home" XDG_CACHE_HOME="$home/.cache" XDG_CONFIG_HOME="$home/.config" XDG_DATA_HOME="$home/.local/share"
   export AWSX_KEYCHAIN_SERVICE="awsx-bench-d-$$" AWSX_BROWSER=none AWS_CONFIG_FILE="$home/config"
   "$bin/awsx" configure --name acme --start-url https://d-90679a1b2c.awsapps.com/start --sso-region us-east-1 2>/dev/null
@@ -228,6 +230,7 @@ dbus-daemon --config-file="$work/bus/bus.conf" --fork --print-pid >"$work/bus/pi
 export DBUS_SESSION_BUS_ADDRESS="unix:path=$work/bus/socket"
 setup_case c-dead-secret-service
 case_hyperfine c-dead-secret-service "$RUNS_SLOW"
+"$bin/awsx" logout --all >/dev/null 2>&1 || true
 kill "$(cat "$work/bus/pid")" 2>/dev/null || true
 export DBUS_SESSION_BUS_ADDRESS=$bus
 
