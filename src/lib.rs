@@ -50,7 +50,8 @@ pub fn main() -> std::process::ExitCode {
     match outcome {
         Ok(()) => exit::ExitCode::Success.into(),
         Err(err) => {
-            eprintln!("awsx: {err}");
+            // Scrubbed by value: a message may quote a server's reply that echoed a secret.
+            eprintln!("awsx: {}", secret::scrub(&err.to_string()));
             err.exit_code().into()
         }
     }

@@ -105,6 +105,13 @@ impl AuditEvent {
         self.error = Some(err.to_string());
     }
 
+    /// Note the access key id a person typed or a file held: as it is when it has an access
+    /// key id's shape, else only its shape ([`key_id_shape`]), since a rejected input may
+    /// be the secret pasted into the wrong prompt, or a CSV row with the secret in it.
+    pub fn note_access_key_id(&mut self, typed: &str) {
+        self.access_key_id = Some(recordable_key_id(typed));
+    }
+
     pub fn is_success(&self) -> bool {
         self.result == "success"
     }
@@ -183,8 +190,11 @@ impl AuditLog {
         &self.path
     }
 
-    /// Append one line and fsync it.
+    /// Append one line and fsync it. An `access_key_id` without an access key id's shape
+    /// is written as its shape only, whoever set it.
     pub fn append(&mut self, event: &AuditEvent) -> Result<(), BreakglassError> {
+        let mut event = event.clone();
+        event.access_key_id = event.access_key_id.as_deref().map(recordable_key_id);
         let mut line = event.to_json();
         line.push('\n');
         let err = |source| BreakglassError::Audit {
@@ -231,16 +241,108 @@ pub fn read(path: &Path) -> Result<(Vec<AuditEvent>, usize), BreakglassError> {
             continue;
         }
         match serde_json::from_slice::<AuditEvent>(&line) {
-            Ok(e) => events.push(e),
+            // A log written before key ids were checked may hold a pasted secret there.
+            Ok(mut e) => {
+                e.access_key_id = e.access_key_id.as_deref().map(recordable_key_id);
+                events.push(e)
+            }
             Err(_) => unreadable += 1,
         }
     }
     Ok((events, unreadable))
 }
 
+/// Whether `text` has the shape of an access key id: `AKIA` or `ASIA` and 12 to 124
+/// more upper-case letters or digits (AWS's ids are 20 characters today).
+pub fn is_key_id_shaped(text: &str) -> bool {
+    (text.starts_with("AKIA") || text.starts_with("ASIA"))
+        && (16..=128).contains(&text.len())
+        && text
+            .bytes()
+            .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit())
+}
+
+/// What may be recorded of a typed access key id: itself when it has the shape of one,
+/// else its length and the class of its first characters, e.g. `<rejected input: 61
+/// characters, starts with AKIA>`; never any of its text.
+pub fn recordable_key_id(text: &str) -> String {
+    if is_key_id_shaped(text) || is_shape(text) {
+        return text.to_owned();
+    }
+    key_id_shape(text)
+}
+
+const PREFIX_CLASSES: &[&str] = &[
+    "starts with AKIA",
+    "starts with ASIA",
+    "empty",
+    "starts with an upper-case letter",
+    "starts with a lower-case letter",
+    "starts with a digit",
+    "starts with white space",
+    "starts with another character",
+];
+
+/// Whether `text` is exactly what [`key_id_shape`] writes.
+fn is_shape(text: &str) -> bool {
+    text.strip_prefix("<rejected input: ")
+        .and_then(|t| t.strip_suffix('>'))
+        .and_then(|t| t.split_once(" characters, "))
+        .is_some_and(|(len, class)| {
+            !len.is_empty()
+                && len.bytes().all(|b| b.is_ascii_digit())
+                && PREFIX_CLASSES.contains(&class)
+        })
+}
+
+/// The shape of a rejected key id: length and prefix class only.
+pub fn key_id_shape(text: &str) -> String {
+    let len = text.chars().count();
+    let class = if text.starts_with("AKIA") {
+        0
+    } else if text.starts_with("ASIA") {
+        1
+    } else {
+        match text.chars().next() {
+            None => 2,
+            Some(c) if c.is_ascii_uppercase() => 3,
+            Some(c) if c.is_ascii_lowercase() => 4,
+            Some(c) if c.is_ascii_digit() => 5,
+            Some(c) if c.is_whitespace() => 6,
+            Some(_) => 7,
+        }
+    };
+    let prefix = PREFIX_CLASSES[class];
+    format!("<rejected input: {len} characters, {prefix}>")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_key_id_shaped_text_is_recorded_as_typed() {
+        assert_eq!(
+            recordable_key_id("AKIAABCDEFGHIJKLMNOP"),
+            "AKIAABCDEFGHIJKLMNOP"
+        );
+        let secret = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY";
+        assert_eq!(
+            recordable_key_id(secret),
+            "<rejected input: 40 characters, starts with a lower-case letter>"
+        );
+        let csv = format!("AKIAABCDEFGHIJKLMNOP,{secret}");
+        let shape = recordable_key_id(&csv);
+        assert_eq!(shape, "<rejected input: 61 characters, starts with AKIA>");
+        // Recording twice (note, then append) keeps the shape; a look-alike does not pass.
+        assert_eq!(recordable_key_id(&shape), shape);
+        let fake = format!("<rejected input: 1 characters, {secret}>");
+        assert!(!recordable_key_id(&fake).contains(secret));
+        assert_eq!(
+            recordable_key_id(""),
+            "<rejected input: 0 characters, empty>"
+        );
+    }
 
     fn event(result_ok: bool) -> AuditEvent {
         let env = Env::from_vars([("USER", "alice")]);

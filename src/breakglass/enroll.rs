@@ -123,7 +123,10 @@ fn check_user_arn(arn: &str, user: &IamUserName) -> Result<(), BreakglassError> 
 /// `enroll`, with its audit line written whatever the outcome: the one path that both
 /// `awsx breakglass enroll` and `awsx migrate` take. `read_key` supplies the key id and
 /// secret (from the terminal, stdin or the credentials file); it may note the key id on
-/// the event before it fails, so that a half-typed enrolment is audited too.
+/// the event before it fails (with [`AuditEvent::note_access_key_id`]), so that a
+/// half-typed enrolment is audited too. The key id is checked before it is recorded: a
+/// rejected one (a pasted secret, a CSV row with the secret in it) is recorded only by
+/// its shape, and the secret is never recorded.
 pub fn enroll_recorded(
     env: &Env,
     store: &dyn SecretStore,
@@ -137,7 +140,8 @@ pub fn enroll_recorded(
     event.iam_user = Some(user.to_string());
     event.mfa_serial = Some(mfa_serial.to_owned());
     let result = read_key(&mut event).and_then(|(access_key_id, secret_access_key)| {
-        event.access_key_id = Some(access_key_id.clone());
+        event.note_access_key_id(&access_key_id);
+        key::check_access_key_id(&access_key_id)?;
         enroll(
             env,
             store,

@@ -137,12 +137,36 @@ fn init_logging(env: &Env, verbose: bool) {
     let _ = tracing_subscriber::registry()
         .with(
             tracing_subscriber::fmt::layer()
-                .with_writer(std::io::stderr)
+                .with_writer(ScrubbedStderr::default)
                 // Colours for a person at a terminal, not for a log file or a pipe.
                 .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr())),
         )
         .with(filter)
         .try_init();
+}
+
+/// stderr for one log line, which goes out when the line is complete with every secret
+/// this process holds taken out (see [`crate::secret::scrub`]): an event may quote a
+/// server's reply, and a reply may echo the token it was sent.
+#[derive(Default)]
+struct ScrubbedStderr(Vec<u8>);
+
+impl std::io::Write for ScrubbedStderr {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.extend_from_slice(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Drop for ScrubbedStderr {
+    fn drop(&mut self) {
+        let text = crate::secret::scrub(&String::from_utf8_lossy(&self.0));
+        let _ = std::io::Write::write_all(&mut std::io::stderr().lock(), text.as_bytes());
+    }
 }
 
 /// `filter` with every target but awsx's own held to debug. At trace the SDK's runtime

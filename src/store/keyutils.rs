@@ -117,18 +117,99 @@ impl UserKeyring {
         self.ring.unlink_key(key)
     }
 
+    /// The key with this description and its payload, if there is one (for a read that
+    /// then [updates](Self::update) the same key).
+    pub(crate) fn read_key_of(
+        &self,
+        description: &str,
+    ) -> Result<Option<(Key, Vec<u8>)>, KeyError> {
+        self.possessing(|| {
+            let Some(key) = self.find(description)? else {
+                return Ok(None);
+            };
+            match key.read_to_vec() {
+                Ok(payload) => Ok(Some((key, payload))),
+                Err(e) if is_gone(e) => Ok(None),
+                Err(e) => Err(e),
+            }
+        })
+    }
+
+    /// Replace the payload of `key` and set its timeout (an update clears the timeout, so
+    /// both are needed): two syscalls, and no change of quota when the length is the same.
+    pub(crate) fn update(
+        &self,
+        key: Key,
+        payload: &[u8],
+        timeout_secs: u64,
+    ) -> Result<(), KeyError> {
+        self.possessing(|| {
+            key.update(&payload)?;
+            key.set_timeout(usize::try_from(timeout_secs).unwrap_or(usize::MAX))
+                .inspect_err(|_| {
+                    let _ = key.invalidate();
+                })
+        })
+    }
+
+    /// Free (keys, bytes) of this user's key quota, from `/proc/key-users`.
+    pub(crate) fn quota_room(&self) -> Option<(usize, usize)> {
+        quota_room(self.ring.metadata().ok()?.get_uid())
+    }
+
+    /// This user's keys as `/proc/keys` lists them, expired ones included (a dead key still
+    /// counts against the quota until the kernel's garbage collector runs, up to
+    /// `/proc/sys/kernel/keys/gc_delay` seconds later, and no keyctl call can describe it).
+    /// Without `/proc/keys`, the live keys linked in the user keyring.
+    pub(crate) fn linked_keys(&self) -> Result<Vec<KeyInfo>, KeyError> {
+        let uid = self.ring.metadata()?.get_uid();
+        if let Ok(table) = std::fs::read_to_string("/proc/keys") {
+            return Ok(table
+                .lines()
+                .filter_map(|l| KeyInfo::parse(l, uid))
+                .collect());
+        }
+        let links = self.ring.get_links(MAX_LINKS)?;
+        Ok(links
+            .iter()
+            .filter_map(|node| node.as_key())
+            .filter_map(|key| {
+                let meta = key.metadata().ok()?;
+                let datalen = self.read_key(key).ok().flatten().map_or(0, |p| p.len());
+                Some(KeyInfo {
+                    key,
+                    description: meta.get_description().to_owned(),
+                    is_user_key: meta.get_type() == KeyType::User,
+                    expired: false,
+                    released: false,
+                    datalen,
+                })
+            })
+            .collect())
+    }
+
+    /// Evict a key from the user keyring: shrink its payload to one byte, which gives its
+    /// payload's quota back at once (an unlinked key keeps all of its quota until the
+    /// kernel's garbage collector has run, after an RCU grace period: tens of ms, more
+    /// when many keys wait), then unlink it. The shrink needs the key to be possessed and
+    /// alive; an expired key is only unlinked.
+    pub(crate) fn evict(&self, key: Key) -> Result<(), KeyError> {
+        let _ = self.possessing(|| key.update(&[0u8]));
+        self.unlink(key)
+    }
+
     /// Wait (briefly) until the kernel has released the quota of unlinked keys: it does so
     /// only after an RCU grace period, so a write retried at once would still fail. Reads
-    /// `/proc/key-users`; gives up after about 100 ms.
+    /// `/proc/key-users`; gives up after about 20 ms (a Secret Service read's time).
     pub(crate) fn wait_for_quota(&self, needed_bytes: usize) {
         let Ok(uid) = self.ring.metadata().map(|m| m.get_uid()) else {
             return;
         };
-        for _ in 0..20 {
+        for _ in 0..10 {
             match quota_room(uid) {
                 Some((keys, bytes)) if keys > 0 && bytes >= needed_bytes => return,
                 None => return,
-                Some(_) => std::thread::sleep(Duration::from_millis(5)),
+                Some(_) => std::thread::sleep(Duration::from_millis(2)),
             }
         }
     }
@@ -154,6 +235,60 @@ impl UserKeyring {
             Ok(payload) => Ok(Some(payload)),
             Err(e) if is_gone(e) => Ok(None),
             Err(e) => Err(e),
+        })
+    }
+}
+
+/// A key of this user, as `/proc/keys` describes it.
+#[derive(Debug, Clone)]
+pub(crate) struct KeyInfo {
+    pub key: Key,
+    pub description: String,
+    /// A key of type `user` (the only type awsx creates).
+    pub is_user_key: bool,
+    pub expired: bool,
+    /// Unlinked everywhere, invalidated or dead: the kernel is about to release its quota.
+    pub released: bool,
+    pub datalen: usize,
+}
+
+impl KeyInfo {
+    /// What the key is charged against the quota: its description (with the NUL) and
+    /// payload.
+    pub fn charge(&self) -> usize {
+        self.description.len() + 1 + self.datalen
+    }
+
+    /// One `/proc/keys` line, if it is a key of `uid`:
+    /// `0a1b2c3d I--Q---     1   3h 3f010000  1000  1000 user      awsx-hot:x:y: 412`
+    /// (serial, flags, usage, timeout or `perm`/`expd`, permissions, uid, gid, type,
+    /// description and, for a user key with a payload, `: length`).
+    fn parse(line: &str, uid: u32) -> Option<KeyInfo> {
+        let mut fields = line.split_whitespace();
+        let serial = i32::from_str_radix(fields.next()?, 16).ok()?;
+        let flags = fields.next()?;
+        let usage: u32 = fields.next()?.parse().ok()?;
+        let timeout = fields.next()?;
+        let _perm = fields.next()?;
+        if fields.next()?.parse::<u32>().ok()? != uid {
+            return None;
+        }
+        let _gid = fields.next()?;
+        let kind = fields.next()?;
+        // The description is what follows the type column (padded to 9 characters).
+        let start = line.find(&format!(" {kind} "))? + kind.len() + 2;
+        let rest = line[start..].trim_start();
+        let (description, datalen) = match rest.rsplit_once(": ") {
+            Some((d, n)) if n.trim().parse::<usize>().is_ok() => (d, n.trim().parse().ok()?),
+            _ => (rest, 0),
+        };
+        Some(KeyInfo {
+            key: Key::from_id(linux_keyutils::KeySerialId::new(serial)),
+            description: description.to_owned(),
+            is_user_key: kind == "user",
+            expired: timeout == "expd" || flags.contains('R'),
+            released: usage == 0 || flags.contains(['D', 'i']),
+            datalen,
         })
     }
 }
@@ -329,6 +464,29 @@ mod tests {
         );
         assert_eq!(seconds_until(at(1_000), now), None);
         assert_eq!(seconds_until(at(900), now), None);
+    }
+
+    #[test]
+    fn proc_keys_lines_give_description_size_and_state() {
+        let live =
+            "0a1b2c3d I--Q---     1   3h 3f010000  1000  1000 user      awsx-hot:s:role:a/1/R: 412";
+        let info = KeyInfo::parse(live, 1000).unwrap();
+        assert_eq!(info.key.get_id().as_raw_id(), 0x0a1b_2c3d);
+        assert_eq!(info.description, "awsx-hot:s:role:a/1/R");
+        assert_eq!(
+            (info.datalen, info.expired, info.is_user_key),
+            (412, false, true)
+        );
+        assert_eq!(info.charge(), 21 + 1 + 412);
+        let dead = "1f000001 I--Q---     1 expd 3f010000  1000  1000 user      other: 9";
+        assert!(KeyInfo::parse(dead, 1000).unwrap().expired);
+        let ring = "2f000001 I--Q---     3 perm 3f030000  1000  1000 keyring   _uid.1000: empty";
+        let info = KeyInfo::parse(ring, 1000).unwrap();
+        assert!(!info.is_user_key && !info.expired && !info.released);
+        let unlinked = "3f000001 I--Q---     0   3h 3f010000  1000  1000 user      awsx-hot:s:x: 9";
+        assert!(KeyInfo::parse(unlinked, 1000).unwrap().released);
+        assert!(KeyInfo::parse(live, 0).is_none(), "another user's key");
+        assert!(KeyInfo::parse("garbage", 1000).is_none());
     }
 
     #[test]

@@ -151,6 +151,55 @@ fn enroll_refuses_a_key_of_another_user_or_a_wrong_secret() {
     assert!(store(&env).get(&bob).unwrap().is_none());
 }
 
+/// Issue 18, item 5: the secret pasted at the key id prompt, or a CSV row with the secret
+/// in it, is refused before anything is recorded, and recorded only by its shape: nothing
+/// of it in the audit log, in `breakglass log` (text or JSON) or on stderr.
+#[test]
+fn enroll_never_records_a_pasted_secret_only_its_shape() {
+    let env = new_env();
+    let csv_row = format!("{ALICE_KEY},{ALICE_SECRET}");
+    for (typed, shape) in [
+        (
+            ALICE_SECRET.to_owned(),
+            "<rejected input: 40 characters, starts with a lower-case letter>",
+        ),
+        (
+            csv_row.clone(),
+            "<rejected input: 61 characters, starts with AKIA>",
+        ),
+    ] {
+        let run = run_with_stdin(
+            &env,
+            &[
+                "breakglass",
+                "enroll",
+                "--user",
+                ALICE,
+                "--mfa-serial",
+                ALICE_MFA,
+            ],
+            &format!("{typed}\n{ALICE_SECRET}\n"),
+        );
+        run.code(2).stderr_contains("not an access key id");
+        assert!(!run.stderr.contains("emuAlice"), "{}", run.stderr);
+        let events = audit_lines(&env);
+        let last = events.last().expect("the attempt is audited");
+        assert_eq!(last["event"], "enroll");
+        assert_eq!(last["result"], "failure");
+        assert_eq!(last["access_key_id"], shape);
+    }
+    assert_eq!(env.emulator.count(Op::GetCallerIdentity), 0);
+    let text = std::fs::read_to_string(env.home().join(".local/share/awsx/breakglass-audit.jsonl"))
+        .unwrap();
+    assert!(!text.contains("emuAlice"), "{text}");
+    let log = env.run(["breakglass", "log"]);
+    let json = env.run(["breakglass", "log", "--json"]);
+    for out in [&log.stdout, &log.stderr, &json.stdout, &json.stderr] {
+        assert!(!out.contains("emuAlice"), "{out}");
+    }
+    assert!(log.stdout.contains("rejected input"), "{}", log.stdout);
+}
+
 #[test]
 fn enroll_refuses_keyutils_unless_volatile_is_allowed() {
     let mut env = TestEnv::builder().keychain(Keychain::Keyutils).build();

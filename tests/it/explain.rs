@@ -649,3 +649,52 @@ fn the_javascript_sdk_v2_hint_is_blamed_only_when_aws_sdk_load_config_is_unset()
     );
     assert_eq!(set["message"]["process_stderr_hidden"], true);
 }
+
+/// A server error that echoes the SSO token awsx sent is neither printed
+/// (plain or `--verbose`) nor recorded for `explain --last`: awsx scrubs every secret it
+/// holds from its messages by value, whatever its shape (the emulator's tokens contain `-`
+/// and `_`, which the shape scrubber alone used to miss).
+#[test]
+fn a_server_error_echoing_the_token_is_scrubbed_from_output_and_record() {
+    use awsx::store::EntryName;
+    use awsx_emulator::{Fault, Op};
+    let env = logged_in();
+    let vars = awsx::env::Env::from_vars(env.env_vars());
+    let store = awsx::store::open(&vars, None, env.keychain_service())
+        .expect("open the test keychain")
+        .store;
+    let entry: EntryName = "sso-token:acme".parse().unwrap();
+    let token_json = store.get(&entry).unwrap().expect("logged in");
+    let token: serde_json::Value = serde_json::from_str(token_json.expose()).unwrap();
+    let access = token["access_token"].as_str().unwrap().to_owned();
+    assert!(access.len() > 40, "{access}");
+
+    env.emulator
+        .set_fault(Some(Op::GetRoleCredentials), Fault::EchoSecret, 1.0);
+    let plain = env.run(["credential-process", "--profile", "sandbox-admin"]);
+    plain.code(1).stderr_contains("Invalid bearer token ****");
+    let verbose = env.run([
+        "credential-process",
+        "--verbose",
+        "--profile",
+        "sandbox-admin",
+    ]);
+    let record = std::fs::read_to_string(env.home().join(".local/share/awsx/last-failure.json"))
+        .expect("the failure is recorded");
+    env.emulator.clear_faults();
+    let last = explain(&env, &["--last"]);
+    for (what, text) in [
+        ("stderr", &plain.stderr),
+        ("--verbose stderr", &verbose.stderr),
+        ("last-failure.json", &record),
+        ("explain --last", &last.stdout),
+    ] {
+        assert!(!text.contains(&access), "the token is in {what}:\n{text}");
+        // Not even a part of it long enough to use.
+        assert!(
+            !text.contains(&access[..24]),
+            "part of the token is in {what}:\n{text}"
+        );
+    }
+    assert!(record.contains("****"), "{record}");
+}

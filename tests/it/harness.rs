@@ -100,6 +100,28 @@ pub struct TestEnv {
     extra_env: Vec<(String, String)>,
 }
 
+/// The test's entries in the kernel's user keyring (hot tier, keyutils keychain) outlive
+/// its private Secret Service and would count against the user's keyutils quota for
+/// hours, which the quota tests run as the same user (scripts/test-unprivileged) need.
+impl Drop for TestEnv {
+    fn drop(&mut self) {
+        if let Some(hot) = awsx::store::hot::HotTier::open(&self.service) {
+            hot.clear_all();
+        }
+        let env = awsx::env::Env::from_vars([("HOME", self.home.path().to_string_lossy())]);
+        if let Ok(opened) = awsx::store::open(
+            &env,
+            Some(awsx::store::BackendChoice::Keyutils),
+            &self.service,
+        ) && let Ok(names) = opened.store.list()
+        {
+            for name in names {
+                let _ = opened.store.delete(&name);
+            }
+        }
+    }
+}
+
 /// The integration tests need the real keychains that `scripts/test` provides; run outside
 /// it they fail with directions instead of silently testing less.
 pub fn require_test_keychain() {

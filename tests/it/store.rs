@@ -444,11 +444,53 @@ fn hot_tier_entry_vanishes_before_it_would_be_stale() {
 #[test]
 fn hot_tier_survives_a_full_kernel_quota_as_an_unprivileged_user() {
     let service = unique_service("hot-quota");
-    let out = if is_root() {
+    let out = run_unprivileged_child("hot-quota", &service);
+    assert_eq!(child_result(&out, "uid-is-root"), "false", "{out}");
+    // Writing more than the quota holds evicts the oldest entries; the newest is served.
+    assert_eq!(child_result(&out, "every-put-readable"), "true", "{out}");
+    assert_eq!(child_result(&out, "oldest-evicted"), "true", "{out}");
+    // With the quota full of other keys, a put is skipped silently.
+    assert_eq!(child_result(&out, "fillers"), "some", "{out}");
+    assert_eq!(child_result(&out, "put-when-full-cached"), "false", "{out}");
+    assert_eq!(child_result(&out, "done"), "true", "{out}");
+}
+
+/// Issue 18, item 4: an unprivileged user's 20,000-byte quota fills after a few dozen role
+/// entries. Using 80 roles, the 20 used most recently (one of them used since the very
+/// first) are all still served from the hot tier; other programs' keys and other services'
+/// live entries are left alone, and expired `awsx-hot:` keys of any service make room.
+#[test]
+fn hot_tier_keeps_the_most_recently_used_roles_within_the_user_quota() {
+    let service = unique_service("hot-lru");
+    let out = run_unprivileged_child("hot-lru", &service);
+    assert_eq!(child_result(&out, "uid-is-root"), "false", "{out}");
+    assert_eq!(child_result(&out, "user-quota"), "true", "{out}");
+    assert_eq!(child_result(&out, "every-put-served"), "true", "{out}");
+    assert_eq!(child_result(&out, "recent-20-served"), "20", "{out}");
+    assert_eq!(child_result(&out, "some-evicted"), "true", "{out}");
+    assert_eq!(child_result(&out, "foreign-key-kept"), "true", "{out}");
+    assert_eq!(child_result(&out, "other-service-kept"), "true", "{out}");
+    assert_eq!(
+        child_result(&out, "expired-other-service-unlinked"),
+        "true",
+        "{out}"
+    );
+    assert_eq!(child_result(&out, "done"), "true", "{out}");
+}
+
+/// The quota scenarios fill the test user's whole keyutils quota, which leaves no room for
+/// another one running at the same time as the same user: they take turns.
+static QUOTA_TURN: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+/// Run a child scenario as an unprivileged user in a fresh keyring session: as root, as
+/// the dedicated test user (`setpriv`); otherwise as the user running the tests.
+fn run_unprivileged_child(scenario: &str, service: &str) -> String {
+    let _turn = QUOTA_TURN.lock().unwrap_or_else(|e| e.into_inner());
+    if is_root() {
         ensure_test_user();
         run_child(
-            "hot-quota",
-            &[("AWSX_KEYCHAIN_SERVICE", &service)],
+            scenario,
+            &[("AWSX_KEYCHAIN_SERVICE", service)],
             &[
                 "setpriv",
                 "--reuid",
@@ -463,19 +505,11 @@ fn hot_tier_survives_a_full_kernel_quota_as_an_unprivileged_user() {
         )
     } else {
         run_child(
-            "hot-quota",
-            &[("AWSX_KEYCHAIN_SERVICE", &service)],
+            scenario,
+            &[("AWSX_KEYCHAIN_SERVICE", service)],
             &["keyctl", "session", "-"],
         )
-    };
-    assert_eq!(child_result(&out, "uid-is-root"), "false", "{out}");
-    // Writing more than the quota holds evicts the oldest entries; the newest is served.
-    assert_eq!(child_result(&out, "every-put-readable"), "true", "{out}");
-    assert_eq!(child_result(&out, "oldest-evicted"), "true", "{out}");
-    // With the quota full of other keys, a put is skipped silently.
-    assert_eq!(child_result(&out, "fillers"), "some", "{out}");
-    assert_eq!(child_result(&out, "put-when-full-cached"), "false", "{out}");
-    assert_eq!(child_result(&out, "done"), "true", "{out}");
+    }
 }
 
 // ---------------------------------------------------------------------------------------
@@ -625,6 +659,7 @@ fn child_process_helper() {
             println!("AWSX-CHILD wrote=ok");
         }
         "hot-quota" => hot_quota_child(&env),
+        "hot-lru" => hot_lru_child(&env),
         "measure" => measure_child(&env),
         other => panic!("unknown child scenario {other}"),
     }
@@ -633,6 +668,7 @@ fn child_process_helper() {
 /// Runs as an unprivileged user (quota 20,000 bytes by default) in a fresh keyring session.
 fn hot_quota_child(env: &Env) {
     println!("AWSX-CHILD uid-is-root={}", is_root());
+    let quota_before = used_quota_bytes();
     let hot = hot_tier(env).expect("keyutils works for the test user");
     let margin = time::Duration::minutes(1);
     let big = "x".repeat(3000);
@@ -688,6 +724,215 @@ fn hot_quota_child(env: &Env) {
         let _ = Command::new("keyctl").args(["unlink", &id, "@u"]).status();
     }
     hot.clear_all();
+    wait_for_quota_back(&quota_before);
+    println!("AWSX-CHILD done=true");
+}
+
+/// The user's key quota (max keys, max bytes), from `/proc/key-users`.
+fn user_quota() -> Option<(usize, usize)> {
+    let uid = std::fs::read_to_string("/proc/self/status")
+        .ok()?
+        .lines()
+        .find_map(|l| l.strip_prefix("Uid:"))?
+        .split_whitespace()
+        .nth(1)?
+        .to_owned();
+    let table = std::fs::read_to_string("/proc/key-users").ok()?;
+    let line = table
+        .lines()
+        .find(|l| l.trim_start().starts_with(&format!("{uid}:")))?;
+    let fields: Vec<&str> = line.split_whitespace().collect();
+    let max = |f: &str| f.split_once('/')?.1.parse().ok();
+    Some((max(fields.get(3)?)?, max(fields.get(4)?)?))
+}
+
+/// The bytes of keyutils quota this user uses now.
+fn used_quota_bytes() -> Option<usize> {
+    let uid = std::fs::read_to_string("/proc/self/status")
+        .ok()?
+        .lines()
+        .find_map(|l| l.strip_prefix("Uid:"))?
+        .split_whitespace()
+        .nth(1)?
+        .to_owned();
+    let table = std::fs::read_to_string("/proc/key-users").ok()?;
+    let line = table
+        .lines()
+        .find(|l| l.trim_start().starts_with(&format!("{uid}:")))?;
+    line.split_whitespace()
+        .nth(4)?
+        .split_once('/')?
+        .0
+        .parse()
+        .ok()
+}
+
+/// Unlink the hot entries that earlier test and benchmark runs of this user left behind
+/// (their services name another test process): live entries of other services are not
+/// awsx's to evict, and they would leave this test a fraction of the quota. Entries of
+/// this run (its process id is in `service`, `awsx-it-<test>-<pid>-<n>`) are kept.
+fn purge_earlier_runs(service: &str) {
+    let pid = service.rsplit('-').nth(1).unwrap_or_default();
+    let ours = format!("-{pid}-");
+    let table = std::fs::read_to_string("/proc/keys").unwrap_or_default();
+    for line in table.lines() {
+        let Some(desc_at) = line.find(" user ") else {
+            continue;
+        };
+        let description = line[desc_at..].trim_start_matches(" user").trim_start();
+        let earlier = [
+            "awsx-hot:awsx-test-",
+            "awsx-hot:awsx-it-",
+            "awsx-hot:awsx-bench-",
+        ]
+        .iter()
+        .any(|p| description.starts_with(p))
+            && !description.contains(&ours);
+        if earlier && let Some(id) = line.split_whitespace().next() {
+            let id = i64::from_str_radix(id, 16).unwrap_or_default().to_string();
+            let _ = Command::new("keyctl")
+                .args(["unlink", &id, "@u"])
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .status();
+        }
+    }
+    std::thread::sleep(Duration::from_millis(300));
+}
+
+/// Leave the quota as it was found for the next test of the same user: the kernel releases
+/// the quota of unlinked keys only when its garbage collector has run.
+fn wait_for_quota_back(before: &Option<usize>) {
+    for _ in 0..200 {
+        match (before, used_quota_bytes()) {
+            (Some(b), Some(now)) if now > *b + 100 => std::thread::sleep(Duration::from_millis(10)),
+            _ => return,
+        }
+    }
+}
+
+/// Role credentials as awsx caches them, with a 416-character session token (real ones
+/// are a few hundred to over a thousand): 20 of them take about half the user quota, which
+/// leaves room for what other tests of the same user keep in the keyring meanwhile.
+fn role_value(i: usize) -> Secret<String> {
+    let token: String = (0..400)
+        .map(|j| {
+            char::from(
+                b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+                    [(i * 7 + j * 13) % 64],
+            )
+        })
+        .collect();
+    secret(&format!(
+        r#"{{"access_key_id":"ASIA{i:016}","secret_access_key":"{}","session_token":"IQoJb3JpZ2luX2Vj{token}","expiration":"{}"}}"#,
+        "k".repeat(40),
+        in_secs(3600)
+    ))
+}
+
+fn hot_lru_child(env: &Env) {
+    println!("AWSX-CHILD uid-is-root={}", is_root());
+    let quota = user_quota();
+    println!("AWSX-CHILD quota={quota:?}");
+    println!(
+        "AWSX-CHILD used-at-start={}",
+        std::fs::read_to_string("/proc/key-users").unwrap_or_default()
+    );
+    // The default non-root quota, or a smaller one: what the test is about.
+    println!(
+        "AWSX-CHILD user-quota={}",
+        quota.is_some_and(|(keys, bytes)| keys <= 200 && bytes <= 20_000)
+    );
+    let service = env.var("AWSX_KEYCHAIN_SERVICE").unwrap().to_owned();
+    purge_earlier_runs(&service);
+    let quota_before = used_quota_bytes();
+    let hot = hot_tier(env).expect("keyutils works for the test user");
+    let margin = time::Duration::minutes(1);
+    let role = |i: usize| name(&format!("role:corp/{:012}/Role{i}", 100_000_000_000 + i));
+    let keyctl = |args: &[&str]| {
+        let out = Command::new("keyctl").args(args).output().unwrap();
+        String::from_utf8_lossy(&out.stdout).trim().to_owned()
+    };
+
+    // Someone else's key, another service's live entry, and an expired awsx-hot key of a
+    // third service (expired keys keep their quota until the kernel collects them).
+    let foreign = keyctl(&[
+        "add",
+        "user",
+        &format!("{service}-foreign"),
+        "not awsx",
+        "@u",
+    ]);
+    let other = HotTier::open(&format!("{service}-other")).unwrap();
+    other.put(&role(1), &role_value(1), in_secs(3600), margin);
+    let gone = HotTier::open(&format!("{service}-gone")).unwrap();
+    // Cached for 1 s (3 s left, 1 s margin, rounded down).
+    gone.put(
+        &role(1),
+        &role_value(1),
+        in_secs(3),
+        time::Duration::seconds(1),
+    );
+    let gone_description = format!("awsx-hot:{service}-gone:{}", role(1));
+    let expired = std::fs::read_to_string("/proc/keys")
+        .unwrap()
+        .lines()
+        .find(|l| l.contains(&gone_description))
+        .and_then(|l| l.split_whitespace().next())
+        .map(|id| i64::from_str_radix(id, 16).unwrap().to_string())
+        .unwrap_or_default();
+    println!("AWSX-CHILD expired-key={expired}");
+    std::thread::sleep(Duration::from_millis(1100));
+
+    // 80 roles, each fetched once and served once; role 0 is served again after each.
+    let mut every_put_served = true;
+    hot.put(&role(0), &role_value(0), in_secs(3600), margin);
+    // How long the slowest write took (evicting included), for humans: not asserted.
+    let mut slowest_put = Duration::ZERO;
+    for i in 1..=80 {
+        let started = Instant::now();
+        hot.put(&role(i), &role_value(i), in_secs(3600), margin);
+        slowest_put = slowest_put.max(started.elapsed());
+        every_put_served &= hot
+            .get(&role(i))
+            .is_some_and(|v| v.expose().contains(&format!("ASIA{i:016}")));
+        if !every_put_served {
+            println!("AWSX-CHILD first-miss=role{i}");
+            break;
+        }
+        every_put_served &= hot.get(&role(0)).is_some();
+        if !every_put_served {
+            println!("AWSX-CHILD first-miss=role0-after-{i}");
+            break;
+        }
+    }
+    println!("AWSX-CHILD every-put-served={every_put_served}");
+    println!("AWSX-CHILD slowest-put={slowest_put:?}");
+    let recent = std::iter::once(0).chain(62..=80);
+    let served = recent.filter(|i| hot.get(&role(*i)).is_some()).count();
+    println!("AWSX-CHILD recent-20-served={served}");
+    let held = (0..=80).filter(|i| hot.get(&role(*i)).is_some()).count();
+    println!("AWSX-CHILD held={held}");
+    println!("AWSX-CHILD some-evicted={}", held < 81);
+    println!(
+        "AWSX-CHILD foreign-key-kept={}",
+        keyctl(&["describe", &foreign]).ends_with(&format!("{service}-foreign"))
+    );
+    println!(
+        "AWSX-CHILD other-service-kept={}",
+        other.get(&role(1)).is_some()
+    );
+    let links = keyctl(&["rlist", "@u"]);
+    println!(
+        "AWSX-CHILD expired-other-service-unlinked={}",
+        !expired.is_empty() && !links.split_whitespace().any(|id| id == expired)
+    );
+    let _ = Command::new("keyctl")
+        .args(["unlink", &foreign, "@u"])
+        .status();
+    other.clear_all();
+    hot.clear_all();
+    wait_for_quota_back(&quota_before);
     println!("AWSX-CHILD done=true");
 }
 

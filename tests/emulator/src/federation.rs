@@ -51,7 +51,7 @@ pub async fn federation(State(shared): State<Arc<Shared>>, RawQuery(q): RawQuery
         Some(Fault::Throttle) => {
             return error_page(StatusCode::TOO_MANY_REQUESTS, "Rate exceeded");
         }
-        Some(Fault::ServerError) => {
+        Some(Fault::ServerError | Fault::EchoSecret) => {
             return error_page(StatusCode::INTERNAL_SERVER_ERROR, "Internal Failure");
         }
         Some(Fault::MalformedBody) => {

@@ -31,7 +31,8 @@ pub fn secret_access_key() -> String {
 
 /// A session token; real ones are a few hundred base64 characters starting `IQoJb3JpZ2lu`.
 pub fn session_token() -> String {
-    format!("IQoJb3JpZ2luX2VjE{}", pick(B64, 300))
+    // Base64 of a binary blob, as real ones are (316 characters: no padding needed).
+    format!("IQoJb3JpZ2luX2VjE{}", pick(B64, 299))
 }
 
 /// An opaque token for OIDC (access/refresh tokens, device codes, client secrets).

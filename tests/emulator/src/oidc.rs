@@ -114,7 +114,7 @@ pub async fn gate(shared: &Shared, op: Op) -> Option<Response> {
             Some("ThrottlingException"),
             json!({"message": "Rate exceeded"}).to_string(),
         )),
-        Fault::ServerError => {
+        Fault::ServerError | Fault::EchoSecret => {
             Some(OidcError::InternalServer.respond("An internal server error occurred"))
         }
         Fault::MalformedBody => Some(json_response(

@@ -85,6 +85,10 @@ pub enum Fault {
     /// GetRoleCredentials: real credentials whose `expiration` is an hour in the past.
     /// Other operations are served normally.
     ExpiredCredentials,
+    /// An error whose message quotes the secret the request carried, as careless servers
+    /// and proxies do: the portal answers 400 InvalidRequestException naming the bearer
+    /// token. The other services answer as for `ServerError`.
+    EchoSecret,
 }
 
 /// What the control API can refuse.

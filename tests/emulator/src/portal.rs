@@ -44,7 +44,7 @@ fn invalid_request(message: &str) -> Response {
 
 /// The outage and error faults as a reply (`Err`), else the fault that shapes the reply
 /// (`Ok(Some)`: the handler applies it) or none.
-async fn gate(shared: &Shared, op: Op) -> Result<Option<Fault>, Response> {
+async fn gate(shared: &Shared, op: Op, headers: &HeaderMap) -> Result<Option<Fault>, Response> {
     let fault = shared.enter(op).await;
     if shared.outage() {
         return Err((StatusCode::SERVICE_UNAVAILABLE, "Service Unavailable").into_response());
@@ -68,6 +68,13 @@ async fn gate(shared: &Shared, op: Op) -> Result<Option<Fault>, Response> {
             None,
             "{\"roleCredentials\": {\"accessKeyId\": ".into(),
         ),
+        Fault::EchoSecret => {
+            let token = headers
+                .get("x-amz-sso_bearer_token")
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("");
+            invalid_request(&format!("Invalid bearer token {token} for this request"))
+        }
         // `enter` never returns it.
         Fault::Hang => (StatusCode::GATEWAY_TIMEOUT, "").into_response(),
         Fault::RepeatNextToken | Fault::HugeField { .. } | Fault::ExpiredCredentials => {
@@ -182,7 +189,7 @@ pub async fn get_role_credentials(
     headers: HeaderMap,
     RawQuery(q): RawQuery,
 ) -> Response {
-    let shape = match gate(&shared, Op::GetRoleCredentials).await {
+    let shape = match gate(&shared, Op::GetRoleCredentials, &headers).await {
         Ok(shape) => shape,
         Err(r) => return r,
     };
@@ -238,7 +245,7 @@ pub async fn list_accounts(
     headers: HeaderMap,
     RawQuery(q): RawQuery,
 ) -> Response {
-    let shape = match gate(&shared, Op::ListAccounts).await {
+    let shape = match gate(&shared, Op::ListAccounts, &headers).await {
         Ok(shape) => shape,
         Err(r) => return r,
     };
@@ -274,7 +281,7 @@ pub async fn list_account_roles(
     headers: HeaderMap,
     RawQuery(q): RawQuery,
 ) -> Response {
-    let shape = match gate(&shared, Op::ListAccountRoles).await {
+    let shape = match gate(&shared, Op::ListAccountRoles, &headers).await {
         Ok(shape) => shape,
         Err(r) => return r,
     };
@@ -328,7 +335,7 @@ fn page_or_loop<T: Clone>(
 }
 
 pub async fn logout(State(shared): State<Arc<Shared>>, headers: HeaderMap) -> Response {
-    if let Err(r) = gate(&shared, Op::Logout).await {
+    if let Err(r) = gate(&shared, Op::Logout, &headers).await {
         return r;
     }
     let (_, token) = match bearer(&shared, &headers) {

@@ -242,7 +242,7 @@ fn fault_response(service: Service, fault: Fault) -> Option<Response> {
         Fault::Throttle => {
             QueryError::new(StatusCode::BAD_REQUEST, "Throttling", "Rate exceeded").respond(service)
         }
-        Fault::ServerError => {
+        Fault::ServerError | Fault::EchoSecret => {
             let code = match service {
                 Service::Sts => "InternalFailure",
                 Service::Iam => "ServiceFailure",
