@@ -12,7 +12,7 @@
 # must not open a D-Bus connection), and the stripped release binaries' sizes.
 #
 # Then a cache hit against `cat` on the four Linux keychain setups a developer has, each
-# logged in afresh in its own HOME and keychain service (issue 18; target p50 <= 1.5x cat,
+# logged in afresh in its own HOME and keychain service (target p50 <= 1.5x cat,
 # nothing on stderr):
 #   (a) the Secret Service (gnome-keyring on the session bus)
 #   (b) no D-Bus session at all (DBUS_SESSION_BUS_ADDRESS unset: keyutils)
@@ -180,7 +180,7 @@ print(f"awsx hot-tier hit (small) / keyctl: {ms('awsx-hit-small')/ms('keyctl'):.
 PY
 
 # ---------------------------------------------------------------------------------------
-# The four keychain setups (issue 18): a hit against cat, and what a hit prints on stderr.
+# The four keychain setups: a hit against cat, and what a hit prints on stderr.
 setup_case() { # NAME: a fresh HOME and keychain service, logged in, one role fetched
   local name=$1
   export HOME="$work/home-$name" XDG_CACHE_HOME="$work/home-$name/.cache" XDG_CONFIG_HOME="$work/home-$name/.config" XDG_DATA_HOME="$work/home-$name/.local/share"

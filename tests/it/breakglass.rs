@@ -151,7 +151,7 @@ fn enroll_refuses_a_key_of_another_user_or_a_wrong_secret() {
     assert!(store(&env).get(&bob).unwrap().is_none());
 }
 
-/// Issue 18, item 5: the secret pasted at the key id prompt, or a CSV row with the secret
+/// The secret pasted at the key id prompt, or a CSV row with the secret
 /// in it, is refused before anything is recorded, and recorded only by its shape: nothing
 /// of it in the audit log, in `breakglass log` (text or JSON) or on stderr.
 #[test]

@@ -1,4 +1,4 @@
-//! Issue 21: the browser login (authorization code with PKCE and a loopback redirect),
+//! The browser login (authorization code with PKCE and a loopback redirect),
 //! against the emulator's sign-in and consent page, played by real headless Chromium driven
 //! through its DevTools protocol, or by a scripted browser where a test needs to misbehave
 //! (a forged state). Both run as `$BROWSER`, which awsx honours on Linux.

@@ -455,7 +455,7 @@ fn hot_tier_survives_a_full_kernel_quota_as_an_unprivileged_user() {
     assert_eq!(child_result(&out, "done"), "true", "{out}");
 }
 
-/// Issue 18, item 4: an unprivileged user's 20,000-byte quota fills after a few dozen role
+/// An unprivileged user's 20,000-byte quota fills after a few dozen role
 /// entries. Using 80 roles, the 20 used most recently (one of them used since the very
 /// first) are all still served from the hot tier; other programs' keys and other services'
 /// live entries are left alone, and expired `awsx-hot:` keys of any service make room.
