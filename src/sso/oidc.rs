@@ -41,6 +41,16 @@ pub async fn register_client(
             operation: "RegisterClient",
             message: describe(&e),
         })?;
+    registration_from(&out, scopes, region, Vec::new())
+}
+
+/// What awsx keeps of a RegisterClient reply.
+fn registration_from(
+    out: &aws_sdk_ssooidc::operation::register_client::RegisterClientOutput,
+    scopes: &[String],
+    region: &Region,
+    grant_types: Vec<String>,
+) -> Result<ClientRegistration, SsoError> {
     let bad = |what| SsoError::BadReply {
         operation: "RegisterClient",
         what,
@@ -56,7 +66,7 @@ pub async fn register_client(
             .ok_or(bad("clientSecretExpiresAt out of range"))?,
         scopes: scopes.to_vec(),
         region: region.clone(),
-        grant_types: Vec::new(),
+        grant_types,
     })
 }
 
@@ -325,26 +335,15 @@ pub async fn register_client_for_browser(
             operation: "RegisterClient",
             message: describe(&e),
         })?;
-    let bad = |what| SsoError::BadReply {
-        operation: "RegisterClient",
-        what,
-    };
-    Ok(ClientRegistration {
-        client_id: out.client_id().ok_or(bad("no clientId"))?.to_owned(),
-        client_secret: Secret::new(
-            out.client_secret()
-                .ok_or(bad("no clientSecret"))?
-                .to_owned(),
-        ),
-        expires_at: Expiration::from_unix_seconds(out.client_secret_expires_at())
-            .ok_or(bad("clientSecretExpiresAt out of range"))?,
-        scopes: scopes.to_vec(),
-        region: region.clone(),
-        grant_types: AUTHORIZATION_CODE_GRANT_TYPES
+    registration_from(
+        &out,
+        scopes,
+        region,
+        AUTHORIZATION_CODE_GRANT_TYPES
             .iter()
             .map(|g| (*g).to_owned())
             .collect(),
-    })
+    )
 }
 
 /// CreateToken with the authorization code grant: the code from the redirect, the PKCE

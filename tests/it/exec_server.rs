@@ -9,7 +9,7 @@ use std::process::{Child, ChildStdout, Stdio};
 
 use awsx_emulator::{Lifetimes, Op};
 
-use crate::harness::{Run, TestEnv};
+use crate::harness::{KillTmux, Run, TestEnv};
 
 const SANDBOX: &str = "200000000002";
 
@@ -542,20 +542,5 @@ fn wait_for(path: &std::path::Path) {
             path.display()
         );
         std::thread::sleep(std::time::Duration::from_millis(50));
-    }
-}
-
-/// Stops the test's own tmux server when the test ends, however it ends.
-struct KillTmux<'a>(&'a TestEnv, PathBuf);
-
-impl Drop for KillTmux<'_> {
-    fn drop(&mut self) {
-        let _ = self
-            .0
-            .command(
-                "tmux",
-                ["-S".as_ref(), self.1.as_os_str(), "kill-server".as_ref()],
-            )
-            .output();
     }
 }

@@ -478,3 +478,18 @@ pub fn run_with_stdin(env: &TestEnv, args: &[&str], stdin: &str) -> Run {
 pub fn awsx_bin() -> PathBuf {
     PathBuf::from(env!("CARGO_BIN_EXE_awsx"))
 }
+
+/// Stops the test's own tmux server (by its socket) when the test ends, however it ends.
+pub struct KillTmux<'a>(pub &'a TestEnv, pub std::path::PathBuf);
+
+impl Drop for KillTmux<'_> {
+    fn drop(&mut self) {
+        let _ = self
+            .0
+            .command(
+                "tmux",
+                ["-S".as_ref(), self.1.as_os_str(), "kill-server".as_ref()],
+            )
+            .output();
+    }
+}

@@ -4,7 +4,7 @@ use std::io::Write;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use crate::harness::{Run, TestEnv, awsx_bin};
+use crate::harness::{KillTmux, Run, TestEnv, awsx_bin};
 
 const SHELLS: [&str; 3] = ["bash", "zsh", "fish"];
 
@@ -378,21 +378,6 @@ fn the_picker_selects_by_fragment_through_a_terminal() {
         std::fs::read_to_string(&out).unwrap().trim(),
         "prod-readonly"
     );
-}
-
-/// Stops the test's own tmux server (by its socket) when the test ends, however it ends.
-struct KillTmux<'a>(&'a TestEnv, std::path::PathBuf);
-
-impl Drop for KillTmux<'_> {
-    fn drop(&mut self) {
-        let _ = self
-            .0
-            .command(
-                "tmux",
-                ["-S".as_ref(), self.1.as_os_str(), "kill-server".as_ref()],
-            )
-            .output();
-    }
 }
 
 #[test]
