@@ -14,6 +14,15 @@ use crate::types::{ProfileName, SsoSessionName};
 
 /// The keychain as the settings choose it. `auto`'s fallback warning goes to stderr once.
 pub fn open_store(ctx: &Context, settings: &Settings) -> Result<Arc<dyn SecretStore>> {
+    Ok(open_store_with_fallback(ctx, settings)?.0)
+}
+
+/// [`open_store`], and the fallback warning it printed (login remembers it for `status`
+/// and `doctor`).
+pub fn open_store_with_fallback(
+    ctx: &Context,
+    settings: &Settings,
+) -> Result<(Arc<dyn SecretStore>, Option<String>)> {
     let opened = store::open(
         &ctx.env,
         Some(settings.keychain),
@@ -22,7 +31,7 @@ pub fn open_store(ctx: &Context, settings: &Settings) -> Result<Arc<dyn SecretSt
     if let Some(warning) = &opened.warning {
         eprintln!("awsx: warning: {warning}");
     }
-    Ok(opened.store)
+    Ok((opened.store, opened.warning))
 }
 
 /// The keychain of one SSO session, and what this HOME remembers of its login.

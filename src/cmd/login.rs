@@ -22,16 +22,7 @@ pub fn run(ctx: &Context, args: LoginArgs) -> Result<()> {
     // keyutils, with the one warning the user sees about it) and remembers it for the
     // session, with the login's id, in this HOME's session record: every later command
     // opens exactly that keychain (see `sso::binding`).
-    let opened = crate::store::open(
-        &ctx.env,
-        Some(settings.keychain),
-        &settings.keychain_service,
-    )?;
-    if let Some(warning) = &opened.warning {
-        eprintln!("awsx: warning: {warning}");
-    }
-    let fallback = opened.warning.clone();
-    let store = opened.store;
+    let (store, fallback) = common::open_store_with_fallback(ctx, &settings)?;
     let sessions = common::sessions(ctx, &settings, store.as_ref());
 
     if args.import_aws_cli {
