@@ -4,7 +4,7 @@
 use std::hint::black_box;
 
 use awsx::config::{AwsxProfile, ConfigFile, Flavor, find_awsx_profile};
-use awsx::types::ProfileName;
+use awsx_core::types::ProfileName;
 use criterion::{Criterion, criterion_group, criterion_main};
 
 const PROFILES: usize = 4000;

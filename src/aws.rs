@@ -17,8 +17,8 @@ use aws_smithy_http_client::{Builder as HttpClientBuilder, Connector};
 use aws_smithy_types::retry::RetryConfig;
 use aws_smithy_types::timeout::TimeoutConfig;
 
-use crate::env::Env;
-use crate::types::Region;
+use awsx_core::env::Env;
+use awsx_core::types::Region;
 
 /// Why the SDK could not be set up.
 #[derive(Debug, thiserror::Error)]
@@ -81,11 +81,13 @@ pub async fn sdk_config(
             // Within a `credential-process` call, no operation outlives the call's deadline.
             // (A zero timeout is not "none" to the SDK, but keep a sliver for clarity.)
             TimeoutConfig::builder()
-                .connect_timeout(crate::deadline::clamp(CONNECT_TIMEOUT).max(MIN_TIMEOUT))
+                .connect_timeout(awsx_core::deadline::clamp(CONNECT_TIMEOUT).max(MIN_TIMEOUT))
                 .operation_attempt_timeout(
-                    crate::deadline::clamp(Duration::from_secs(8)).max(MIN_TIMEOUT),
+                    awsx_core::deadline::clamp(Duration::from_secs(8)).max(MIN_TIMEOUT),
                 )
-                .operation_timeout(crate::deadline::clamp(Duration::from_secs(16)).max(MIN_TIMEOUT))
+                .operation_timeout(
+                    awsx_core::deadline::clamp(Duration::from_secs(16)).max(MIN_TIMEOUT),
+                )
                 .build(),
         )
         .retry_config(RetryConfig::standard().with_max_attempts(3));

@@ -5,7 +5,7 @@
 use clap_complete::CompletionCandidate;
 
 use crate::config::ConfigFile;
-use crate::env::Env;
+use awsx_core::env::Env;
 
 /// Every profile in the AWS config file, with its account and role as help when synced.
 pub fn profile_candidates() -> Vec<CompletionCandidate> {

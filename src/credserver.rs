@@ -28,8 +28,8 @@ use std::time::Duration;
 use serde::Serialize;
 
 use crate::creds::RoleCredentials;
-use crate::secret::Secret;
-use crate::types::AccountId;
+use awsx_core::secret::Secret;
+use awsx_core::types::AccountId;
 
 /// The one path the endpoint answers.
 pub const PATH: &str = "/awsx/v1/credentials";
@@ -262,7 +262,7 @@ fn random_token() -> io::Result<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::types::Expiration;
+    use awsx_core::types::Expiration;
 
     struct Fixed(Result<(), Failure>);
 

@@ -1,6 +1,6 @@
 //! The top-level error: one variant per layer, each of which knows its exit code and
 //! already says what the user should do next.
-use crate::exit::{ExitCode, HasExitCode};
+use awsx_core::exit::{ExitCode, HasExitCode};
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {

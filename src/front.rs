@@ -13,20 +13,13 @@
 //! login and the keychain it chose, and the cached value must carry that binding (see
 //! `sso::binding`); with keyutils as the keychain the hit is read from it directly.
 use std::ffi::{OsStr, OsString};
-use std::path::PathBuf;
 
 use crate::cmd::credentials::hot_tier_hit;
 use crate::config::{AwsxProfile, find_awsx_profile_cached};
-use crate::env::Env;
 use crate::settings::Settings;
-use crate::types::ProfileName;
-
-/// The full awsx, installed in the same directory as the front binary.
-pub const MAIN_BINARY: &str = if cfg!(windows) {
-    "awsx-main.exe"
-} else {
-    "awsx-main"
-};
+use awsx_core::env::Env;
+use awsx_core::install::main_binary;
+use awsx_core::types::ProfileName;
 
 /// The Version 1 JSON for a plain `credential-process [--profile NAME]` whose credentials
 /// are fresh in the hot tier; `None` for anything else (then `awsx-main` runs).
@@ -65,20 +58,6 @@ fn plain_credential_process(args: &[OsString]) -> Option<Option<&str>> {
         ["credential-process", flag] => flag.strip_prefix("--profile=").map(Some),
         _ => None,
     }
-}
-
-/// Where `awsx-main` is: next to the running binary (symlinks resolved, so a link to
-/// awsx on PATH finds the real installation's awsx-main).
-pub fn main_binary() -> std::io::Result<PathBuf> {
-    Ok(std::env::current_exe()?.with_file_name(MAIN_BINARY))
-}
-
-/// The `awsx` front binary of this installation, which credential_process lines and shell
-/// scripts should run: next to the running binary, else the running binary itself.
-pub fn front_binary() -> std::io::Result<PathBuf> {
-    let me = std::env::current_exe()?;
-    let front = me.with_file_name(if cfg!(windows) { "awsx.exe" } else { "awsx" });
-    Ok(if front.is_file() { front } else { me })
 }
 
 /// Run `awsx-main` with these arguments in place of this process (on Unix, `exec`: same

@@ -10,28 +10,24 @@ pub mod complete;
 pub mod config;
 pub mod creds;
 pub mod credserver;
-pub mod deadline;
 pub mod diff;
 pub mod doctor;
-pub mod env;
 pub mod error;
-pub mod exit;
 pub mod explain;
 pub mod front;
 pub mod history;
 pub mod lock;
 pub mod migrate;
 pub mod scan;
-pub mod secret;
 pub mod settings;
 pub mod shell;
 pub mod sso;
 pub mod store;
 pub mod sync;
-pub mod types;
 
+use awsx_core::exit::{self, HasExitCode};
+use awsx_core::{env, secret};
 use clap::Parser;
-use exit::HasExitCode;
 
 /// Parse the command line, run the command, and turn the outcome into an exit code.
 pub fn main() -> std::process::ExitCode {

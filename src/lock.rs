@@ -34,14 +34,14 @@ pub enum LockError {
     },
 }
 
-impl crate::exit::HasExitCode for LockError {
-    fn exit_code(&self) -> crate::exit::ExitCode {
+impl awsx_core::exit::HasExitCode for LockError {
+    fn exit_code(&self) -> awsx_core::exit::ExitCode {
         match self {
             // Someone else's login: this process cannot help; the user finishes it (design).
-            LockError::TimedOut { .. } => crate::exit::ExitCode::LoginRequired,
+            LockError::TimedOut { .. } => awsx_core::exit::ExitCode::LoginRequired,
             // A network step that did not finish: an operation failed.
             LockError::FetchTimedOut { .. } | LockError::Io { .. } => {
-                crate::exit::ExitCode::Failure
+                awsx_core::exit::ExitCode::Failure
             }
         }
     }
@@ -61,13 +61,13 @@ pub enum Acquired {
 }
 
 /// Take the exclusive lock at `path`, held by `holder`'s kind of work, waiting at most
-/// `wait` (and never past the call's deadline, see `crate::deadline`).
+/// `wait` (and never past the call's deadline, see `awsx_core::deadline`).
 pub fn acquire(
     path: &Path,
     holder: Holder,
     wait: Duration,
 ) -> Result<(LockGuard, Acquired), LockError> {
-    let wait = crate::deadline::clamp(wait);
+    let wait = awsx_core::deadline::clamp(wait);
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir).map_err(|source| LockError::Io {
             path: dir.to_owned(),
@@ -160,7 +160,7 @@ mod tests {
 
     #[test]
     fn a_waiter_says_what_it_waited_for_with_the_matching_exit_code() {
-        use crate::exit::HasExitCode;
+        use awsx_core::exit::HasExitCode;
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("x.lock");
         let _held = acquire(&path, Holder::Fetch { what: "f".into() }, Duration::ZERO).unwrap();
@@ -180,7 +180,7 @@ mod tests {
             "{text}"
         );
         assert!(!text.contains("login"), "{text}");
-        assert_eq!(fetch.exit_code(), crate::exit::ExitCode::Failure);
+        assert_eq!(fetch.exit_code(), awsx_core::exit::ExitCode::Failure);
         let login = acquire(
             &path,
             Holder::Session {
@@ -194,7 +194,7 @@ mod tests {
                 .to_string()
                 .contains("sso-session acme: a login is in progress")
         );
-        assert_eq!(login.exit_code(), crate::exit::ExitCode::LoginRequired);
+        assert_eq!(login.exit_code(), awsx_core::exit::ExitCode::LoginRequired);
     }
 
     #[test]

@@ -2,7 +2,7 @@
 //! the chosen ones (keeping every other byte), and describe the change as a diff in which
 //! no secret appears. Enrolment itself is `breakglass::enroll`.
 use crate::config::Document;
-use crate::secret::Secret;
+use awsx_core::secret::Secret;
 
 /// One long-lived access key (AKIA…) and the credentials-file profiles that hold it.
 #[derive(Debug, Clone)]

@@ -16,9 +16,9 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use crate::env::Env;
-use crate::exit::{ExitCode, HasExitCode};
 use crate::store::BackendChoice;
+use awsx_core::env::Env;
+use awsx_core::exit::{ExitCode, HasExitCode};
 
 /// What `login` does with the verification URL.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

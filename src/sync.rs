@@ -15,9 +15,9 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
 use crate::config::document::{Document, Flavor};
-use crate::env::Env;
 use crate::sso::portal::AccountRoles;
-use crate::types::{AccountId, ProfileName, Region, RoleName, SsoSessionName};
+use awsx_core::env::Env;
+use awsx_core::types::{AccountId, ProfileName, Region, RoleName, SsoSessionName};
 
 /// One profile in the managed block.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -178,7 +178,7 @@ pub fn credential_process_program(env: &Env) -> Result<String, crate::error::Err
 
 /// This installation's `awsx` front binary, symlinks resolved.
 pub fn this_installation() -> Option<PathBuf> {
-    crate::front::front_binary()
+    awsx_core::install::front_binary()
         .and_then(|p| p.canonicalize())
         .ok()
 }

@@ -7,7 +7,7 @@ fn main() -> ExitCode {
     let mut args = std::env::args_os();
     let arg0 = args.next().unwrap_or_else(|| "awsx".into());
     let args: Vec<_> = args.collect();
-    if let Some(json) = awsx::front::serve(&args, &awsx::env::Env::from_process()) {
+    if let Some(json) = awsx::front::serve(&args, &awsx_core::env::Env::from_process()) {
         let mut out = std::io::stdout().lock();
         return match writeln!(out, "{json}").and_then(|()| out.flush()) {
             Ok(()) => ExitCode::SUCCESS,
@@ -17,12 +17,12 @@ fn main() -> ExitCode {
     let err = awsx::front::hand_over(&arg0, &args);
     eprintln!(
         "awsx: cannot run {}: {err}; awsx and {} are installed side by side: reinstall awsx",
-        awsx::front::main_binary()
+        awsx_core::install::main_binary()
             .map(|p| p.display().to_string())
-            .unwrap_or_else(|_| awsx::front::MAIN_BINARY.to_owned()),
-        awsx::front::MAIN_BINARY
+            .unwrap_or_else(|_| awsx_core::install::MAIN_BINARY.to_owned()),
+        awsx_core::install::MAIN_BINARY
     );
     // A broken installation is a configuration error (2), not a failed operation (1): a
     // script retrying on 1 would retry forever.
-    ExitCode::from(awsx::exit::ExitCode::Usage as u8)
+    ExitCode::from(awsx_core::exit::ExitCode::Usage as u8)
 }

@@ -13,9 +13,9 @@ use super::remote::{self, AssumeRequest, Clients};
 use super::session::CachedSession;
 use super::{BreakglassError, naming, notify};
 use crate::config::{AwsxProfile, BreakGlassProfile, ConfigFile};
-use crate::env::Env;
 use crate::store::{BackendChoice, SecretStore};
-use crate::types::{IamUserName, ProfileName};
+use awsx_core::env::Env;
+use awsx_core::types::{IamUserName, ProfileName};
 
 /// One break-glass request as the command line gives it.
 #[derive(Debug, Clone)]

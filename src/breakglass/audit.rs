@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
 use super::BreakglassError;
-use crate::env::Env;
+use awsx_core::env::Env;
 
 pub const FILE_NAME: &str = "breakglass-audit.jsonl";
 /// Bumped only when a field changes meaning; new fields may appear at any time.

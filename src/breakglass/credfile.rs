@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use super::BreakglassError;
 use crate::config::{ConfigFile, Document};
-use crate::env::Env;
+use awsx_core::env::Env;
 
 /// The keys that make up a static credential in a credentials-file profile.
 const CREDENTIAL_KEYS: [&str; 3] = [

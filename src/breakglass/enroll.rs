@@ -6,10 +6,10 @@ use super::BreakglassError;
 use super::audit::{self, AuditEvent, AuditLog};
 use super::key::{self, CreatedSource, StoredKey};
 use super::remote::{self, Clients};
-use crate::env::Env;
-use crate::secret::Secret;
 use crate::store::{OpenedStore, SecretStore};
-use crate::types::IamUserName;
+use awsx_core::env::Env;
+use awsx_core::secret::Secret;
+use awsx_core::types::IamUserName;
 
 /// Refuse a keychain that forgets at reboot unless `allow_volatile`: the key cannot be
 /// fetched again, so losing it would lock the user out on the bad day. Checked before the

@@ -1,9 +1,9 @@
 //! What can go wrong on the break-glass path, each in words that say what to do next, and
 //! each with its documented exit code. No message carries a secret: access key ids (not
 //! secret), ARNs, profile and user names, and AWS's own error text only.
-use crate::exit::{ExitCode, HasExitCode};
 use crate::store::StoreError;
-use crate::types::{IamUserName, ProfileName};
+use awsx_core::exit::{ExitCode, HasExitCode};
+use awsx_core::types::{IamUserName, ProfileName};
 
 #[derive(Debug, thiserror::Error)]
 pub enum BreakglassError {

@@ -4,7 +4,7 @@
 use std::io::{BufRead, IsTerminal, StdinLock};
 
 use super::BreakglassError;
-use crate::secret::Secret;
+use awsx_core::secret::Secret;
 
 /// Where answers come from for this process.
 pub struct Input {

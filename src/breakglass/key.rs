@@ -4,9 +4,9 @@ use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
 use super::BreakglassError;
-use crate::secret::Secret;
 use crate::store::{EntryName, SecretStore};
-use crate::types::IamUserName;
+use awsx_core::secret::Secret;
+use awsx_core::types::IamUserName;
 
 /// Where [`StoredKey::created`] came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

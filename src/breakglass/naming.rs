@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use super::BreakglassError;
-use crate::env::Env;
+use awsx_core::env::Env;
 
 /// The session tag that carries the (sanitised) reason; the full text is in the audit log.
 pub const REASON_TAG: &str = "BreakGlassReason";

@@ -65,7 +65,7 @@ fn run_with_timeout(command: &str, event: &AuditEvent, timeout: Duration) -> Res
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::env::Env;
+    use awsx_core::env::Env;
 
     fn event() -> AuditEvent {
         AuditEvent::new(

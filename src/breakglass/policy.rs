@@ -3,7 +3,7 @@
 //! users in the management account.
 use serde_json::{Value, json};
 
-use crate::types::{AccountId, IamUserName, RoleName};
+use awsx_core::types::{AccountId, IamUserName, RoleName};
 
 /// What the policies are generated for.
 #[derive(Debug, Clone)]

@@ -9,9 +9,9 @@ use time::OffsetDateTime;
 
 use super::BreakglassError;
 use crate::creds::RoleCredentials;
-use crate::env::Env;
-use crate::secret::Secret;
-use crate::types::{Expiration, IamUserName, Region};
+use awsx_core::env::Env;
+use awsx_core::secret::Secret;
+use awsx_core::types::{Expiration, IamUserName, Region};
 
 /// STS's global endpoint region, and IAM's signing region.
 pub const DEFAULT_REGION: &str = "us-east-1";
@@ -30,7 +30,7 @@ impl Clients {
     ) -> Result<Clients, BreakglassError> {
         let default: Region = DEFAULT_REGION
             .parse()
-            .map_err(|e: crate::types::InvalidValue| BreakglassError::Config(e.to_string()))?;
+            .map_err(|e: awsx_core::types::InvalidValue| BreakglassError::Config(e.to_string()))?;
         let sts_config =
             crate::aws::sdk_config(env, region.unwrap_or(&default), Some(credentials.clone()))
                 .await?;

@@ -7,9 +7,9 @@ use time::OffsetDateTime;
 use super::BreakglassError;
 use crate::config::BreakGlassProfile;
 use crate::creds::RoleCredentials;
-use crate::secret::Secret;
 use crate::store::{EntryName, SecretStore};
-use crate::types::{Expiration, ProfileName};
+use awsx_core::secret::Secret;
+use awsx_core::types::{Expiration, ProfileName};
 
 /// Served until this much is left; closer to the end an SDK could start a call that the
 /// credentials do not outlive.
@@ -209,7 +209,7 @@ mod tests {
 
     #[test]
     fn the_last_minute_and_later_need_a_new_break_glass_login() {
-        use crate::exit::{ExitCode, HasExitCode};
+        use awsx_core::exit::{ExitCode, HasExitCode};
         for left in [60, 30, -3600] {
             let err = cached_session(&store_with(left), &profile(), now()).unwrap_err();
             assert_eq!(err.exit_code(), ExitCode::LoginRequired, "{left}");
@@ -224,7 +224,7 @@ mod tests {
 
     #[test]
     fn no_session_or_another_role_is_exit_3() {
-        use crate::exit::{ExitCode, HasExitCode};
+        use awsx_core::exit::{ExitCode, HasExitCode};
         let err = cached_session(&MemoryStore::default(), &profile(), now()).unwrap_err();
         assert_eq!(err.exit_code(), ExitCode::LoginRequired);
         let mut moved = profile();
@@ -246,7 +246,7 @@ mod tests {
 
     #[test]
     fn a_locked_keychain_is_exit_4() {
-        use crate::exit::{ExitCode, HasExitCode};
+        use awsx_core::exit::{ExitCode, HasExitCode};
         let err = cached_session(&MemoryStore::locked(), &profile(), now()).unwrap_err();
         assert_eq!(err.exit_code(), ExitCode::KeychainUnavailable);
     }

@@ -2,7 +2,7 @@
 //! subcommands of `cli.rs`.
 use clap::{Args, Subcommand};
 
-use crate::types::{AccountId, IamUserName, ProfileName, RoleName};
+use awsx_core::types::{AccountId, IamUserName, ProfileName, RoleName};
 
 /// Break-glass access: assume an account's break-glass role with MFA when SSO is down.
 ///
@@ -180,7 +180,7 @@ pub struct RotateArgs {
 
 /// `3600`, `3600s`, `30m`, `1h`.
 fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
-    crate::types::parse_duration(text)
+    awsx_core::types::parse_duration(text)
         .ok_or_else(|| format!("{text:?} is not a duration; use e.g. 30m or 1h"))
 }
 

@@ -10,7 +10,7 @@ use crate::settings::Settings;
 use crate::sso::binding::{self, SessionRecord};
 use crate::sso::{SessionSpec, Sessions};
 use crate::store::{self, SecretStore};
-use crate::types::{ProfileName, SsoSessionName};
+use awsx_core::types::{ProfileName, SsoSessionName};
 
 /// The keychain as the settings choose it. `auto`'s fallback warning goes to stderr once.
 pub fn open_store(ctx: &Context, settings: &Settings) -> Result<Arc<dyn SecretStore>> {

@@ -9,8 +9,8 @@ use std::io::Write as _;
 
 use crate::config::ConfigFile;
 use crate::config::profile::profile_names;
-use crate::env::Env;
 use crate::error::{Error, Result};
+use awsx_core::env::Env;
 
 /// The first argument that selects this command.
 pub const SUBCOMMAND: &str = "__complete-profiles";

@@ -5,7 +5,7 @@ use crate::cmd::Context;
 use crate::config::{ConfigFile, Document, SsoSession};
 use crate::error::{Error, Result};
 use crate::sso::oidc::ACCOUNT_ACCESS_SCOPE;
-use crate::types::{Region, SsoSessionName, StartUrl};
+use awsx_core::types::{Region, SsoSessionName, StartUrl};
 
 pub fn run(ctx: &Context, args: ConfigureArgs) -> Result<()> {
     let start_url: StartUrl = args.start_url.parse().map_err(|e| {

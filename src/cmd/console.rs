@@ -10,8 +10,8 @@ use crate::cmd::{Context, common, credentials};
 use crate::config::AwsxProfile;
 use crate::creds::RoleCredentials;
 use crate::error::{Error, Result};
-use crate::secret::Secret;
 use crate::settings::Settings;
+use awsx_core::secret::Secret;
 
 const DEFAULT_ENDPOINT: &str = "https://signin.aws.amazon.com/federation";
 const ISSUER: &str = "awsx";

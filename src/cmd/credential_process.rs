@@ -7,8 +7,8 @@ use crate::cmd::{Context, common, credentials};
 use crate::error::Result;
 
 pub fn run(ctx: &Context, args: CredentialProcessArgs) -> Result<()> {
-    // One bound for everything this call may wait for (see `crate::deadline`).
-    crate::deadline::start(crate::deadline::CREDENTIAL_PROCESS);
+    // One bound for everything this call may wait for (see `awsx_core::deadline`).
+    awsx_core::deadline::start(awsx_core::deadline::CREDENTIAL_PROCESS);
     let name = common::profile_name(ctx, args.profile.as_deref())?;
     let (creds, profile) = credentials::for_profile(ctx, &name)?;
     let account = crate::creds::account_of(&profile);

@@ -7,13 +7,13 @@ use crate::cmd::{Context, common};
 use crate::config::{AwsxProfile, SsoProfile, find_awsx_profile_cached};
 use crate::creds::RoleCredentials;
 use crate::creds::provider::{self, FastTier, RoleSource};
-use crate::env::Env;
 use crate::error::{Error, Result};
 use crate::settings::Settings;
 use crate::sso::binding::{self, SessionRecord};
 use crate::sso::{LoginUi, SsoError};
 use crate::store::{self, Backend};
-use crate::types::ProfileName;
+use awsx_core::env::Env;
+use awsx_core::types::ProfileName;
 
 /// Resolve `name` and return fresh credentials for it, with its region when it names one.
 pub fn for_profile(ctx: &Context, name: &ProfileName) -> Result<(RoleCredentials, AwsxProfile)> {

@@ -21,8 +21,8 @@ use crate::cmd::{Context, credentials};
 use crate::config::{AwsxProfile, ConfigFile};
 use crate::credserver::{self, Endpoint, Failure, Served};
 use crate::error::{Error, Result};
-use crate::exit::{ExitCode, HasExitCode};
-use crate::types::{AccountId, ProfileName};
+use awsx_core::exit::{ExitCode, HasExitCode};
+use awsx_core::types::{AccountId, ProfileName};
 
 /// What would make an SDK in CMD take credentials from somewhere else than the endpoint
 /// (each comes before the container provider in the SDKs' default chains), or would

@@ -7,7 +7,7 @@ use crate::cmd::{Context, common, credentials};
 use crate::config::AwsxProfile;
 use crate::creds::RoleCredentials;
 use crate::error::Result;
-use crate::types::AccountId;
+use awsx_core::types::AccountId;
 
 pub fn run(ctx: &Context, args: ExportArgs) -> Result<()> {
     let given = args.name.as_deref().or(args.profile.as_deref());
@@ -70,8 +70,8 @@ fn sh_quote(value: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::secret::Secret;
-    use crate::types::Expiration;
+    use awsx_core::secret::Secret;
+    use awsx_core::types::Expiration;
 
     #[test]
     fn env_lines_quote_values_and_include_the_expiration() {

@@ -19,7 +19,7 @@ pub fn run(_ctx: &Context, args: InitArgs) -> Result<()> {
 
 /// The `awsx` binary's absolute path, or plain `awsx` (found on PATH) when it cannot be told.
 fn awsx_path() -> String {
-    crate::front::front_binary()
+    awsx_core::install::front_binary()
         .ok()
         .and_then(|p| p.into_os_string().into_string().ok())
         .unwrap_or_else(|| "awsx".to_owned())

@@ -13,10 +13,10 @@ use crate::cli::LogoutArgs;
 use crate::cmd::{Context, common};
 use crate::config::{ConfigFile, SsoSession};
 use crate::error::{Error, Result};
-use crate::exit::{ExitCode, HasExitCode};
 use crate::settings::Settings;
 use crate::store::hot::HotTier;
-use crate::types::SsoSessionName;
+use awsx_core::exit::{ExitCode, HasExitCode};
+use awsx_core::types::SsoSessionName;
 
 pub fn run(ctx: &Context, args: LogoutArgs) -> Result<()> {
     let settings = Settings::load(&ctx.env)?;

@@ -15,7 +15,7 @@ use crate::config::ConfigFile;
 use crate::error::{Error, Result};
 use crate::migrate::{LongLivedKey, long_lived_keys, masked_diff};
 use crate::settings::Settings;
-use crate::types::IamUserName;
+use awsx_core::types::IamUserName;
 
 /// What to do with one key.
 #[derive(Debug, Clone)]

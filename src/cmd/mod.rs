@@ -1,9 +1,9 @@
 //! One module per subcommand; `run` is only a dispatch. Commands render (stderr for people,
 //! stdout only for machine-read output); the library below them never prints.
 use crate::cli::{Cli, Command};
-use crate::env::Env;
 use crate::error::Result;
-use crate::exit::HasExitCode;
+use awsx_core::env::Env;
+use awsx_core::exit::HasExitCode;
 
 pub mod breakglass;
 pub mod common;
@@ -146,7 +146,7 @@ fn init_logging(env: &Env, verbose: bool) {
 }
 
 /// stderr for one log line, which goes out when the line is complete with every secret
-/// this process holds taken out (see [`crate::secret::scrub`]): an event may quote a
+/// this process holds taken out (see [`awsx_core::secret::scrub`]): an event may quote a
 /// server's reply, and a reply may echo the token it was sent.
 #[derive(Default)]
 struct ScrubbedStderr(Vec<u8>);
@@ -164,7 +164,7 @@ impl std::io::Write for ScrubbedStderr {
 
 impl Drop for ScrubbedStderr {
     fn drop(&mut self) {
-        let text = crate::secret::scrub(&String::from_utf8_lossy(&self.0));
+        let text = awsx_core::secret::scrub(&String::from_utf8_lossy(&self.0));
         let _ = std::io::Write::write_all(&mut std::io::stderr().lock(), text.as_bytes());
     }
 }

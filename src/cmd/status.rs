@@ -160,7 +160,7 @@ pub fn run(ctx: &Context, args: StatusArgs) -> Result<()> {
     for (s, other) in status.sessions.iter().zip(&other_portal) {
         let token = match (s.token, &s.expires_at) {
             ("valid", Some(at)) => {
-                let left = crate::types::Expiration::parse_rfc3339(at)
+                let left = awsx_core::types::Expiration::parse_rfc3339(at)
                     .map(|e| human_duration(e.remaining(now)))
                     .unwrap_or_default();
                 let renew = if s.refreshable { ", renews itself" } else { "" };
@@ -217,7 +217,7 @@ pub fn run(ctx: &Context, args: StatusArgs) -> Result<()> {
 fn cached_roles(
     store: &dyn SecretStore,
     entries: &[EntryName],
-    session: &crate::types::SsoSessionName,
+    session: &awsx_core::types::SsoSessionName,
     now: OffsetDateTime,
 ) -> Result<Vec<RoleStatus>> {
     let mut roles = Vec::new();

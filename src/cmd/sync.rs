@@ -15,7 +15,7 @@ use crate::settings::Settings;
 use crate::sso::portal::{self, ListPolicy, Listing};
 use crate::sso::{SessionSpec, Sessions, SsoError, SsoToken};
 use crate::sync::{self, SessionListing};
-use crate::types::Region;
+use awsx_core::types::Region;
 
 pub fn run(ctx: &Context, args: SyncArgs) -> Result<()> {
     let started = Instant::now();

@@ -16,12 +16,12 @@ use crate::cmd::login_ui::TerminalUi;
 use crate::cmd::{Context, common, credentials};
 use crate::config::{self, AwsxProfile, ConfigFile, SsoProfile};
 use crate::error::{Error, Result};
-use crate::exit::HasExitCode;
 use crate::history::History;
 use crate::settings::Settings;
 use crate::shell::{self, Action};
 use crate::sso::{SessionSpec, SsoError};
-use crate::types::ProfileName;
+use awsx_core::exit::HasExitCode;
+use awsx_core::types::ProfileName;
 
 /// Variables that carry credentials and beat AWS_PROFILE in every SDK.
 const STALE_CREDENTIALS: [&str; 5] = [
@@ -90,7 +90,7 @@ pub fn run(ctx: &Context, args: UseArgs) -> Result<()> {
                     creds.expiration
                 ),
                 Err(Error::Breakglass(err))
-                    if err.exit_code() == crate::exit::ExitCode::LoginRequired =>
+                    if err.exit_code() == awsx_core::exit::ExitCode::LoginRequired =>
                 {
                     eprintln!(
                         "awsx: no active break-glass session; start one with: awsx breakglass {name} --reason \"...\""

@@ -7,7 +7,7 @@ use crate::cli::WhoamiArgs;
 use crate::cmd::{Context, common, credentials};
 use crate::config::AwsxProfile;
 use crate::error::{Error, Result};
-use crate::types::Region;
+use awsx_core::types::Region;
 
 /// Who the caller is, from GetCallerIdentity.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]

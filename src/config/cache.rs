@@ -18,7 +18,7 @@ use serde::{Deserialize, Serialize};
 use super::Result;
 use super::fast::find_awsx_profile;
 use super::profile::AwsxProfile;
-use crate::types::ProfileName;
+use awsx_core::types::ProfileName;
 
 /// Below this size reading the config is as cheap as reading a cache entry (one small file
 /// either way; measured with bench/credential-process.sh), so small configs are not cached.

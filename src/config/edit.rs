@@ -7,7 +7,7 @@ use super::document::{Document, Flavor};
 use super::lex::{Kind, Lexer, SectionName};
 use super::session::pick_for_edit as pick;
 use super::{Error, Result};
-use crate::types::{ProfileName, Region, SsoSessionName, StartUrl};
+use awsx_core::types::{ProfileName, Region, SsoSessionName, StartUrl};
 
 pub const MANAGED_BEGIN: &str =
     "# BEGIN awsx managed profiles (written by awsx sync; edits inside are overwritten)";

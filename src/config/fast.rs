@@ -15,7 +15,7 @@ use super::document::{Document, Flavor, read_section};
 use super::lex::{Kind, Lexer, SectionName};
 use super::profile::{AwsxProfile, not_found, profile_names};
 use super::session::{SsoSession, pick};
-use crate::types::ProfileName;
+use awsx_core::types::ProfileName;
 
 /// Resolve profile `name` from the config file at `path` as cheaply as possible.
 pub fn find_awsx_profile(path: &Path, name: &ProfileName) -> Result<AwsxProfile> {

@@ -20,8 +20,8 @@ pub mod write;
 
 use std::path::{Path, PathBuf};
 
-use crate::env::Env;
-use crate::exit::{ExitCode, HasExitCode};
+use awsx_core::env::Env;
+use awsx_core::exit::{ExitCode, HasExitCode};
 
 pub use cache::find_awsx_profile_cached;
 pub use document::{Document, Entry, Flavor, Section, Warning};

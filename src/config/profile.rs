@@ -10,7 +10,7 @@ use super::document::{Document, Section};
 use super::lex::SectionName;
 use super::session::{Found, SsoSession, has_inline_comment, optional, pick, required};
 use super::{Error, Result};
-use crate::types::{
+use awsx_core::types::{
     AccountId, IamUserName, MfaSerial, ProfileName, Region, RoleName, SsoSessionName,
     parse_duration,
 };
@@ -386,8 +386,8 @@ mod tests {
             "profile prod-readonly in ~/.aws/config (line 11) has no awsx_role_name; run awsx sync or add it"
         );
         assert_eq!(
-            crate::exit::HasExitCode::exit_code(&err),
-            crate::exit::ExitCode::Usage
+            awsx_core::exit::HasExitCode::exit_code(&err),
+            awsx_core::exit::ExitCode::Usage
         );
     }
 

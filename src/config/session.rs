@@ -5,7 +5,7 @@ use std::path::Path;
 
 use super::document::{Document, Section};
 use super::{Error, Result};
-use crate::types::{Region, SsoSessionName, StartUrl};
+use awsx_core::types::{Region, SsoSessionName, StartUrl};
 
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct SsoSession {
@@ -88,13 +88,13 @@ pub(super) struct Found<'a> {
 }
 
 impl Found<'_> {
-    pub(super) fn map<T: std::str::FromStr<Err = crate::types::InvalidValue>>(
+    pub(super) fn map<T: std::str::FromStr<Err = awsx_core::types::InvalidValue>>(
         &self,
         path: &Path,
     ) -> Result<T> {
         self.value
             .parse()
-            .map_err(|e: crate::types::InvalidValue| self.invalid(path, e.reason))
+            .map_err(|e: awsx_core::types::InvalidValue| self.invalid(path, e.reason))
     }
 
     pub(super) fn invalid(&self, path: &Path, reason: impl Into<String>) -> Error {

@@ -5,8 +5,8 @@ use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
 use crate::config::AwsxProfile;
-use crate::secret::Secret;
-use crate::types::{AccountId, Expiration};
+use awsx_core::secret::Secret;
+use awsx_core::types::{AccountId, Expiration};
 
 /// The account whose credentials `profile` serves: `awsx_account_id` for an SSO profile,
 /// the account of the role ARN for a break-glass one. Goes into the document's `AccountId`,

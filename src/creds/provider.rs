@@ -11,11 +11,11 @@ use time::OffsetDateTime;
 use super::RoleCredentials;
 use crate::config::SsoProfile;
 use crate::lock::{self, Acquired, LockGuard};
-use crate::secret::Secret;
 use crate::sso::binding::{self, Binding, BoundRole, SessionRecord};
 use crate::sso::{LoginUi, SessionSpec, Sessions, SsoError, portal};
 use crate::store::hot::HotTier;
 use crate::store::{self, Backend, BackendChoice, EntryName, SecretStore, StoreError};
+use awsx_core::secret::Secret;
 
 /// The keychain entry of a profile's role credentials.
 pub fn entry_for(profile: &SsoProfile) -> EntryName {
@@ -234,7 +234,7 @@ impl RoleSource<'_> {
             Err(SsoError::LoginRequired { .. }) if login.is_some() => {
                 let ui = login.expect("checked above");
                 // A person is in the loop now: the call's deadline no longer applies.
-                crate::deadline::lift();
+                awsx_core::deadline::lift();
                 runtime.block_on(self.sessions.login(&spec, false, ui))?;
                 runtime.block_on(self.fetch(&spec, profile))?
             }

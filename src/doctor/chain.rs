@@ -8,10 +8,10 @@ use serde::Deserialize;
 
 use super::{Check, Status};
 use crate::config::{ConfigFile, Profile};
-use crate::env::Env;
 use crate::migrate::redact_key_id;
-use crate::secret::Secret;
-use crate::types::{ProfileName, Region};
+use awsx_core::env::Env;
+use awsx_core::secret::Secret;
+use awsx_core::types::{ProfileName, Region};
 
 /// The credential_process contract's Version 1 document.
 #[derive(Deserialize)]

@@ -13,8 +13,8 @@ use time::macros::format_description;
 use time::{OffsetDateTime, PrimitiveDateTime};
 
 use super::Check;
-use crate::env::Env;
-use crate::types::Region;
+use awsx_core::env::Env;
+use awsx_core::types::Region;
 
 const FAIL_AFTER: time::Duration = time::Duration::minutes(5);
 const WARN_AFTER: time::Duration = time::Duration::minutes(1);

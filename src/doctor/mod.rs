@@ -7,7 +7,7 @@ pub mod setup;
 
 use serde::Serialize;
 
-use crate::exit::{ExitCode, HasExitCode};
+use awsx_core::exit::{ExitCode, HasExitCode};
 
 /// The outcome of one check, ordered from best to worst.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]

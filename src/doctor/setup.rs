@@ -8,10 +8,10 @@ use time::OffsetDateTime;
 use super::{Check, Status};
 use crate::config::profile::{Index, profile_names};
 use crate::config::{AwsxProfile, ConfigFile, Document, Profile, SsoSession};
-use crate::env::Env;
 use crate::settings::Settings;
 use crate::store::{BackendChoice, EntryName, OpenedStore};
-use crate::types::{ProfileName, SsoSessionName};
+use awsx_core::env::Env;
+use awsx_core::types::{ProfileName, SsoSessionName};
 
 /// The config and credentials files as parsed, when they could be read.
 pub struct Files {
@@ -264,7 +264,7 @@ fn without_main(id: &str, name: &ProfileName, program: &Path) -> Option<Check> {
     let real = program
         .canonicalize()
         .unwrap_or_else(|_| program.to_owned());
-    let main = real.with_file_name(crate::front::MAIN_BINARY);
+    let main = real.with_file_name(awsx_core::install::MAIN_BINARY);
     (!is_executable(&main)).then(|| {
         Check::fail(
             id.to_owned(),

@@ -12,7 +12,7 @@ use serde::Serialize;
 use super::parse::{Denial, Deny, Facts, parse};
 use super::{Cause, Kind};
 use crate::doctor::Status;
-use crate::types::ProfileName;
+use awsx_core::types::ProfileName;
 
 /// The parts of an ARN (`arn:PARTITION:SERVICE:REGION:ACCOUNT:RESOURCE`).
 struct Arn<'a> {

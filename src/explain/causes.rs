@@ -6,10 +6,10 @@ use super::{Cause, Kind, Message, Origin, Subject, assume_role, parse};
 use crate::config::{AwsxProfile, ConfigFile, Document, Profile};
 use crate::doctor::chain::{self, Walk};
 use crate::doctor::{Check, Status, clock, setup};
-use crate::env::Env;
 use crate::migrate::redact_key_id;
 use crate::settings::Settings;
-use crate::types::{Expiration, ProfileName, SsoSessionName};
+use awsx_core::env::Env;
+use awsx_core::types::{Expiration, ProfileName, SsoSessionName};
 
 /// What awsx can see, gathered once.
 pub(super) struct View<'a> {

@@ -16,9 +16,9 @@ use serde::Serialize;
 pub use parse::{Facts, Kind, Message, parse};
 
 use crate::doctor::{Check, Status};
-use crate::env::Env;
-use crate::exit::{ExitCode, HasExitCode};
-use crate::types::ProfileName;
+use awsx_core::env::Env;
+use awsx_core::exit::{ExitCode, HasExitCode};
+use awsx_core::types::ProfileName;
 
 /// Why there is nothing to explain, or no explanation.
 #[derive(Debug, thiserror::Error)]

@@ -5,7 +5,7 @@
 //!
 //! No secret goes in: awsx's error messages carry none by design, and the text is scrubbed
 //! anyway before it is written: every secret this process holds is removed by value
-//! ([`crate::secret::scrub`]), then by shape (access key ids reduced to `AKIA…WXYZ`,
+//! ([`awsx_core::secret::scrub`]), then by shape (access key ids reduced to `AKIA…WXYZ`,
 //! anything shaped like a secret key, a session token or an OIDC token replaced by `****`)
 //! for what it does not hold (e.g. a record written by hand).
 use std::path::PathBuf;
@@ -16,7 +16,7 @@ use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
-use crate::env::Env;
+use awsx_core::env::Env;
 
 /// Set (to `1`) in the environment of the credential_process that `doctor --profile` and
 /// `explain` run as a probe. A probe's failure does not replace the record, and a probe never
@@ -97,7 +97,7 @@ impl FailureRecord {
 
 /// `text` without anything that could be a credential.
 pub fn scrub(text: &str) -> String {
-    let known = crate::secret::scrub(text);
+    let known = awsx_core::secret::scrub(text);
     let ids = KEY_ID.replace_all(&known, |c: &regex::Captures| {
         crate::migrate::redact_key_id(&c[0])
     });

@@ -10,7 +10,7 @@
 use std::path::{Path, PathBuf};
 
 use super::ScanError;
-use crate::env::Env;
+use awsx_core::env::Env;
 
 /// Files relative to HOME that may hold a key.
 const HOME_FILES: &[&str] = &[

@@ -11,8 +11,8 @@ pub mod walk;
 
 use std::path::PathBuf;
 
-use crate::env::Env;
-use crate::exit::{ExitCode, HasExitCode};
+use awsx_core::env::Env;
+use awsx_core::exit::{ExitCode, HasExitCode};
 
 pub use patterns::KeyKind;
 pub use redact::RedactedKeyId;

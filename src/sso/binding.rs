@@ -24,7 +24,7 @@ use serde::{Deserialize, Serialize};
 use crate::config::SsoSession;
 use crate::creds::RoleCredentials;
 use crate::store::{Backend, BackendChoice};
-use crate::types::{Region, SsoSessionName, StartUrl};
+use awsx_core::types::{Region, SsoSessionName, StartUrl};
 
 /// A random id minted at each login and kept by its refreshes. Not a secret: it only tells
 /// one login's cached credentials from another's.
@@ -204,8 +204,8 @@ mod backend_id {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::secret::Secret;
-    use crate::types::Expiration;
+    use awsx_core::secret::Secret;
+    use awsx_core::types::Expiration;
 
     fn binding(url: &str, login: Option<&LoginId>) -> Binding {
         Binding {

@@ -1,6 +1,6 @@
 //! Errors of the SSO layer (OIDC device flow, token lifecycle, portal).
-use crate::exit::{ExitCode, HasExitCode};
-use crate::types::{AccountId, RoleName, SsoSessionName};
+use awsx_core::exit::{ExitCode, HasExitCode};
+use awsx_core::types::{AccountId, RoleName, SsoSessionName};
 
 #[derive(Debug, thiserror::Error)]
 pub enum SsoError {
@@ -114,7 +114,7 @@ where
                 _ => format!("HTTP {}", service.raw().status().as_u16()),
             }
         }
-        SdkError::TimeoutError(_) => crate::deadline::timed_out(),
+        SdkError::TimeoutError(_) => awsx_core::deadline::timed_out(),
         SdkError::DispatchFailure(f) => {
             if f.is_io() {
                 "cannot connect (network or endpoint unreachable)".to_owned()

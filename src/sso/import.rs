@@ -13,9 +13,9 @@ use time::OffsetDateTime;
 use super::error::SsoError;
 use super::model::{ClientRegistration, SsoToken};
 use super::session::SessionSpec;
-use crate::env::Env;
-use crate::secret::Secret;
-use crate::types::Expiration;
+use awsx_core::env::Env;
+use awsx_core::secret::Secret;
+use awsx_core::types::Expiration;
 
 /// A token found in the AWS CLI's cache, with its client registration when the CLI kept one.
 pub struct Imported {
@@ -139,7 +139,7 @@ fn unreadable(path: &Path, what: String) -> SsoError {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::types::{Region, SsoSessionName, StartUrl};
+    use awsx_core::types::{Region, SsoSessionName, StartUrl};
 
     fn spec() -> SessionSpec {
         SessionSpec {

@@ -8,8 +8,8 @@ use time::OffsetDateTime;
 
 use super::error::{SsoError, describe};
 use super::model::{ClientRegistration, DeviceAuthorization, SsoToken};
-use crate::secret::Secret;
-use crate::types::{Expiration, Region, StartUrl};
+use awsx_core::secret::Secret;
+use awsx_core::types::{Expiration, Region, StartUrl};
 
 const DEVICE_CODE_GRANT: &str = "urn:ietf:params:oauth:grant-type:device_code";
 const REFRESH_GRANT: &str = "refresh_token";
@@ -383,7 +383,7 @@ pub async fn exchange_code(
 
 /// The OIDC endpoint the browser's authorize request goes to: the one the SDK calls
 /// (`AWS_ENDPOINT_URL_SSO_OIDC`, else `AWS_ENDPOINT_URL`), else the region's public one.
-pub fn authorize_endpoint(env: &crate::env::Env, region: &Region) -> String {
+pub fn authorize_endpoint(env: &awsx_core::env::Env, region: &Region) -> String {
     ["AWS_ENDPOINT_URL_SSO_OIDC", "AWS_ENDPOINT_URL"]
         .iter()
         .find_map(|name| env.var(name).filter(|v| !v.trim().is_empty()))

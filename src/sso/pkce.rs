@@ -16,7 +16,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
 use super::error::SsoError;
-use crate::secret::Secret;
+use awsx_core::secret::Secret;
 
 /// The redirect URI registered with RegisterClient (the port is the listener's, per login).
 pub const REGISTERED_REDIRECT_URI: &str = "http://127.0.0.1/oauth/callback";

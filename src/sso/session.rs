@@ -13,11 +13,11 @@ use super::model::{ClientRegistration, DeviceAuthorization, SsoToken};
 use super::oidc::{self, RefreshFailure};
 use super::pkce::{self, Pkce};
 use super::portal;
-use crate::env::Env;
 use crate::lock::{self, Acquired};
-use crate::secret::Secret;
 use crate::store::{EntryName, SecretStore};
-use crate::types::{Region, SsoSessionName, StartUrl};
+use awsx_core::env::Env;
+use awsx_core::secret::Secret;
+use awsx_core::types::{Region, SsoSessionName, StartUrl};
 
 /// An `[sso-session]` as awsx uses it.
 #[derive(Debug, Clone)]
@@ -178,7 +178,7 @@ impl Sessions<'_> {
         &self,
         name: &EntryName,
         value: &T,
-        expires: Option<crate::types::Expiration>,
+        expires: Option<awsx_core::types::Expiration>,
     ) -> Result<(), SsoError> {
         let json = Secret::new(
             serde_json::to_string(value).map_err(|_| SsoError::BadReply {

@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use super::{Backend, EntryName};
-use crate::exit::{ExitCode, HasExitCode};
+use awsx_core::exit::{ExitCode, HasExitCode};
 
 /// The escape hatch every Secret Service message offers: keyutils needs no daemon.
 const USE_KEYUTILS: &str =

@@ -39,8 +39,8 @@ use time::OffsetDateTime;
 
 use super::EntryName;
 use super::keyutils::{KeyInfo, UserKeyring, seconds_until};
-use crate::secret::Secret;
-use crate::types::Expiration;
+use awsx_core::secret::Secret;
+use awsx_core::types::Expiration;
 
 /// Free quota (bytes) the tier keeps after a write, so that the next write fits without
 /// waiting: about three role entries.
@@ -183,7 +183,7 @@ impl HotTier {
     }
 
     /// Remove every hot entry of one SSO session (`logout`), whatever login wrote it.
-    pub fn remove_session(&self, session: &crate::types::SsoSessionName) {
+    pub fn remove_session(&self, session: &awsx_core::types::SsoSessionName) {
         let prefix = format!("{}role:{session}/", self.prefix);
         if let Ok(keys) = self.ring.keys_with_prefix(&prefix) {
             for (key, _) in keys {

@@ -2,8 +2,8 @@
 //! Windows keep their stores in-process fast enough; see the README's performance notes).
 //! Type-checked on Linux with `--cfg awsx_portable` (see `store`), so its signatures keep
 //! up with the Linux tier's.
-use crate::secret::Secret;
-use crate::types::Expiration;
+use awsx_core::secret::Secret;
+use awsx_core::types::Expiration;
 
 use super::EntryName;
 
@@ -31,7 +31,7 @@ impl HotTier {
 
     pub fn remove(&self, _name: &EntryName) {}
 
-    pub fn remove_session(&self, _session: &crate::types::SsoSessionName) {}
+    pub fn remove_session(&self, _session: &awsx_core::types::SsoSessionName) {}
 
     pub fn clear_all(&self) {}
 }

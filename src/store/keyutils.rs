@@ -21,8 +21,8 @@ use linux_keyutils::{Key, KeyError, KeyRing, KeyRingIdentifier, KeyType};
 use time::OffsetDateTime;
 
 use super::{Backend, EntryName, SecretStore, StoreError};
-use crate::secret::Secret;
-use crate::types::Expiration;
+use awsx_core::secret::Secret;
+use awsx_core::types::Expiration;
 
 /// How many links of the user keyring `list` reads at most (the kernel's default
 /// `maxkeys` is 200 for users; root's is much higher).

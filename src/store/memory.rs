@@ -5,8 +5,8 @@ use std::collections::BTreeMap;
 use std::sync::Mutex;
 
 use super::{Backend, EntryName, SecretStore, StoreError};
-use crate::secret::Secret;
-use crate::types::Expiration;
+use awsx_core::secret::Secret;
+use awsx_core::types::Expiration;
 
 type Entries = BTreeMap<EntryName, (Secret<String>, Option<Expiration>)>;
 

@@ -16,14 +16,16 @@ use std::str::FromStr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::env::Env;
-use crate::secret::Secret;
-use crate::types::{
+use awsx_core::env::Env;
+use awsx_core::secret::Secret;
+use awsx_core::types::{
     AccountId, Expiration, IamUserName, InvalidValue, ProfileName, RoleName, SsoSessionName,
 };
 
 mod error;
 pub use error::StoreError;
+// The names of the keychains, shared with the settings: see `awsx_core::keychain`.
+pub use awsx_core::keychain::{Backend, BackendChoice, DEFAULT_SERVICE};
 
 // `--cfg awsx_portable` (RUSTFLAGS; .ci/run does it with `cargo check`) compiles the
 // macOS/Windows side of this module on Linux: no hot tier (hot_none.rs) and the native
@@ -51,9 +53,6 @@ mod windows;
 
 #[cfg(test)]
 pub mod memory;
-
-/// The keychain service name when neither `keychain_service` nor `AWSX_KEYCHAIN_SERVICE` sets one.
-pub const DEFAULT_SERVICE: &str = "awsx";
 
 /// How long `auto` waits for the Secret Service before it settles for keyutils, and how
 /// long any backend may take to open.
@@ -88,132 +87,6 @@ pub trait SecretStore: Send + Sync {
 
     /// Which keychain this is (for `doctor`, `status` and `breakglass enroll`).
     fn backend(&self) -> Backend;
-}
-
-/// A keychain implementation.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Backend {
-    SecretService,
-    Keyutils,
-    MacosKeychain,
-    WindowsCredentialManager,
-    /// The in-memory store of unit tests.
-    #[cfg(test)]
-    Memory,
-}
-
-impl Backend {
-    /// The `AWSX_KEYCHAIN` value that selects this backend.
-    pub fn id(self) -> &'static str {
-        match self {
-            Backend::SecretService => "secret-service",
-            Backend::Keyutils => "keyutils",
-            Backend::MacosKeychain => "macos",
-            Backend::WindowsCredentialManager => "windows",
-            #[cfg(test)]
-            Backend::Memory => "memory",
-        }
-    }
-
-    /// The backend an `AWSX_KEYCHAIN` value (other than `auto`) names.
-    pub fn from_id(id: &str) -> Option<Backend> {
-        [
-            Backend::SecretService,
-            Backend::Keyutils,
-            Backend::MacosKeychain,
-            Backend::WindowsCredentialManager,
-        ]
-        .into_iter()
-        .find(|b| b.id() == id)
-    }
-
-    /// Whether entries survive a reboot. `breakglass enroll` refuses a volatile store
-    /// unless asked, because the break-glass key cannot be fetched again.
-    pub fn is_durable(self) -> bool {
-        match self {
-            Backend::SecretService | Backend::MacosKeychain | Backend::WindowsCredentialManager => {
-                true
-            }
-            Backend::Keyutils => false,
-            #[cfg(test)]
-            Backend::Memory => false,
-        }
-    }
-}
-
-impl fmt::Display for Backend {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Backend::SecretService => "Secret Service",
-            Backend::Keyutils => "kernel keyring (keyutils)",
-            Backend::MacosKeychain => "macOS Keychain",
-            Backend::WindowsCredentialManager => "Windows Credential Manager",
-            #[cfg(test)]
-            Backend::Memory => "in-memory test store",
-        })
-    }
-}
-
-/// What the user asked for in `AWSX_KEYCHAIN` or the `keychain` setting of config.toml.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum BackendChoice {
-    /// The platform's keychain; on Linux the Secret Service if it answers, else keyutils.
-    #[default]
-    Auto,
-    SecretService,
-    Keyutils,
-    Macos,
-    Windows,
-}
-
-impl BackendChoice {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            BackendChoice::Auto => "auto",
-            BackendChoice::SecretService => "secret-service",
-            BackendChoice::Keyutils => "keyutils",
-            BackendChoice::Macos => "macos",
-            BackendChoice::Windows => "windows",
-        }
-    }
-
-    /// The one backend an explicit choice names (`None` for `auto`).
-    pub fn explicit_backend(self) -> Option<Backend> {
-        match self {
-            BackendChoice::Auto => None,
-            BackendChoice::SecretService => Some(Backend::SecretService),
-            BackendChoice::Keyutils => Some(Backend::Keyutils),
-            BackendChoice::Macos => Some(Backend::MacosKeychain),
-            BackendChoice::Windows => Some(Backend::WindowsCredentialManager),
-        }
-    }
-}
-
-impl FromStr for BackendChoice {
-    type Err = InvalidValue;
-    fn from_str(s: &str) -> Result<Self, InvalidValue> {
-        [
-            BackendChoice::Auto,
-            BackendChoice::SecretService,
-            BackendChoice::Keyutils,
-            BackendChoice::Macos,
-            BackendChoice::Windows,
-        ]
-        .into_iter()
-        .find(|c| c.as_str().eq_ignore_ascii_case(s.trim()))
-        .ok_or_else(|| InvalidValue {
-            what: "keychain",
-            value: s.to_owned(),
-            reason: "use one of auto, secret-service, keyutils, macos, windows",
-        })
-    }
-}
-
-impl fmt::Display for BackendChoice {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
 }
 
 /// The user name of one awsx keychain entry (the service name is the store's). The text
@@ -569,7 +442,7 @@ mod tests {
 
     #[test]
     fn unknown_choice_is_a_usage_error_naming_the_variable() {
-        use crate::exit::{ExitCode, HasExitCode};
+        use awsx_core::exit::{ExitCode, HasExitCode};
         let env = Env::from_vars([("AWSX_KEYCHAIN", "pass")]);
         let err = resolve_choice(&env, None).unwrap_err();
         assert_eq!(err.exit_code(), ExitCode::Usage);
@@ -627,7 +500,7 @@ mod tests {
 
     #[test]
     fn explicit_choice_never_falls_back() {
-        use crate::exit::{ExitCode, HasExitCode};
+        use awsx_core::exit::{ExitCode, HasExitCode};
         let platform = FakePlatform::new(vec![(Backend::SecretService, unreachable)]);
         let err = open_with(BackendChoice::SecretService, &|b| platform.connect(b)).unwrap_err();
         assert!(matches!(err, StoreError::Unavailable { .. }));
@@ -679,7 +552,7 @@ mod tests {
     #[cfg(target_os = "linux")]
     #[test]
     fn other_platforms_keychains_are_a_usage_error_here() {
-        use crate::exit::{ExitCode, HasExitCode};
+        use awsx_core::exit::{ExitCode, HasExitCode};
         let env = Env::from_vars([("AWSX_KEYCHAIN", "macos")]);
         let err = open(&env, None, DEFAULT_SERVICE).unwrap_err();
         assert!(matches!(err, StoreError::UnsupportedPlatform { .. }));
@@ -688,7 +561,7 @@ mod tests {
 
     #[test]
     fn errors_never_show_secrets_and_keychain_failures_exit_4() {
-        use crate::exit::{ExitCode, HasExitCode};
+        use awsx_core::exit::{ExitCode, HasExitCode};
         let err = StoreError::Timeout {
             backend: Backend::SecretService,
             operation: "read an entry",

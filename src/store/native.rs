@@ -6,8 +6,8 @@ use std::sync::Arc;
 use keyring_core::{CredentialStore, Error as KeyringError};
 
 use super::{Backend, EntryName, SecretStore, StoreError};
-use crate::secret::Secret;
-use crate::types::Expiration;
+use awsx_core::secret::Secret;
+use awsx_core::types::Expiration;
 
 pub(super) struct NativeStore {
     pub(super) store: Arc<CredentialStore>,

@@ -13,7 +13,7 @@
 //!   reports a locked keychain as [`StoreError::Locked`].
 //!
 //! zbus reads `DBUS_SESSION_BUS_ADDRESS` from the process environment itself; it is the
-//! one variable awsx cannot redirect through [`Env`](crate::env::Env).
+//! one variable awsx cannot redirect through [`Env`](awsx_core::env::Env).
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -25,8 +25,8 @@ use keyring_core::{Entry, Error as KeyringError};
 use zbus_secret_service_keyring_store::Store;
 
 use super::{Backend, EntryName, SecretStore, StoreError};
-use crate::secret::Secret;
-use crate::types::Expiration;
+use awsx_core::secret::Secret;
+use awsx_core::types::Expiration;
 
 const BACKEND: Backend = Backend::SecretService;
 const SECRETS_BUS_NAME: &str = "org.freedesktop.secrets";

@@ -3,10 +3,10 @@
 //! `awsx::breakglass::cached_session`, expiry (exit 3), the audit log and the notify hook.
 use awsx::breakglass::{CachedSession, cached_session};
 use awsx::config::{AwsxProfile, BreakGlassProfile, ConfigFile};
-use awsx::env::Env;
-use awsx::exit::{ExitCode, HasExitCode};
 use awsx::store::{EntryName, SecretStore};
-use awsx::types::Expiration;
+use awsx_core::env::Env;
+use awsx_core::exit::{ExitCode, HasExitCode};
+use awsx_core::types::Expiration;
 use awsx_emulator::{Fixture, Op, Trust};
 
 use crate::harness::{Keychain, Run, TestEnv, run_with_stdin};

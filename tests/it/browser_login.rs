@@ -9,7 +9,7 @@ use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use awsx::store::EntryName;
-use awsx::types::SsoSessionName;
+use awsx_core::types::SsoSessionName;
 use awsx_emulator::Op;
 
 use crate::harness::{Run, TestEnv};

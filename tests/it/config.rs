@@ -8,7 +8,7 @@ use awsx::config::{
     AwsxProfile, ConfigFile, Document, Error, Flavor, MANAGED_BEGIN, MANAGED_END, Profile,
     SsoSession, find_awsx_profile,
 };
-use awsx::types::{ProfileName, Region, SsoSessionName, StartUrl};
+use awsx_core::types::{ProfileName, Region, SsoSessionName, StartUrl};
 
 fn fixtures() -> Vec<(String, String, Flavor)> {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/config");
@@ -683,7 +683,7 @@ fn the_sdks_file_location_suite_finds_the_same_files_on_linux() {
             .iter()
             .map(|(k, v)| (k.clone(), v.as_str().expect("a string").to_owned()))
             .collect();
-        let env = awsx::env::Env::from_vars(vars);
+        let env = awsx_core::env::Env::from_vars(vars);
         let name = case["name"].as_str().expect("name");
         assert_eq!(
             env.aws_config_file(),

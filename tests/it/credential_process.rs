@@ -3,8 +3,8 @@
 use std::collections::BTreeSet;
 use std::process::Stdio;
 
-use awsx::secret::Secret;
 use awsx::store::EntryName;
+use awsx_core::secret::Secret;
 use awsx_emulator::{Fault, Op};
 
 use crate::harness::{Run, TestEnv, awsx_bin};
@@ -509,7 +509,7 @@ fn the_rust_sdk_reads_awsx_through_its_profile_provider() {
     let identity = runtime.block_on(async {
         // awsx's own SDK setup supplies the HTTP client; the provider and endpoint are the test's.
         let base = awsx::aws::sdk_config(
-            &awsx::env::Env::from_vars(env.env_vars()),
+            &awsx_core::env::Env::from_vars(env.env_vars()),
             &"us-east-1".parse().unwrap(),
             None,
         )
@@ -720,7 +720,7 @@ fn the_keychain_service_setting_of_config_toml_names_the_keychain_and_hot_tier_e
     let served = run_with_file(&["credential-process", "--profile", "sandbox-admin"]);
     served.success();
 
-    let vars = awsx::env::Env::from_vars(env.env_vars());
+    let vars = awsx_core::env::Env::from_vars(env.env_vars());
     let token = EntryName::sso_token(&"acme".parse().unwrap());
     let file_store = awsx::store::open(&vars, None, &from_file).unwrap().store;
     assert!(

@@ -659,7 +659,7 @@ fn a_server_error_echoing_the_token_is_scrubbed_from_output_and_record() {
     use awsx::store::EntryName;
     use awsx_emulator::{Fault, Op};
     let env = logged_in();
-    let vars = awsx::env::Env::from_vars(env.env_vars());
+    let vars = awsx_core::env::Env::from_vars(env.env_vars());
     let store = awsx::store::open(&vars, None, env.keychain_service())
         .expect("open the test keychain")
         .store;

@@ -108,7 +108,7 @@ impl Drop for TestEnv {
         if let Some(hot) = awsx::store::hot::HotTier::open(&self.service) {
             hot.clear_all();
         }
-        let env = awsx::env::Env::from_vars([("HOME", self.home.path().to_string_lossy())]);
+        let env = awsx_core::env::Env::from_vars([("HOME", self.home.path().to_string_lossy())]);
         if let Ok(opened) = awsx::store::open(
             &env,
             Some(awsx::store::BackendChoice::Keyutils),
@@ -343,7 +343,7 @@ impl TestEnv {
     /// The keychain this test's awsx uses, opened through awsx's own library (to plant a
     /// corrupt entry, or read what was stored).
     pub fn store(&self) -> std::sync::Arc<dyn awsx::store::SecretStore> {
-        let env = awsx::env::Env::from_vars(self.env_vars());
+        let env = awsx_core::env::Env::from_vars(self.env_vars());
         awsx::store::open(&env, None, self.keychain_service())
             .expect("open the test keychain")
             .store

@@ -3,7 +3,7 @@
 use std::time::{Duration, Instant};
 
 use awsx::store::EntryName;
-use awsx::types::SsoSessionName;
+use awsx_core::types::SsoSessionName;
 use awsx_emulator::{Lifetimes, Op};
 
 use crate::harness::{Keychain, Run, TestEnv};
@@ -340,7 +340,7 @@ fn logout_all_purge_removes_every_awsx_entry() {
     store
         .set(
             &EntryName::sso_token(&stray),
-            &awsx::secret::Secret::new("{}".into()),
+            &awsx_core::secret::Secret::new("{}".into()),
             None,
         )
         .unwrap();

@@ -11,12 +11,12 @@ use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use awsx::env::Env;
-use awsx::exit::HasExitCode;
-use awsx::secret::Secret;
 use awsx::store::hot::HotTier;
 use awsx::store::{Backend, BackendChoice, EntryName, OpenedStore, SecretStore, StoreError};
-use awsx::types::Expiration;
+use awsx_core::env::Env;
+use awsx_core::exit::HasExitCode;
+use awsx_core::secret::Secret;
+use awsx_core::types::Expiration;
 use time::OffsetDateTime;
 
 const NOT_READY: &str = "the keychain tests need a private Secret Service and kernel keyring \
