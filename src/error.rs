@@ -14,7 +14,7 @@ pub enum Error {
     #[error(transparent)]
     Settings(#[from] crate::settings::Error),
     #[error(transparent)]
-    Store(#[from] crate::store::StoreError),
+    Store(#[from] awsx_keychain::StoreError),
     #[error(transparent)]
     Sso(#[from] crate::sso::SsoError),
     #[error(transparent)]

@@ -22,7 +22,6 @@ pub mod scan;
 pub mod settings;
 pub mod shell;
 pub mod sso;
-pub mod store;
 pub mod sync;
 
 use awsx_core::exit::{self, HasExitCode};

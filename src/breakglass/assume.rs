@@ -13,9 +13,9 @@ use super::remote::{self, AssumeRequest, Clients};
 use super::session::CachedSession;
 use super::{BreakglassError, naming, notify};
 use crate::config::{AwsxProfile, BreakGlassProfile, ConfigFile};
-use crate::store::{BackendChoice, SecretStore};
 use awsx_core::env::Env;
 use awsx_core::types::{IamUserName, ProfileName};
+use awsx_keychain::{BackendChoice, SecretStore};
 
 /// One break-glass request as the command line gives it.
 #[derive(Debug, Clone)]
@@ -27,7 +27,7 @@ pub struct Request {
     /// `--notify-command`, else the `breakglass_notify_command` setting.
     pub notify_command: Option<String>,
     /// The `keychain` setting (`AWSX_KEYCHAIN` beats it).
-    pub keychain: Option<BackendChoice>,
+    pub keychain: BackendChoice,
     /// The `keychain_service` setting.
     pub keychain_service: String,
 }
@@ -133,7 +133,7 @@ fn attempt(
     let (duration, capped) = naming::capped_duration(requested);
     event.duration_seconds = Some(duration.as_secs());
 
-    let opened = crate::store::open(env, req.keychain, &req.keychain_service)?;
+    let opened = awsx_keychain::open(req.keychain, &req.keychain_service)?;
     warnings.extend(opened.warning.clone());
     let key = StoredKey::load(opened.store.as_ref(), &user)?;
     let mfa_serial = profile

@@ -6,10 +6,10 @@ use super::BreakglassError;
 use super::audit::{self, AuditEvent, AuditLog};
 use super::key::{self, CreatedSource, StoredKey};
 use super::remote::{self, Clients};
-use crate::store::{OpenedStore, SecretStore};
 use awsx_core::env::Env;
 use awsx_core::secret::Secret;
 use awsx_core::types::IamUserName;
+use awsx_keychain::{OpenedStore, SecretStore};
 
 /// Refuse a keychain that forgets at reboot unless `allow_volatile`: the key cannot be
 /// fetched again, so losing it would lock the user out on the bad day. Checked before the
@@ -182,8 +182,8 @@ mod tests {
 
     #[test]
     fn a_volatile_keychain_is_refused_unless_allowed() {
-        use crate::store::Backend;
-        use crate::store::memory::MemoryStore;
+        use awsx_keychain::Backend;
+        use awsx_keychain::memory::MemoryStore;
         let opened = OpenedStore {
             store: std::sync::Arc::new(MemoryStore::reporting(Backend::Keyutils)),
             warning: None,

@@ -1,9 +1,9 @@
 //! What can go wrong on the break-glass path, each in words that say what to do next, and
 //! each with its documented exit code. No message carries a secret: access key ids (not
 //! secret), ARNs, profile and user names, and AWS's own error text only.
-use crate::store::StoreError;
 use awsx_core::exit::{ExitCode, HasExitCode};
 use awsx_core::types::{IamUserName, ProfileName};
+use awsx_keychain::StoreError;
 
 #[derive(Debug, thiserror::Error)]
 pub enum BreakglassError {
@@ -38,7 +38,7 @@ pub enum BreakglassError {
         "the {backend} loses its entries at reboot, and the break-glass key cannot be fetched again; unlock or start the Secret Service (AWSX_KEYCHAIN=secret-service), or pass --allow-volatile if you accept re-enrolling after every reboot"
     )]
     VolatileKeychain {
-        backend: crate::store::Backend,
+        backend: awsx_keychain::Backend,
         /// True when `auto` fell back to it because the durable keychain is unavailable.
         fell_back: bool,
     },
@@ -172,7 +172,7 @@ mod tests {
         assert_eq!(aws.to_string(), "STS AssumeRole failed: AccessDenied: m; h");
         assert_eq!(aws.audit_code(), "AccessDenied");
         let volatile = BreakglassError::VolatileKeychain {
-            backend: crate::store::Backend::Keyutils,
+            backend: awsx_keychain::Backend::Keyutils,
             fell_back: true,
         };
         assert_eq!(volatile.exit_code(), ExitCode::KeychainUnavailable);

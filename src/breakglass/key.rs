@@ -4,9 +4,9 @@ use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
 use super::BreakglassError;
-use crate::store::{EntryName, SecretStore};
 use awsx_core::secret::Secret;
 use awsx_core::types::IamUserName;
+use awsx_keychain::{EntryName, SecretStore};
 
 /// Where [`StoredKey::created`] came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -136,7 +136,7 @@ pub fn check_mfa_serial(serial: &str) -> Result<(), BreakglassError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::memory::MemoryStore;
+    use awsx_keychain::memory::MemoryStore;
 
     fn sample() -> StoredKey {
         StoredKey {

@@ -7,9 +7,9 @@ use time::OffsetDateTime;
 use super::BreakglassError;
 use super::key::{CreatedSource, StoredKey};
 use super::remote::{self, Clients};
-use crate::store::{EntryName, SecretStore};
 use awsx_core::env::Env;
 use awsx_core::types::IamUserName;
+use awsx_keychain::{EntryName, SecretStore};
 
 /// Keys older than this get a warning: rotate them.
 pub const MAX_KEY_AGE_DAYS: i64 = 90;

@@ -7,9 +7,9 @@ use time::OffsetDateTime;
 use super::BreakglassError;
 use crate::config::BreakGlassProfile;
 use crate::creds::RoleCredentials;
-use crate::store::{EntryName, SecretStore};
 use awsx_core::secret::Secret;
 use awsx_core::types::{Expiration, ProfileName};
+use awsx_keychain::{EntryName, SecretStore};
 
 /// Served until this much is left; closer to the end an SDK could start a call that the
 /// credentials do not outlive.
@@ -145,7 +145,7 @@ pub fn cached_session(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::memory::MemoryStore;
+    use awsx_keychain::memory::MemoryStore;
 
     const NOW: i64 = 1_800_000_000;
 

@@ -55,7 +55,7 @@ fn assume(ctx: &Context, args: AssumeArgs) -> Result<()> {
         notify_command: args
             .notify_command
             .or_else(|| settings.breakglass_notify_command.clone()),
-        keychain: Some(settings.keychain),
+        keychain: settings.keychain,
         keychain_service: settings.keychain_service.clone(),
     };
     let mut input = Input::new();
@@ -102,7 +102,7 @@ fn assume(ctx: &Context, args: AssumeArgs) -> Result<()> {
 fn enroll(ctx: &Context, args: EnrollArgs) -> Result<()> {
     let env = &ctx.env;
     let settings = settings(ctx)?;
-    let opened = crate::store::open(env, Some(settings.keychain), &settings.keychain_service)
+    let opened = awsx_keychain::open(settings.keychain, &settings.keychain_service)
         .map_err(BreakglassError::from)?;
     if let Some(w) = &opened.warning {
         warn(w);
@@ -300,7 +300,7 @@ fn status(ctx: &Context, args: BreakglassStatusArgs) -> Result<()> {
     let env = &ctx.env;
     let settings = settings(ctx)?;
     let now = OffsetDateTime::now_utc();
-    let opened = crate::store::open(env, Some(settings.keychain), &settings.keychain_service)
+    let opened = awsx_keychain::open(settings.keychain, &settings.keychain_service)
         .map_err(BreakglassError::from)?;
     if let Some(w) = &opened.warning {
         warn(w);
@@ -346,12 +346,8 @@ fn status(ctx: &Context, args: BreakglassStatusArgs) -> Result<()> {
 
 fn check(ctx: &Context, _args: CheckArgs) -> Result<()> {
     let settings = settings(ctx)?;
-    let opened = crate::store::open(
-        &ctx.env,
-        Some(settings.keychain),
-        &settings.keychain_service,
-    )
-    .map_err(BreakglassError::from)?;
+    let opened = awsx_keychain::open(settings.keychain, &settings.keychain_service)
+        .map_err(BreakglassError::from)?;
     let results = maintain::check(&ctx.env, opened.store.as_ref(), OffsetDateTime::now_utc())?;
     if results.is_empty() {
         eprintln!(
@@ -406,7 +402,7 @@ fn check(ctx: &Context, _args: CheckArgs) -> Result<()> {
 fn rotate(ctx: &Context, args: RotateArgs) -> Result<()> {
     let env = &ctx.env;
     let settings = settings(ctx)?;
-    let opened = crate::store::open(env, Some(settings.keychain), &settings.keychain_service)
+    let opened = awsx_keychain::open(settings.keychain, &settings.keychain_service)
         .map_err(BreakglassError::from)?;
     let mut log = AuditLog::open(&audit::path(env))?;
     let now = OffsetDateTime::now_utc();

@@ -9,25 +9,20 @@ use crate::error::{Error, Result};
 use crate::settings::Settings;
 use crate::sso::binding::{self, SessionRecord};
 use crate::sso::{SessionSpec, Sessions};
-use crate::store::{self, SecretStore};
 use awsx_core::types::{ProfileName, SsoSessionName};
+use awsx_keychain::{self as store, SecretStore};
 
 /// The keychain as the settings choose it. `auto`'s fallback warning goes to stderr once.
-pub fn open_store(ctx: &Context, settings: &Settings) -> Result<Arc<dyn SecretStore>> {
-    Ok(open_store_with_fallback(ctx, settings)?.0)
+pub fn open_store(settings: &Settings) -> Result<Arc<dyn SecretStore>> {
+    Ok(open_store_with_fallback(settings)?.0)
 }
 
 /// [`open_store`], and the fallback warning it printed (login remembers it for `status`
 /// and `doctor`).
 pub fn open_store_with_fallback(
-    ctx: &Context,
     settings: &Settings,
 ) -> Result<(Arc<dyn SecretStore>, Option<String>)> {
-    let opened = store::open(
-        &ctx.env,
-        Some(settings.keychain),
-        &settings.keychain_service,
-    )?;
+    let opened = store::open(settings.keychain, &settings.keychain_service)?;
     if let Some(warning) = &opened.warning {
         eprintln!("awsx: warning: {warning}");
     }
@@ -52,11 +47,11 @@ pub fn open_session_store(
     settings: &Settings,
     session: &SsoSessionName,
 ) -> Result<SessionStore> {
-    let choice = store::resolve_choice(&ctx.env, Some(settings.keychain))?;
+    let choice = settings.keychain;
     let record = SessionRecord::read(&ctx.env.cache_dir(), session);
     let opened = match binding::session_backend(choice, record.as_ref()) {
         Some(backend) => store::open_backend(backend, &settings.keychain_service)?,
-        None => store::open(&ctx.env, Some(choice), &settings.keychain_service)?,
+        None => store::open(choice, &settings.keychain_service)?,
     };
     Ok(SessionStore {
         store: opened.store,

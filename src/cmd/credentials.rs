@@ -11,9 +11,9 @@ use crate::error::{Error, Result};
 use crate::settings::Settings;
 use crate::sso::binding::{self, SessionRecord};
 use crate::sso::{LoginUi, SsoError};
-use crate::store::{self, Backend};
 use awsx_core::env::Env;
 use awsx_core::types::ProfileName;
+use awsx_keychain::Backend;
 
 /// Resolve `name` and return fresh credentials for it, with its region when it names one.
 pub fn for_profile(ctx: &Context, name: &ProfileName) -> Result<(RoleCredentials, AwsxProfile)> {
@@ -25,7 +25,7 @@ pub fn for_profile(ctx: &Context, name: &ProfileName) -> Result<(RoleCredentials
         AwsxProfile::BreakGlass(breakglass) => {
             // Served from the keychain only, never renewed: a new session needs a person,
             // an MFA code and a reason (`awsx breakglass PROFILE --reason ...`).
-            let store = common::open_store(ctx, &settings)?;
+            let store = common::open_store(&settings)?;
             let served = crate::breakglass::cached_session(
                 store.as_ref(),
                 breakglass,
@@ -53,7 +53,7 @@ pub fn hot_tier_hit(
     settings: &Settings,
     profile: &SsoProfile,
 ) -> Option<RoleCredentials> {
-    let choice = store::resolve_choice(env, Some(settings.keychain)).ok()?;
+    let choice = settings.keychain;
     provider::fast_hit(
         &env.cache_dir(),
         choice,
@@ -79,7 +79,7 @@ fn sso_credentials(
     // rest find its result in the hot tier. (Without a hot tier they read the keychain
     // first and queue only to fetch.) Whether there is one is known before opening the
     // keychain: its backend is the explicit choice or the one the login remembered.
-    let choice = store::resolve_choice(&ctx.env, Some(settings.keychain))?;
+    let choice = settings.keychain;
     let record = SessionRecord::read(&ctx.env.cache_dir(), &profile.session.name);
     let hot_in_front = settings.hot_tier
         && binding::session_backend(choice, record.as_ref()) != Some(Backend::Keyutils);

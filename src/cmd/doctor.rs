@@ -40,7 +40,7 @@ pub fn run(ctx: &Context, args: DoctorArgs) -> Result<()> {
         }
     };
     if let Some(settings) = &settings {
-        let opened = setup::keychain(env, settings, &mut checks);
+        let opened = setup::keychain(settings, &mut checks);
         if let Some(doc) = config {
             setup::sessions(env, settings, doc, opened.as_ref(), &mut checks);
         }

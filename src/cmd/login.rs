@@ -22,7 +22,7 @@ pub fn run(ctx: &Context, args: LoginArgs) -> Result<()> {
     // keyutils, with the one warning the user sees about it) and remembers it for the
     // session, with the login's id, in this HOME's session record: every later command
     // opens exactly that keychain (see `sso::binding`).
-    let (store, fallback) = common::open_store_with_fallback(ctx, &settings)?;
+    let (store, fallback) = common::open_store_with_fallback(&settings)?;
     let sessions = common::sessions(ctx, &settings, store.as_ref());
 
     if args.import_aws_cli {

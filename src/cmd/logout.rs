@@ -14,9 +14,9 @@ use crate::cmd::{Context, common};
 use crate::config::{ConfigFile, SsoSession};
 use crate::error::{Error, Result};
 use crate::settings::Settings;
-use crate::store::hot::HotTier;
 use awsx_core::exit::{ExitCode, HasExitCode};
 use awsx_core::types::SsoSessionName;
+use awsx_keychain::hot::HotTier;
 
 pub fn run(ctx: &Context, args: LogoutArgs) -> Result<()> {
     let settings = Settings::load(&ctx.env)?;
@@ -64,7 +64,7 @@ pub fn run(ctx: &Context, args: LogoutArgs) -> Result<()> {
     }
 
     if args.purge {
-        let store = common::open_store(ctx, &settings)?;
+        let store = common::open_store(&settings)?;
         let mut purged = 0;
         for entry in store.list()? {
             if store.delete(&entry)? {
@@ -103,13 +103,9 @@ fn all_sessions(ctx: &Context, settings: &Settings) -> Result<Vec<SsoSessionName
         seen.insert(name.clone());
         out.push(name);
     }
-    let listed = crate::store::open(
-        &ctx.env,
-        Some(settings.keychain),
-        &settings.keychain_service,
-    )
-    .map_err(Error::from)
-    .and_then(|opened| Ok(opened.store.list()?));
+    let listed = awsx_keychain::open(settings.keychain, &settings.keychain_service)
+        .map_err(Error::from)
+        .and_then(|opened| Ok(opened.store.list()?));
     match listed {
         Ok(entries) => {
             for entry in entries {

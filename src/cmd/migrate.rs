@@ -273,7 +273,7 @@ fn enroll_key(
 ) -> Result<String, BreakglassError> {
     let env = &ctx.env;
     let settings = Settings::load(env).map_err(|e| BreakglassError::Config(e.to_string()))?;
-    let opened = crate::store::open(env, Some(settings.keychain), &settings.keychain_service)?;
+    let opened = awsx_keychain::open(settings.keychain, &settings.keychain_service)?;
     if let Some(w) = &opened.warning {
         eprintln!("awsx: warning: {w}");
     }

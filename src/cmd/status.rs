@@ -12,7 +12,7 @@ use crate::creds::provider::FastTier;
 use crate::error::{Error, Result};
 use crate::settings::Settings;
 use crate::sso::SessionSpec;
-use crate::store::{self, Backend, EntryName, SecretStore};
+use awsx_keychain::{self as store, Backend, EntryName, SecretStore};
 
 /// `--json` output, schema version 1 (documented in the README).
 #[derive(Serialize)]
@@ -51,11 +51,7 @@ pub fn run(ctx: &Context, args: StatusArgs) -> Result<()> {
     let settings = Settings::load(&ctx.env)?;
     let file = ConfigFile::load_config(&ctx.env)?;
     // What a session never logged in to would use (auto probes here, as login will).
-    let default = store::open(
-        &ctx.env,
-        Some(settings.keychain),
-        &settings.keychain_service,
-    );
+    let default = store::open(settings.keychain, &settings.keychain_service);
     let (default_backend, default_note) = match &default {
         Ok(opened) => (Some(opened.backend()), opened.warning.clone()),
         Err(_) => (None, None),

@@ -47,7 +47,7 @@ pub fn run(ctx: &Context, args: SyncArgs) -> Result<()> {
         }
     };
 
-    let store = common::open_store(ctx, &settings)?;
+    let store = common::open_store(&settings)?;
     let sessions = common::sessions(ctx, &settings, store.as_ref());
     let runtime = crate::aws::runtime()?;
     let mut listings: Vec<(SsoSession, Region, Listing)> = Vec::new();

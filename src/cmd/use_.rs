@@ -212,7 +212,7 @@ fn check_credentials(
         Ok(_) => Ok(()),
         Err(Error::Sso(SsoError::LoginRequired { session })) if std::io::stderr().is_terminal() => {
             eprintln!("awsx: {name} needs a login to sso-session {session} first");
-            let store = common::open_store(ctx, settings)?;
+            let store = common::open_store(settings)?;
             let sessions = common::sessions(ctx, settings, store.as_ref());
             let spec = SessionSpec::from_config(&profile.session);
             let mut ui = TerminalUi::stderr(&ctx.env, settings, false);

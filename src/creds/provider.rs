@@ -13,9 +13,9 @@ use crate::config::SsoProfile;
 use crate::lock::{self, Acquired, LockGuard};
 use crate::sso::binding::{self, Binding, BoundRole, SessionRecord};
 use crate::sso::{LoginUi, SessionSpec, Sessions, SsoError, portal};
-use crate::store::hot::HotTier;
-use crate::store::{self, Backend, BackendChoice, EntryName, SecretStore, StoreError};
 use awsx_core::secret::Secret;
+use awsx_keychain::hot::HotTier;
+use awsx_keychain::{self as store, Backend, BackendChoice, EntryName, SecretStore, StoreError};
 
 /// The keychain entry of a profile's role credentials.
 pub fn entry_for(profile: &SsoProfile) -> EntryName {

@@ -9,9 +9,9 @@ use super::{Check, Status};
 use crate::config::profile::{Index, profile_names};
 use crate::config::{AwsxProfile, ConfigFile, Document, Profile, SsoSession};
 use crate::settings::Settings;
-use crate::store::{BackendChoice, EntryName, OpenedStore};
 use awsx_core::env::Env;
 use awsx_core::types::{ProfileName, SsoSessionName};
+use awsx_keychain::{BackendChoice, EntryName, OpenedStore};
 
 /// The config and credentials files as parsed, when they could be read.
 pub struct Files {
@@ -300,10 +300,10 @@ fn search_path(env: &Env, program: &str) -> Option<PathBuf> {
 
 /// `keychain` (reachable, and how long a read takes) and `hot_tier`. Returns the opened
 /// keychain for the session checks.
-pub fn keychain(env: &Env, settings: &Settings, checks: &mut Vec<Check>) -> Option<OpenedStore> {
+pub fn keychain(settings: &Settings, checks: &mut Vec<Check>) -> Option<OpenedStore> {
     let choice: BackendChoice = settings.keychain;
     let started = Instant::now();
-    let opened = match crate::store::open(env, Some(choice), &settings.keychain_service) {
+    let opened = match awsx_keychain::open(choice, &settings.keychain_service) {
         Ok(o) => o,
         Err(e) => {
             checks.push(Check::fail(
@@ -347,7 +347,7 @@ pub fn keychain(env: &Env, settings: &Settings, checks: &mut Vec<Check>) -> Opti
         &settings.keychain_service,
     );
     let check = match (settings.hot_tier, backend, fast) {
-        (_, crate::store::Backend::Keyutils, _) => Check::ok(
+        (_, awsx_keychain::Backend::Keyutils, _) => Check::ok(
             "hot_tier",
             format!(
                 "hot tier: not needed (the {backend} is memory already; hits read it directly)"
@@ -407,14 +407,12 @@ pub fn session(
     };
     // The session's own keychain: with `auto`, the one its login chose and remembered.
     let record = crate::sso::binding::SessionRecord::read(&env.cache_dir(), name);
-    let remembered = crate::store::resolve_choice(env, Some(settings.keychain))
-        .ok()
-        .and_then(|choice| crate::sso::binding::session_backend(choice, record.as_ref()))
+    let remembered = crate::sso::binding::session_backend(settings.keychain, record.as_ref())
         .filter(|b| *b != opened.backend());
     let own;
     let store = match remembered {
         None => opened.store.as_ref(),
-        Some(backend) => match crate::store::open_backend(backend, &settings.keychain_service) {
+        Some(backend) => match awsx_keychain::open_backend(backend, &settings.keychain_service) {
             Ok(o) => {
                 own = o;
                 own.store.as_ref()

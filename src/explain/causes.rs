@@ -732,12 +732,8 @@ impl<'a> View<'a> {
         let login = match &session {
             Some(session) => match Settings::load(self.env) {
                 Ok(settings) => {
-                    let opened = crate::store::open(
-                        self.env,
-                        Some(settings.keychain),
-                        &settings.keychain_service,
-                    )
-                    .ok();
+                    let opened =
+                        awsx_keychain::open(settings.keychain, &settings.keychain_service).ok();
                     setup::session(self.env, &settings, opened.as_ref(), session)
                 }
                 Err(e) => Check::warn(
@@ -784,7 +780,7 @@ impl<'a> View<'a> {
                 .to_owned();
         let mut checks = Vec::new();
         let settings = Settings::load(self.env).unwrap_or_default();
-        setup::keychain(self.env, &settings, &mut checks);
+        setup::keychain(&settings, &mut checks);
         let keychain = checks
             .into_iter()
             .find(|c| c.id == "keychain")

@@ -71,7 +71,7 @@ pub enum SsoError {
     #[error(transparent)]
     Setup(#[from] crate::aws::SetupError),
     #[error(transparent)]
-    Store(#[from] crate::store::StoreError),
+    Store(#[from] awsx_keychain::StoreError),
     #[error(transparent)]
     Lock(#[from] crate::lock::LockError),
 }

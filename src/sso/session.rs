@@ -14,10 +14,10 @@ use super::oidc::{self, RefreshFailure};
 use super::pkce::{self, Pkce};
 use super::portal;
 use crate::lock::{self, Acquired};
-use crate::store::{EntryName, SecretStore};
 use awsx_core::env::Env;
 use awsx_core::secret::Secret;
 use awsx_core::types::{Region, SsoSessionName, StartUrl};
+use awsx_keychain::{EntryName, SecretStore};
 
 /// An `[sso-session]` as awsx uses it.
 #[derive(Debug, Clone)]

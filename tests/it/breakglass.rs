@@ -3,13 +3,13 @@
 //! `awsx::breakglass::cached_session`, expiry (exit 3), the audit log and the notify hook.
 use awsx::breakglass::{CachedSession, cached_session};
 use awsx::config::{AwsxProfile, BreakGlassProfile, ConfigFile};
-use awsx::store::{EntryName, SecretStore};
 use awsx_core::env::Env;
 use awsx_core::exit::{ExitCode, HasExitCode};
 use awsx_core::types::Expiration;
 use awsx_emulator::{Fixture, Op, Trust};
+use awsx_keychain::{EntryName, SecretStore};
 
-use crate::harness::{Keychain, Run, TestEnv, run_with_stdin};
+use crate::harness::{Keychain, Run, TestEnv, keychain_choice, run_with_stdin};
 
 const ALICE: &str = "breakglass-alice";
 const ALICE_KEY: &str = "AKIA2EMULATORALICE01";
@@ -61,7 +61,7 @@ fn assume(env: &TestEnv, profile: &str, code: &str) -> Run {
 /// The test's keychain, as awsx sees it.
 fn store(env: &TestEnv) -> std::sync::Arc<dyn SecretStore> {
     let vars = Env::from_vars(env.env_vars());
-    awsx::store::open(&vars, None, env.keychain_service())
+    awsx_keychain::open(keychain_choice(&vars), env.keychain_service())
         .expect("open the test keychain")
         .store
 }

@@ -8,9 +8,9 @@ use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use awsx::store::EntryName;
 use awsx_core::types::SsoSessionName;
 use awsx_emulator::Op;
+use awsx_keychain::EntryName;
 
 use crate::harness::{Run, TestEnv};
 

@@ -3,11 +3,11 @@
 use std::collections::BTreeSet;
 use std::process::Stdio;
 
-use awsx::store::EntryName;
 use awsx_core::secret::Secret;
 use awsx_emulator::{Fault, Op};
+use awsx_keychain::EntryName;
 
-use crate::harness::{Run, TestEnv, awsx_bin};
+use crate::harness::{Run, TestEnv, awsx_bin, keychain_choice};
 
 const SANDBOX: &str = "200000000002";
 
@@ -289,7 +289,7 @@ fn credentials_that_arrive_inside_the_refresh_margin_are_cached_not_fetched_per_
     for _ in 0..3 {
         assert_eq!(env.credentials("sandbox-admin"), first);
     }
-    let hot = awsx::store::hot::HotTier::open(env.keychain_service())
+    let hot = awsx_keychain::hot::HotTier::open(env.keychain_service())
         .expect("keyutils is available in scripts/test");
     assert!(
         hot.get(&role_entry(SANDBOX, "AdministratorAccess"))
@@ -570,7 +570,7 @@ fn an_unreachable_keychain_is_exit_4_but_a_hot_tier_hit_never_needs_it() {
 fn a_hot_tier_miss_falls_back_to_the_keychain_and_refills_the_tier() {
     let env = logged_in();
     let first = env.credentials("sandbox-admin");
-    let hot = awsx::store::hot::HotTier::open(env.keychain_service())
+    let hot = awsx_keychain::hot::HotTier::open(env.keychain_service())
         .expect("keyutils is available in scripts/test");
     hot.remove(&role_entry(SANDBOX, "AdministratorAccess"));
     // No network: the keychain answers the miss...
@@ -722,12 +722,14 @@ fn the_keychain_service_setting_of_config_toml_names_the_keychain_and_hot_tier_e
 
     let vars = awsx_core::env::Env::from_vars(env.env_vars());
     let token = EntryName::sso_token(&"acme".parse().unwrap());
-    let file_store = awsx::store::open(&vars, None, &from_file).unwrap().store;
+    let file_store = awsx_keychain::open(keychain_choice(&vars), &from_file)
+        .unwrap()
+        .store;
     assert!(
         file_store.get(&token).unwrap().is_some(),
         "token under the file's service"
     );
-    let variable_store = awsx::store::open(&vars, None, env.keychain_service())
+    let variable_store = awsx_keychain::open(keychain_choice(&vars), env.keychain_service())
         .unwrap()
         .store;
     assert!(
@@ -735,7 +737,7 @@ fn the_keychain_service_setting_of_config_toml_names_the_keychain_and_hot_tier_e
         "nothing under the default"
     );
     let role = role_entry(SANDBOX, "AdministratorAccess");
-    let hot = awsx::store::hot::HotTier::open(&from_file).expect("keyutils in scripts/test");
+    let hot = awsx_keychain::hot::HotTier::open(&from_file).expect("keyutils in scripts/test");
     assert!(
         hot.get(&role).is_some(),
         "the hot tier is filled under the file's service"
@@ -758,7 +760,7 @@ fn with_the_hot_tier_off_nothing_is_put_in_the_kernel_keyring() {
     let mut env = logged_in();
     env.set_env("AWSX_HOT_TIER", "off");
     let first = env.credentials("sandbox-admin");
-    let hot = awsx::store::hot::HotTier::open(env.keychain_service()).expect("keyutils");
+    let hot = awsx_keychain::hot::HotTier::open(env.keychain_service()).expect("keyutils");
     assert!(
         hot.get(&role_entry(SANDBOX, "AdministratorAccess"))
             .is_none()

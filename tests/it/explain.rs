@@ -3,7 +3,7 @@
 //! real failures.
 use std::time::Duration;
 
-use crate::harness::{Keychain, Run, TestEnv, run_with_stdin};
+use crate::harness::{Keychain, Run, TestEnv, keychain_choice, run_with_stdin};
 
 const SANDBOX: &str = "200000000002";
 const STAGING_ROLE: &str = "arn:aws:iam::300000000003:role/OrganizationAccountAccessRole";
@@ -656,11 +656,11 @@ fn the_javascript_sdk_v2_hint_is_blamed_only_when_aws_sdk_load_config_is_unset()
 /// and `_`, which the shape scrubber alone used to miss).
 #[test]
 fn a_server_error_echoing_the_token_is_scrubbed_from_output_and_record() {
-    use awsx::store::EntryName;
     use awsx_emulator::{Fault, Op};
+    use awsx_keychain::EntryName;
     let env = logged_in();
     let vars = awsx_core::env::Env::from_vars(env.env_vars());
-    let store = awsx::store::open(&vars, None, env.keychain_service())
+    let store = awsx_keychain::open(keychain_choice(&vars), env.keychain_service())
         .expect("open the test keychain")
         .store;
     let entry: EntryName = "sso-token:acme".parse().unwrap();

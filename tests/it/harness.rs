@@ -105,15 +105,12 @@ pub struct TestEnv {
 /// hours, which the quota tests run as the same user (scripts/test-unprivileged) need.
 impl Drop for TestEnv {
     fn drop(&mut self) {
-        if let Some(hot) = awsx::store::hot::HotTier::open(&self.service) {
+        if let Some(hot) = awsx_keychain::hot::HotTier::open(&self.service) {
             hot.clear_all();
         }
-        let env = awsx_core::env::Env::from_vars([("HOME", self.home.path().to_string_lossy())]);
-        if let Ok(opened) = awsx::store::open(
-            &env,
-            Some(awsx::store::BackendChoice::Keyutils),
-            &self.service,
-        ) && let Ok(names) = opened.store.list()
+        if let Ok(opened) =
+            awsx_keychain::open(awsx_keychain::BackendChoice::Keyutils, &self.service)
+            && let Ok(names) = opened.store.list()
         {
             for name in names {
                 let _ = opened.store.delete(&name);
@@ -342,9 +339,9 @@ impl TestEnv {
 
     /// The keychain this test's awsx uses, opened through awsx's own library (to plant a
     /// corrupt entry, or read what was stored).
-    pub fn store(&self) -> std::sync::Arc<dyn awsx::store::SecretStore> {
+    pub fn store(&self) -> std::sync::Arc<dyn awsx_keychain::SecretStore> {
         let env = awsx_core::env::Env::from_vars(self.env_vars());
-        awsx::store::open(&env, None, self.keychain_service())
+        awsx_keychain::open(keychain_choice(&env), self.keychain_service())
             .expect("open the test keychain")
             .store
     }
@@ -492,4 +489,12 @@ impl Drop for KillTmux<'_> {
             )
             .output();
     }
+}
+
+/// The keychain `env` selects for awsx: its `AWSX_KEYCHAIN`, else `auto` (awsx reads the
+/// variable through its settings; tests that open the keychain themselves do the same).
+pub fn keychain_choice(env: &awsx_core::env::Env) -> awsx_keychain::BackendChoice {
+    env.var("AWSX_KEYCHAIN")
+        .map(|v| v.parse().expect("a valid AWSX_KEYCHAIN"))
+        .unwrap_or_default()
 }

@@ -2,9 +2,9 @@
 //! AWS CLI import, and logout — against the emulator and the real Secret Service.
 use std::time::{Duration, Instant};
 
-use awsx::store::EntryName;
 use awsx_core::types::SsoSessionName;
 use awsx_emulator::{Lifetimes, Op};
+use awsx_keychain::EntryName;
 
 use crate::harness::{Keychain, Run, TestEnv};
 

@@ -1,6 +1,6 @@
 //! `awsx migrate`: long-lived keys leave the credentials file (into the keychain as a
 //! break-glass user, or deleted), every other byte stays, and no secret is printed.
-use awsx::store::EntryName;
+use awsx_keychain::EntryName;
 
 use crate::harness::{Run, TestEnv};
 

@@ -11,12 +11,13 @@ use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use awsx::store::hot::HotTier;
-use awsx::store::{Backend, BackendChoice, EntryName, OpenedStore, SecretStore, StoreError};
+use crate::harness::keychain_choice;
 use awsx_core::env::Env;
 use awsx_core::exit::HasExitCode;
 use awsx_core::secret::Secret;
 use awsx_core::types::Expiration;
+use awsx_keychain::hot::HotTier;
+use awsx_keychain::{Backend, BackendChoice, EntryName, OpenedStore, SecretStore, StoreError};
 use time::OffsetDateTime;
 
 const NOT_READY: &str = "the keychain tests need a private Secret Service and kernel keyring \
@@ -53,12 +54,12 @@ fn unique_service(test: &str) -> String {
 /// child processes of some scenarios use the default).
 fn service(env: &Env) -> &str {
     env.var("AWSX_KEYCHAIN_SERVICE")
-        .unwrap_or(awsx::store::DEFAULT_SERVICE)
+        .unwrap_or(awsx_keychain::DEFAULT_SERVICE)
 }
 
 /// awsx's keychain as `env` selects it, under the test's own service name.
 fn open(env: &Env, choice: Option<BackendChoice>) -> Result<OpenedStore, StoreError> {
-    awsx::store::open(env, choice, service(env))
+    awsx_keychain::open(choice.unwrap_or_else(|| keychain_choice(env)), service(env))
 }
 
 /// The hot tier of the test's own service name.
@@ -100,7 +101,6 @@ fn kind(e: &StoreError) -> &'static str {
         StoreError::Quota { .. } => "quota",
         StoreError::NotUtf8 { .. } => "not-utf8",
         StoreError::Backend { .. } => "backend",
-        StoreError::InvalidChoice { .. } => "invalid-choice",
         StoreError::UnsupportedPlatform { .. } => "unsupported-platform",
     }
 }
@@ -594,7 +594,7 @@ fn child_result(out: &str, key: &str) -> String {
         .to_owned()
 }
 
-fn report_open(result: &Result<awsx::store::OpenedStore, StoreError>) {
+fn report_open(result: &Result<awsx_keychain::OpenedStore, StoreError>) {
     match result {
         Ok(opened) => {
             println!("AWSX-CHILD backend={}", opened.backend().id());

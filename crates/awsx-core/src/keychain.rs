@@ -130,3 +130,21 @@ impl fmt::Display for BackendChoice {
         f.write_str(self.as_str())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn choices_parse_from_their_documented_names() {
+        for c in [
+            BackendChoice::Auto,
+            BackendChoice::SecretService,
+            BackendChoice::Keyutils,
+            BackendChoice::Macos,
+            BackendChoice::Windows,
+        ] {
+            assert_eq!(c.as_str().parse::<BackendChoice>().unwrap(), c);
+        }
+    }
+}

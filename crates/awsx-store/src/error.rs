@@ -62,16 +62,6 @@ pub enum StoreError {
     #[error("the {backend} failed: {detail}; run `awsx doctor` to check the keychain")]
     Backend { backend: Backend, detail: String },
 
-    /// `AWSX_KEYCHAIN` (or the `keychain` setting) names no backend.
-    #[error(
-        "unknown keychain {value:?} in {source_name}; use one of auto, secret-service, keyutils, \
-         macos, windows"
-    )]
-    InvalidChoice {
-        value: String,
-        source_name: &'static str,
-    },
-
     /// A backend that exists only on another operating system.
     #[error(
         "the {backend} is not available on this operating system; set AWSX_KEYCHAIN=auto \
@@ -122,7 +112,7 @@ impl HasExitCode for StoreError {
             | StoreError::Quota { .. }
             | StoreError::Backend { .. } => ExitCode::KeychainUnavailable,
             StoreError::NotUtf8 { .. } => ExitCode::Failure,
-            StoreError::InvalidChoice { .. } | StoreError::UnsupportedPlatform { .. } => {
+            StoreError::UnsupportedPlatform { .. } => {
                 ExitCode::Usage
             }
         }

@@ -353,13 +353,13 @@ pub(crate) fn store_error(e: KeyError) -> StoreError {
 
 /// `AWSX_KEYCHAIN=keyutils`: one user key per entry, described `awsx:<service>:<entry>`.
 #[derive(Debug)]
-pub(super) struct KeyutilsStore {
+pub struct KeyutilsStore {
     ring: UserKeyring,
     prefix: String,
 }
 
 impl KeyutilsStore {
-    pub(super) fn open(service: &str) -> Result<Self, StoreError> {
+    pub fn open(service: &str) -> Result<Self, StoreError> {
         let ring = UserKeyring::open().map_err(|e| match e {
             // Opening fails only when keyutils cannot be used at all here.
             KeyError::AccessDenied | KeyError::PermissionDenied => StoreError::Unavailable {
