@@ -3,7 +3,7 @@
 //! (`config::find_awsx_profile`), with a plain read of the file as the floor.
 use std::hint::black_box;
 
-use awsx::config::{AwsxProfile, ConfigFile, Flavor, find_awsx_profile};
+use awsx_config::{AwsxProfile, ConfigFile, Flavor, find_awsx_profile};
 use awsx_core::types::ProfileName;
 use criterion::{Criterion, criterion_group, criterion_main};
 

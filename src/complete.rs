@@ -4,7 +4,7 @@
 //! config file at that moment, so a fresh `awsx sync` is completed at once.
 use clap_complete::CompletionCandidate;
 
-use crate::config::ConfigFile;
+use awsx_config::ConfigFile;
 use awsx_core::env::Env;
 
 /// Every profile in the AWS config file, with its account and role as help when synced.
@@ -13,10 +13,10 @@ pub fn profile_candidates() -> Vec<CompletionCandidate> {
     let Ok(file) = ConfigFile::load_config(&env) else {
         return Vec::new();
     };
-    crate::config::profile::profile_names(file.doc())
+    awsx_config::profile::profile_names(file.doc())
         .into_iter()
         .map(|name| {
-            let help = crate::config::Profile::find(file.doc(), &name)
+            let help = awsx_config::Profile::find(file.doc(), &name)
                 .ok()
                 .flatten()
                 .and_then(|p| {

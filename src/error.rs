@@ -10,9 +10,9 @@ pub enum Error {
     #[error(transparent)]
     Scan(#[from] crate::scan::ScanError),
     #[error(transparent)]
-    Config(#[from] crate::config::Error),
+    Config(#[from] awsx_config::Error),
     #[error(transparent)]
-    Settings(#[from] crate::settings::Error),
+    Settings(#[from] awsx_config::settings::Error),
     #[error(transparent)]
     Store(#[from] awsx_keychain::StoreError),
     #[error(transparent)]

@@ -15,8 +15,8 @@
 use std::ffi::{OsStr, OsString};
 
 use crate::cmd::credentials::hot_tier_hit;
-use crate::config::{AwsxProfile, find_awsx_profile_cached};
-use crate::settings::Settings;
+use awsx_config::settings::Settings;
+use awsx_config::{AwsxProfile, find_awsx_profile_cached};
 use awsx_core::env::Env;
 use awsx_core::install::main_binary;
 use awsx_core::types::ProfileName;

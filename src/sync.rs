@@ -14,8 +14,8 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 
 use std::path::{Path, PathBuf};
 
-use crate::config::document::{Document, Flavor};
 use crate::sso::portal::AccountRoles;
+use awsx_config::document::{Document, Flavor};
 use awsx_core::env::Env;
 use awsx_core::types::{AccountId, ProfileName, Region, RoleName, SsoSessionName};
 
@@ -266,7 +266,7 @@ pub fn parse_block(text: &str) -> BTreeMap<String, (Option<SyncedProfile>, Strin
     let doc = Document::parse(text, Flavor::Config, "managed block");
     let mut out = BTreeMap::new();
     for section in doc.sections() {
-        let crate::config::lex::SectionName::Profile(name) = &section.name else {
+        let awsx_config::lex::SectionName::Profile(name) = &section.name else {
             continue;
         };
         let get = |k: &str| section.get(k).map(|e| e.value.clone());

@@ -12,7 +12,7 @@ use super::key::StoredKey;
 use super::remote::{self, AssumeRequest, Clients};
 use super::session::CachedSession;
 use super::{BreakglassError, naming, notify};
-use crate::config::{AwsxProfile, BreakGlassProfile, ConfigFile};
+use awsx_config::{AwsxProfile, BreakGlassProfile, ConfigFile};
 use awsx_core::env::Env;
 use awsx_core::types::{IamUserName, ProfileName};
 use awsx_keychain::{BackendChoice, SecretStore};

@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 
 use super::BreakglassError;
-use crate::config::{ConfigFile, Document};
+use awsx_config::{ConfigFile, Document};
 use awsx_core::env::Env;
 
 /// The keys that make up a static credential in a credentials-file profile.
@@ -71,7 +71,7 @@ pub fn remove_from(doc: &mut Document, key_id: &str) -> Result<Vec<String>, Brea
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::Flavor;
+    use awsx_config::Flavor;
 
     const FILE: &str = "# my keys\r\n[default]\r\naws_access_key_id = AKIAOTHERKEY00000000\r\naws_secret_access_key = other\r\n\r\n[breakglass]\r\naws_access_key_id = AKIA2EMULATORALICE01\r\naws_secret_access_key = emuAliceBreakGlassSecretKey0000000000001\r\n\r\n[mixed]\r\nregion = eu-west-1 ; keep me\r\naws_access_key_id=AKIA2EMULATORALICE01\r\naws_secret_access_key=emuAliceBreakGlassSecretKey0000000000001\r\n";
 

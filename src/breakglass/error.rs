@@ -81,7 +81,7 @@ pub enum BreakglassError {
     Setup(#[from] crate::aws::SetupError),
 
     #[error(transparent)]
-    ConfigFile(#[from] crate::config::Error),
+    ConfigFile(#[from] awsx_config::Error),
 }
 
 fn session_needed(profile: &ProfileName, expired: &bool) -> String {

@@ -5,8 +5,8 @@ use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
 use super::BreakglassError;
-use crate::config::BreakGlassProfile;
 use crate::creds::RoleCredentials;
+use awsx_config::BreakGlassProfile;
 use awsx_core::secret::Secret;
 use awsx_core::types::{Expiration, ProfileName};
 use awsx_keychain::{EntryName, SecretStore};

@@ -14,10 +14,10 @@ use crate::cli::{
     AssumeArgs, BreakglassArgs, BreakglassCommand, BreakglassStatusArgs, CheckArgs, EnrollArgs,
     LogArgs, PolicyArgs, RotateArgs,
 };
-use crate::config::profile::profile_names;
-use crate::config::{AwsxProfile, ConfigFile};
 use crate::error::{Error, Result};
-use crate::settings::Settings;
+use awsx_config::profile::profile_names;
+use awsx_config::settings::Settings;
+use awsx_config::{AwsxProfile, ConfigFile};
 
 pub fn run(ctx: &Context, args: BreakglassArgs) -> Result<()> {
     match args.command {

@@ -4,11 +4,11 @@ use std::sync::Arc;
 
 use crate::cli::SessionSelector;
 use crate::cmd::Context;
-use crate::config::{AwsxProfile, ConfigFile, SsoSession};
 use crate::error::{Error, Result};
-use crate::settings::Settings;
 use crate::sso::binding::{self, SessionRecord};
 use crate::sso::{SessionSpec, Sessions};
+use awsx_config::settings::Settings;
+use awsx_config::{AwsxProfile, ConfigFile, SsoSession};
 use awsx_core::types::{ProfileName, SsoSessionName};
 use awsx_keychain::{self as store, SecretStore};
 
@@ -146,7 +146,7 @@ pub fn resolve_session(ctx: &Context, selector: &SessionSelector) -> Result<SsoS
     }
 }
 
-fn known_sessions(doc: &crate::config::Document) -> String {
+fn known_sessions(doc: &awsx_config::Document) -> String {
     let names = SsoSession::names(doc);
     if names.is_empty() {
         "none is configured yet: run awsx configure --start-url URL --sso-region REGION".to_owned()

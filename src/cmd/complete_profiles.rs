@@ -7,9 +7,9 @@
 //! later version can pass the word being completed without breaking older scripts.
 use std::io::Write as _;
 
-use crate::config::ConfigFile;
-use crate::config::profile::profile_names;
 use crate::error::{Error, Result};
+use awsx_config::ConfigFile;
+use awsx_config::profile::profile_names;
 use awsx_core::env::Env;
 
 /// The first argument that selects this command.

@@ -2,9 +2,9 @@
 //! user has to set up. The AWS CLI reads the same section.
 use crate::cli::ConfigureArgs;
 use crate::cmd::Context;
-use crate::config::{ConfigFile, Document, SsoSession};
 use crate::error::{Error, Result};
 use crate::sso::oidc::ACCOUNT_ACCESS_SCOPE;
+use awsx_config::{ConfigFile, Document, SsoSession};
 use awsx_core::types::{Region, SsoSessionName, StartUrl};
 
 pub fn run(ctx: &Context, args: ConfigureArgs) -> Result<()> {

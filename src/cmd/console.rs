@@ -7,10 +7,10 @@ use std::io::Write;
 use crate::cli::ConsoleArgs;
 use crate::cmd::login_ui::{open_in_browser, should_open_browser};
 use crate::cmd::{Context, common, credentials};
-use crate::config::AwsxProfile;
 use crate::creds::RoleCredentials;
 use crate::error::{Error, Result};
-use crate::settings::Settings;
+use awsx_config::AwsxProfile;
+use awsx_config::settings::Settings;
 use awsx_core::secret::Secret;
 
 const DEFAULT_ENDPOINT: &str = "https://signin.aws.amazon.com/federation";

@@ -4,13 +4,13 @@ use std::time::Instant;
 
 use crate::cmd::login_ui::TerminalUi;
 use crate::cmd::{Context, common};
-use crate::config::{AwsxProfile, SsoProfile, find_awsx_profile_cached};
 use crate::creds::RoleCredentials;
 use crate::creds::provider::{self, FastTier, RoleSource};
 use crate::error::{Error, Result};
-use crate::settings::Settings;
 use crate::sso::binding::{self, SessionRecord};
 use crate::sso::{LoginUi, SsoError};
+use awsx_config::settings::Settings;
+use awsx_config::{AwsxProfile, SsoProfile, find_awsx_profile_cached};
 use awsx_core::env::Env;
 use awsx_core::types::ProfileName;
 use awsx_keychain::Backend;
@@ -116,7 +116,7 @@ fn sso_credentials(
         .session
         .awsx
         .get("awsx_auto_login")
-        .and_then(|v| crate::config::profile::parse_bool(v));
+        .and_then(|v| awsx_config::profile::parse_bool(v));
     let auto_login = profile
         .auto_login
         .or(session_auto_login)

@@ -4,7 +4,7 @@ use super::Context;
 use crate::cli::DoctorArgs;
 use crate::doctor::{Check, DoctorError, Status, chain, clock, setup};
 use crate::error::Result;
-use crate::settings::Settings;
+use awsx_config::settings::Settings;
 
 pub fn run(ctx: &Context, args: DoctorArgs) -> Result<()> {
     let env = &ctx.env;
@@ -49,7 +49,7 @@ pub fn run(ctx: &Context, args: DoctorArgs) -> Result<()> {
     setup::long_lived_keys(credentials, &mut checks);
     setup::shell(env, &mut checks);
     let profile = match (&profile_name, config) {
-        (Some(name), Some(doc)) => crate::config::Profile::find(doc, name).ok().flatten(),
+        (Some(name), Some(doc)) => awsx_config::Profile::find(doc, name).ok().flatten(),
         _ => None,
     };
     checks.push(clock::check(env, &chain::region_for(env, profile.as_ref())));

@@ -14,8 +14,8 @@ use std::process::Command;
 
 use crate::cli::ExecArgs;
 use crate::cmd::{Context, common, credentials, exec_server};
-use crate::config::AwsxProfile;
 use crate::error::{Error, Result};
+use awsx_config::AwsxProfile;
 
 pub fn run(ctx: &Context, args: ExecArgs) -> Result<()> {
     let given = args.name.as_deref().or(args.profile.as_deref());

@@ -18,9 +18,9 @@ use std::process::Command;
 use std::sync::{Arc, Mutex};
 
 use crate::cmd::{Context, credentials};
-use crate::config::{AwsxProfile, ConfigFile};
 use crate::credserver::{self, Endpoint, Failure, Served};
 use crate::error::{Error, Result};
+use awsx_config::{AwsxProfile, ConfigFile};
 use awsx_core::exit::{ExitCode, HasExitCode};
 use awsx_core::types::{AccountId, ProfileName};
 

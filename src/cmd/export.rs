@@ -4,9 +4,9 @@ use std::io::Write;
 
 use crate::cli::{ExportArgs, ExportFormat};
 use crate::cmd::{Context, common, credentials};
-use crate::config::AwsxProfile;
 use crate::creds::RoleCredentials;
 use crate::error::Result;
+use awsx_config::AwsxProfile;
 use awsx_core::types::AccountId;
 
 pub fn run(ctx: &Context, args: ExportArgs) -> Result<()> {

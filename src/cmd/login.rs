@@ -9,8 +9,8 @@ use crate::cmd::Context;
 use crate::cmd::common;
 use crate::cmd::login_ui::{FlowChoice, TerminalUi};
 use crate::error::{Error, Result};
-use crate::settings::Settings;
 use crate::sso::{LoginOutcome, SsoToken};
+use awsx_config::settings::Settings;
 
 pub fn run(ctx: &Context, args: LoginArgs) -> Result<()> {
     let settings = Settings::load(&ctx.env)?;

@@ -7,9 +7,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use crate::settings::{Browser, Settings};
 use crate::sso::pkce::DEFAULT_TIMEOUT;
 use crate::sso::{DeviceAuthorization, LoginFlow, LoginUi};
+use awsx_config::settings::{Browser, Settings};
 use awsx_core::env::Env;
 
 /// What the command line asked for.

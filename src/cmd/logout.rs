@@ -11,9 +11,9 @@ use std::collections::BTreeSet;
 
 use crate::cli::LogoutArgs;
 use crate::cmd::{Context, common};
-use crate::config::{ConfigFile, SsoSession};
 use crate::error::{Error, Result};
-use crate::settings::Settings;
+use awsx_config::settings::Settings;
+use awsx_config::{ConfigFile, SsoSession};
 use awsx_core::exit::{ExitCode, HasExitCode};
 use awsx_core::types::SsoSessionName;
 use awsx_keychain::hot::HotTier;

@@ -11,10 +11,10 @@ use crate::breakglass::enroll;
 use crate::breakglass::input::Input;
 use crate::breakglass::{BreakglassError, credfile};
 use crate::cli::MigrateArgs;
-use crate::config::ConfigFile;
 use crate::error::{Error, Result};
-use crate::migrate::{LongLivedKey, long_lived_keys, masked_diff};
-use crate::settings::Settings;
+use awsx_config::ConfigFile;
+use awsx_config::migrate::{LongLivedKey, long_lived_keys, masked_diff};
+use awsx_config::settings::Settings;
 use awsx_core::types::IamUserName;
 
 /// What to do with one key.

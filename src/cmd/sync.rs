@@ -9,12 +9,12 @@ use std::time::Instant;
 use crate::cli::{SessionSelector, SyncArgs};
 use crate::cmd::login_ui::TerminalUi;
 use crate::cmd::{Context, common};
-use crate::config::{ConfigFile, SsoSession};
 use crate::error::{Error, Result};
-use crate::settings::Settings;
 use crate::sso::portal::{self, ListPolicy, Listing};
 use crate::sso::{SessionSpec, Sessions, SsoError, SsoToken};
 use crate::sync::{self, SessionListing};
+use awsx_config::settings::Settings;
+use awsx_config::{ConfigFile, SsoSession};
 use awsx_core::types::Region;
 
 pub fn run(ctx: &Context, args: SyncArgs) -> Result<()> {
@@ -141,7 +141,7 @@ pub fn run(ctx: &Context, args: SyncArgs) -> Result<()> {
     if args.dry_run {
         if before != after {
             // The context lines around the block may hold a profile's static keys.
-            let text = crate::config::mask::masked_diff(&path, &path, &before, &after);
+            let text = awsx_config::mask::masked_diff(&path, &path, &before, &after);
             let mut out = std::io::stdout().lock();
             out.write_all(text.as_bytes())?;
             out.flush()?;
@@ -275,7 +275,7 @@ fn outside_names(file: &ConfigFile) -> Result<HashSet<String>> {
         .iter()
         .filter(|s| !block.as_ref().is_some_and(|b| b.outer.contains(&s.start)))
         .filter_map(|s| match &s.name {
-            crate::config::lex::SectionName::Profile(n) => Some(n.clone()),
+            awsx_config::lex::SectionName::Profile(n) => Some(n.clone()),
             _ => None,
         })
         .collect())

@@ -14,12 +14,12 @@ use std::io::IsTerminal;
 use crate::cli::{Shell, UseArgs};
 use crate::cmd::login_ui::TerminalUi;
 use crate::cmd::{Context, common, credentials};
-use crate::config::{self, AwsxProfile, ConfigFile, SsoProfile};
 use crate::error::{Error, Result};
-use crate::history::History;
-use crate::settings::Settings;
 use crate::shell::{self, Action};
 use crate::sso::{SessionSpec, SsoError};
+use awsx_config::history::History;
+use awsx_config::settings::Settings;
+use awsx_config::{self as config, AwsxProfile, ConfigFile, SsoProfile};
 use awsx_core::exit::HasExitCode;
 use awsx_core::types::ProfileName;
 

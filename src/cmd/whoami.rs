@@ -5,8 +5,8 @@ use aws_credential_types::Credentials;
 
 use crate::cli::WhoamiArgs;
 use crate::cmd::{Context, common, credentials};
-use crate::config::AwsxProfile;
 use crate::error::{Error, Result};
+use awsx_config::AwsxProfile;
 use awsx_core::types::Region;
 
 /// Who the caller is, from GetCallerIdentity.

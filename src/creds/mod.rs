@@ -4,7 +4,7 @@ pub mod provider;
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
-use crate::config::AwsxProfile;
+use awsx_config::AwsxProfile;
 use awsx_core::secret::Secret;
 use awsx_core::types::{AccountId, Expiration};
 

@@ -9,10 +9,10 @@ use std::time::Duration;
 use time::OffsetDateTime;
 
 use super::RoleCredentials;
-use crate::config::SsoProfile;
 use crate::lock::{self, Acquired, LockGuard};
 use crate::sso::binding::{self, Binding, BoundRole, SessionRecord};
 use crate::sso::{LoginUi, SessionSpec, Sessions, SsoError, portal};
+use awsx_config::SsoProfile;
 use awsx_core::secret::Secret;
 use awsx_keychain::hot::HotTier;
 use awsx_keychain::{self as store, Backend, BackendChoice, EntryName, SecretStore, StoreError};

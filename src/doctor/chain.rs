@@ -7,10 +7,10 @@ use aws_credential_types::Credentials;
 use serde::Deserialize;
 
 use super::{Check, Status};
-use crate::config::{ConfigFile, Profile};
-use crate::migrate::redact_key_id;
+use awsx_config::{ConfigFile, Profile};
 use awsx_core::env::Env;
 use awsx_core::secret::Secret;
+use awsx_core::secret::redact_key_id;
 use awsx_core::types::{ProfileName, Region};
 
 /// The credential_process contract's Version 1 document.
@@ -62,7 +62,7 @@ pub fn run(env: &Env, name: &ProfileName, checks: &mut Vec<Check>) {
 
 /// The profile (as found in the config file, as found in the credentials file).
 pub fn find_profile(env: &Env, name: &ProfileName) -> (Option<Profile>, Option<Profile>) {
-    let from = |f: crate::config::Result<ConfigFile>| {
+    let from = |f: awsx_config::Result<ConfigFile>| {
         f.ok()
             .and_then(|f| Profile::find(f.doc(), name).ok().flatten())
     };

@@ -6,9 +6,9 @@ use std::time::Instant;
 use time::OffsetDateTime;
 
 use super::{Check, Status};
-use crate::config::profile::{Index, profile_names};
-use crate::config::{AwsxProfile, ConfigFile, Document, Profile, SsoSession};
-use crate::settings::Settings;
+use awsx_config::profile::{Index, profile_names};
+use awsx_config::settings::Settings;
+use awsx_config::{AwsxProfile, ConfigFile, Document, Profile, SsoSession};
 use awsx_core::env::Env;
 use awsx_core::types::{ProfileName, SsoSessionName};
 use awsx_keychain::{BackendChoice, EntryName, OpenedStore};
@@ -31,7 +31,7 @@ pub fn files(env: &Env, checks: &mut Vec<Check>) -> Files {
 
 fn parse(
     which: &str,
-    loaded: crate::config::Result<ConfigFile>,
+    loaded: awsx_config::Result<ConfigFile>,
     checks: &mut Vec<Check>,
 ) -> Option<ConfigFile> {
     let id = format!("{which}.parse");
@@ -432,7 +432,7 @@ pub fn session(
         Some(why) => format!(" (kept in the {}: at login {why})", store.backend()),
         None => String::new(),
     };
-    let spec = crate::config::ConfigFile::load_config(env)
+    let spec = awsx_config::ConfigFile::load_config(env)
         .ok()
         .and_then(|file| SsoSession::find(file.doc(), name).ok().flatten())
         .map(|s| crate::sso::SessionSpec::from_config(&s));
@@ -509,7 +509,7 @@ pub fn environment(
                 "env.AWS_ACCESS_KEY_ID",
                 format!(
                     "AWS_ACCESS_KEY_ID is set ({}): every SDK uses these environment credentials before any profile, so awsx is never asked",
-                    crate::migrate::redact_key_id(id)
+                    awsx_core::secret::redact_key_id(id)
                 ),
                 "unset AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY AWS_SESSION_TOKEN (and remove them from your shell's rc file)",
             ));
@@ -613,7 +613,7 @@ pub fn unknown_profile(
     let known: Vec<String> = config
         .map(|d| profile_names(d).iter().map(|n| n.to_string()).collect())
         .unwrap_or_default();
-    let close = crate::config::suggest(name, known.iter().map(String::as_str))
+    let close = awsx_config::suggest(name, known.iter().map(String::as_str))
         .into_iter()
         .map(|s| s.to_string())
         .collect();
@@ -625,7 +625,7 @@ pub fn long_lived_keys(credentials: Option<&Document>, checks: &mut Vec<Check>) 
     let Some(doc) = credentials else {
         return;
     };
-    let keys = crate::migrate::long_lived_keys(doc);
+    let keys = awsx_config::migrate::long_lived_keys(doc);
     if keys.is_empty() {
         checks.push(Check::ok(
             "credentials.long_lived_keys",

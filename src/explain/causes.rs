@@ -3,12 +3,12 @@
 use time::OffsetDateTime;
 
 use super::{Cause, Kind, Message, Origin, Subject, assume_role, parse};
-use crate::config::{AwsxProfile, ConfigFile, Document, Profile};
 use crate::doctor::chain::{self, Walk};
 use crate::doctor::{Check, Status, clock, setup};
-use crate::migrate::redact_key_id;
-use crate::settings::Settings;
+use awsx_config::settings::Settings;
+use awsx_config::{AwsxProfile, ConfigFile, Document, Profile};
 use awsx_core::env::Env;
+use awsx_core::secret::redact_key_id;
 use awsx_core::types::{Expiration, ProfileName, SsoSessionName};
 
 /// What awsx can see, gathered once.
@@ -378,7 +378,7 @@ impl<'a> View<'a> {
     fn known_profiles(&self) -> Vec<String> {
         self.config_doc()
             .map(|d| {
-                crate::config::profile::profile_names(d)
+                awsx_config::profile::profile_names(d)
                     .iter()
                     .map(|n| n.to_string())
                     .collect()

@@ -63,9 +63,9 @@ impl FailureRecord {
     }
 
     /// Write it atomically (temp file, fsync, rename), replacing the previous record.
-    pub fn save(&self, env: &Env) -> Result<(), crate::config::Error> {
+    pub fn save(&self, env: &Env) -> Result<(), awsx_config::Error> {
         let json = serde_json::to_vec_pretty(self).unwrap_or_default();
-        crate::config::atomic_write(&Self::path(env), &json, None)
+        awsx_config::atomic_write(&Self::path(env), &json, None)
     }
 
     /// The last record, or `None` when there is none (or it is unreadable: it is only a
@@ -99,7 +99,7 @@ impl FailureRecord {
 pub fn scrub(text: &str) -> String {
     let known = awsx_core::secret::scrub(text);
     let ids = KEY_ID.replace_all(&known, |c: &regex::Captures| {
-        crate::migrate::redact_key_id(&c[0])
+        awsx_core::secret::redact_key_id(&c[0])
     });
     SECRET_LIKE
         .replace_all(&ids, |c: &regex::Captures| {

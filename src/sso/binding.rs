@@ -21,8 +21,8 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use crate::config::SsoSession;
 use crate::creds::RoleCredentials;
+use awsx_config::SsoSession;
 use awsx_core::types::{Region, SsoSessionName, StartUrl};
 use awsx_keychain::{Backend, BackendChoice};
 

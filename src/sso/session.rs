@@ -32,7 +32,7 @@ pub struct SessionSpec {
 impl SessionSpec {
     /// The session as configured, with `sso:account:access` always among the scopes: it is
     /// what makes Identity Center grant a refresh token.
-    pub fn from_config(session: &crate::config::SsoSession) -> Self {
+    pub fn from_config(session: &awsx_config::SsoSession) -> Self {
         let mut scopes = session.registration_scopes.clone();
         if !scopes.iter().any(|s| s == oidc::ACCOUNT_ACCESS_SCOPE) {
             scopes.insert(0, oidc::ACCOUNT_ACCESS_SCOPE.to_owned());

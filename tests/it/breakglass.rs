@@ -2,7 +2,7 @@
 //! from stdin, MFA AssumeRole with SSO down, the keychain session served by
 //! `awsx::breakglass::cached_session`, expiry (exit 3), the audit log and the notify hook.
 use awsx::breakglass::{CachedSession, cached_session};
-use awsx::config::{AwsxProfile, BreakGlassProfile, ConfigFile};
+use awsx_config::{AwsxProfile, BreakGlassProfile, ConfigFile};
 use awsx_core::env::Env;
 use awsx_core::exit::{ExitCode, HasExitCode};
 use awsx_core::types::Expiration;
@@ -67,7 +67,7 @@ fn store(env: &TestEnv) -> std::sync::Arc<dyn SecretStore> {
 }
 
 fn profile(env: &TestEnv, name: &str) -> BreakGlassProfile {
-    let file = ConfigFile::load(&env.config_path(), awsx::config::Flavor::Config).unwrap();
+    let file = ConfigFile::load(&env.config_path(), awsx_config::Flavor::Config).unwrap();
     match AwsxProfile::resolve(file.doc(), &name.parse().unwrap()).unwrap() {
         AwsxProfile::BreakGlass(p) => p,
         other => panic!("not break-glass: {other:?}"),

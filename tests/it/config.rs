@@ -4,7 +4,7 @@
 use std::ops::Range;
 use std::path::PathBuf;
 
-use awsx::config::{
+use awsx_config::{
     AwsxProfile, ConfigFile, Document, Error, Flavor, MANAGED_BEGIN, MANAGED_END, Profile,
     SsoSession, find_awsx_profile,
 };
@@ -121,7 +121,7 @@ fn generated_documents_round_trip_and_edits_stay_in_their_lines() {
                 // A section sync does not write, inside the block, is refused, not deleted.
                 let foreign = doc.sections().iter().any(|s| {
                     block.inner.contains(&s.start)
-                        && !matches!(s.name, awsx::config::lex::SectionName::Profile(_))
+                        && !matches!(s.name, awsx_config::lex::SectionName::Profile(_))
                 });
                 match edited.replace_managed_block("[profile m]\nk = v\n") {
                     Ok(()) if !foreign => {
@@ -176,7 +176,7 @@ fn fixtures_resolve_as_the_aws_cli_reads_them() {
         .find(|f| f.0 == "odd-spacing.config")
         .expect("fixture");
     assert_eq!(
-        awsx::config::lex::first_error(&odd).map(|(line, _)| line),
+        awsx_config::lex::first_error(&odd).map(|(line, _)| line),
         Some(2)
     );
     assert_eq!(
@@ -246,7 +246,7 @@ fn the_garbage_fixture_is_kept_and_reported() {
     // Line 6, `[]`, is a header the SDKs accept (and ignore); the rest they refuse.
     assert_eq!(lines, vec![1, 4, 5]);
     assert_eq!(
-        awsx::config::lex::first_error(&text).map(|(line, _)| line),
+        awsx_config::lex::first_error(&text).map(|(line, _)| line),
         Some(1)
     );
 }
@@ -562,7 +562,7 @@ type Sections = std::collections::BTreeMap<String, Properties>;
 /// What awsx's reader makes of a file, in the suite's terms: its profiles (or sso-sessions)
 /// with their properties, several sections of one name merged as awsx merges them.
 fn awsx_sections(doc: &Document, session: bool) -> Sections {
-    use awsx::config::lex::SectionName;
+    use awsx_config::lex::SectionName;
     let mut out = Sections::new();
     for s in doc.sections() {
         let name = match (&s.name, session) {
@@ -573,7 +573,7 @@ fn awsx_sections(doc: &Document, session: bool) -> Sections {
             continue;
         }
         let same = doc.sections().iter().filter(|t| t.name == s.name);
-        let merged = awsx::config::session::merged(same).expect("at least one section");
+        let merged = awsx_config::session::merged(same).expect("at least one section");
         out.insert(name.clone(), merged.properties());
     }
     out

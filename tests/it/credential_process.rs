@@ -176,7 +176,7 @@ fn a_big_config_is_resolved_from_the_profile_cache_until_it_changes() {
         ));
     }
     env.append_config(&filler);
-    assert!(env.read_config().len() as u64 >= awsx::config::cache::CACHE_FROM_BYTES);
+    assert!(env.read_config().len() as u64 >= awsx_config::cache::CACHE_FROM_BYTES);
     // awsx never remembers a resolution of a file changed in the last 2 s (racy stamps).
     std::thread::sleep(std::time::Duration::from_millis(2100));
 

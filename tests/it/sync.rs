@@ -191,9 +191,9 @@ fn credential_process_paths_are_quoted_as_botocore_and_sh_split_them() {
         );
         // The config file keeps the whole line: the SDKs' parser cuts a value at a `#` or
         // `;` after white space, so the quoting keeps those out of the way.
-        let doc = awsx::config::Document::parse(
+        let doc = awsx_config::Document::parse(
             format!("[profile dev]\ncredential_process = {line}\n"),
-            awsx::config::Flavor::Config,
+            awsx_config::Flavor::Config,
             "config",
         );
         let value = &doc.sections()[0].get("credential_process").unwrap().value;

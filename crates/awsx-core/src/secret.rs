@@ -135,6 +135,16 @@ impl<T> std::fmt::Display for Secret<T> {
     }
 }
 
+/// An access key id as awsx shows it: `AKIAABCDEFGHIJKLWXYZ` → `AKIA…WXYZ`. Not a secret,
+/// but enough of one to find the account, so it is never printed whole.
+pub fn redact_key_id(id: &str) -> String {
+    if id.len() > 8 && id.is_ascii() {
+        format!("{}…{}", &id[..4], &id[id.len() - 4..])
+    } else {
+        "****".to_owned()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

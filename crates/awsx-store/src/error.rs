@@ -112,9 +112,7 @@ impl HasExitCode for StoreError {
             | StoreError::Quota { .. }
             | StoreError::Backend { .. } => ExitCode::KeychainUnavailable,
             StoreError::NotUtf8 { .. } => ExitCode::Failure,
-            StoreError::UnsupportedPlatform { .. } => {
-                ExitCode::Usage
-            }
+            StoreError::UnsupportedPlatform { .. } => ExitCode::Usage,
         }
     }
 }

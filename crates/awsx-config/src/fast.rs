@@ -94,7 +94,7 @@ pub(super) fn find_in_text(text: &str, path: &Path, name: &ProfileName) -> Resul
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::Error;
+    use crate::Error;
 
     const CONFIG: &str = "\
 [default]

@@ -8,7 +8,7 @@
 use std::collections::HashMap;
 
 use super::lex::{Kind, Lexer};
-use crate::migrate::redact_key_id;
+use awsx_core::secret::redact_key_id;
 
 /// Keys whose values are secrets.
 const SECRET_KEYS: [&str; 3] = [

@@ -18,7 +18,7 @@ use std::time::Duration;
 
 use awsx_core::env::Env;
 use awsx_core::exit::{ExitCode, HasExitCode};
-use awsx_keychain::BackendChoice;
+use awsx_core::keychain::BackendChoice;
 
 /// What `login` does with the verification URL.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -53,7 +53,7 @@ impl Default for Settings {
     fn default() -> Self {
         Settings {
             keychain: BackendChoice::Auto,
-            keychain_service: awsx_keychain::DEFAULT_SERVICE.to_owned(),
+            keychain_service: awsx_core::keychain::DEFAULT_SERVICE.to_owned(),
             refresh_margin: Duration::from_secs(15 * 60),
             hot_tier: true,
             auto_login: false,

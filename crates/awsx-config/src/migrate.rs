@@ -1,8 +1,8 @@
 //! `awsx migrate`'s library half: find the long-lived keys of a credentials file, remove
 //! the chosen ones (keeping every other byte), and describe the change as a diff in which
 //! no secret appears. Enrolment itself is `breakglass::enroll`.
-use crate::config::Document;
-use awsx_core::secret::Secret;
+use crate::Document;
+use awsx_core::secret::{Secret, redact_key_id};
 
 /// One long-lived access key (AKIA…) and the credentials-file profiles that hold it.
 #[derive(Debug, Clone)]
@@ -20,15 +20,6 @@ impl LongLivedKey {
     /// `AKIA…WXYZ`, as `awsx scan` shows keys.
     pub fn redacted(&self) -> String {
         redact_key_id(&self.access_key_id)
-    }
-}
-
-/// `AKIAABCDEFGHIJKLWXYZ` → `AKIA…WXYZ`.
-pub fn redact_key_id(id: &str) -> String {
-    if id.len() > 8 && id.is_ascii() {
-        format!("{}…{}", &id[..4], &id[id.len() - 4..])
-    } else {
-        "****".to_owned()
     }
 }
 
@@ -76,13 +67,13 @@ pub fn long_lived_keys(doc: &Document) -> Vec<LongLivedKey> {
 
 /// A unified diff of `old` → `new` with no secret shown (CRLF shown as `\r`).
 pub fn masked_diff(path: &str, old: &str, new: &str) -> String {
-    crate::config::mask::masked_diff(path, &format!("{path} (after migrate)"), old, new)
+    crate::mask::masked_diff(path, &format!("{path} (after migrate)"), old, new)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::Flavor;
+    use crate::Flavor;
 
     const FILE: &str = "# keys\r\n[default]\r\naws_access_key_id = AKIAOTHERKEY00000000\r\naws_secret_access_key = otherSecret\r\n\r\n[tmp]\r\naws_access_key_id = ASIATEMPORARY0000000\r\n[dup]\r\naws_access_key_id=AKIAOTHERKEY00000000\r\nregion = eu-west-1\r\n";
 

@@ -57,9 +57,9 @@ impl History {
         }
     }
 
-    pub fn save(&self, path: &Path) -> Result<(), crate::config::Error> {
+    pub fn save(&self, path: &Path) -> Result<(), crate::Error> {
         let json = serde_json::to_vec_pretty(self).unwrap_or_default();
-        crate::config::atomic_write(path, &json, None)
+        crate::atomic_write(path, &json, None)
     }
 
     /// `names` ordered by frecency (recent and frequent first); names never used keep their

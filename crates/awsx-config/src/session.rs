@@ -243,7 +243,7 @@ pub fn merged<'a>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::Flavor;
+    use crate::Flavor;
 
     fn doc(text: &str) -> Document {
         Document::parse(text, Flavor::Config, "~/.aws/config")

@@ -164,7 +164,7 @@ fn write_entry(path: &Path, entry: &Entry) -> std::io::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::SsoProfile;
+    use crate::SsoProfile;
 
     fn name(s: &str) -> ProfileName {
         s.parse().unwrap()

@@ -7,6 +7,11 @@
 //! is refused by every command with exit 2, naming the line and the fix, and never edited.
 //! What they accept is read as they read it (repeated sections merge, the last value wins;
 //! the AWS CLI v1 refuses those, which the document reports as warnings).
+//!
+//! Also the files of awsx's own: its settings (`settings`, config.toml), the profile-use
+//! history (`history`), and the static-key migration plan (`migrate`), with `diff` for
+//! showing an edit before it is made. Nothing here talks to a keychain or the network.
+#![forbid(unsafe_code)]
 pub mod cache;
 pub mod document;
 pub mod edit;
@@ -17,6 +22,11 @@ pub mod profile;
 pub mod session;
 pub mod suggest;
 pub mod write;
+
+pub mod diff;
+pub mod history;
+pub mod migrate;
+pub mod settings;
 
 use std::path::{Path, PathBuf};
 
