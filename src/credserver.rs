@@ -27,9 +27,9 @@ use std::time::Duration;
 
 use serde::Serialize;
 
-use crate::creds::RoleCredentials;
 use awsx_core::secret::Secret;
 use awsx_core::types::AccountId;
+use awsx_creds::RoleCredentials;
 
 /// The one path the endpoint answers.
 pub const PATH: &str = "/awsx/v1/credentials";

@@ -7,16 +7,13 @@
 //! So `awsx` is a small binary that answers exactly that case and `exec`s `awsx-main`
 //! (installed next to it) for everything else, with the same arguments: a miss, any other
 //! command, `--help`, logging, errors. Nothing here decides anything `awsx-main` would
-//! decide differently: it runs the same functions ([`crate::cmd::credentials::hot_tier_hit`]
+//! decide differently: it runs the same functions ([`awsx_creds::serve::cached_process_json`]
 //! and the profile lookup) and gives up at the first doubt. A hit is served only to the
 //! login that made it: the session record in awsx's cache dir (one small file) names the
 //! login and the keychain it chose, and the cached value must carry that binding (see
 //! `sso::binding`); with keyutils as the keychain the hit is read from it directly.
 use std::ffi::{OsStr, OsString};
 
-use crate::cmd::credentials::hot_tier_hit;
-use awsx_config::settings::Settings;
-use awsx_config::{AwsxProfile, find_awsx_profile_cached};
 use awsx_core::env::Env;
 use awsx_core::install::main_binary;
 use awsx_core::types::ProfileName;
@@ -37,14 +34,7 @@ pub fn serve(args: &[OsString], env: &Env) -> Option<String> {
             .parse()
             .ok()?,
     };
-    let settings = Settings::load(env).ok()?;
-    let profile = find_awsx_profile_cached(&env.cache_dir(), &env.aws_config_file(), &name).ok()?;
-    let AwsxProfile::Sso(profile) = profile else {
-        // Break-glass sessions are served from the keychain only.
-        return None;
-    };
-    hot_tier_hit(env, &settings, &profile)
-        .map(|creds| creds.to_process_json(Some(&profile.account_id)))
+    awsx_creds::serve::cached_process_json(env, &name)
 }
 
 /// `Some(profile)` for `credential-process`, `credential-process --profile NAME` or

@@ -7,7 +7,6 @@ pub mod breakglass;
 pub mod cli;
 pub mod cmd;
 pub mod complete;
-pub mod creds;
 pub mod credserver;
 pub mod doctor;
 pub mod error;

@@ -8,10 +8,10 @@ use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 use time::OffsetDateTime;
 
 use super::BreakglassError;
-use crate::creds::RoleCredentials;
 use awsx_core::env::Env;
 use awsx_core::secret::Secret;
 use awsx_core::types::{Expiration, IamUserName, Region};
+use awsx_creds::RoleCredentials;
 
 /// STS's global endpoint region, and IAM's signing region.
 pub const DEFAULT_REGION: &str = "us-east-1";

@@ -5,10 +5,10 @@ use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
 use super::BreakglassError;
-use crate::creds::RoleCredentials;
 use awsx_config::BreakGlassProfile;
 use awsx_core::secret::Secret;
 use awsx_core::types::{Expiration, ProfileName};
+use awsx_creds::RoleCredentials;
 use awsx_keychain::{EntryName, SecretStore};
 
 /// Served until this much is left; closer to the end an SDK could start a call that the

@@ -5,11 +5,11 @@ use std::sync::Arc;
 use crate::cli::SessionSelector;
 use crate::cmd::Context;
 use crate::error::{Error, Result};
-use crate::sso::binding::{self, SessionRecord};
 use crate::sso::{SessionSpec, Sessions};
 use awsx_config::settings::Settings;
 use awsx_config::{AwsxProfile, ConfigFile, SsoSession};
 use awsx_core::types::{ProfileName, SsoSessionName};
+use awsx_creds::binding::{self, SessionRecord};
 use awsx_keychain::{self as store, SecretStore};
 
 /// The keychain as the settings choose it. `auto`'s fallback warning goes to stderr once.
@@ -70,13 +70,9 @@ pub fn sessions<'a>(
         env: &ctx.env,
         store,
         cache_dir: ctx.env.cache_dir(),
-        margin: margin(settings),
+        margin: awsx_creds::serve::margin(settings),
         lock_wait: settings.lock_wait,
     }
-}
-
-pub fn margin(settings: &Settings) -> time::Duration {
-    time::Duration::try_from(settings.refresh_margin).unwrap_or(time::Duration::minutes(15))
 }
 
 /// A profile name given on the command line, else `AWS_PROFILE`.

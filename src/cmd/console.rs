@@ -7,11 +7,11 @@ use std::io::Write;
 use crate::cli::ConsoleArgs;
 use crate::cmd::login_ui::{open_in_browser, should_open_browser};
 use crate::cmd::{Context, common, credentials};
-use crate::creds::RoleCredentials;
 use crate::error::{Error, Result};
 use awsx_config::AwsxProfile;
 use awsx_config::settings::Settings;
 use awsx_core::secret::Secret;
+use awsx_creds::RoleCredentials;
 
 const DEFAULT_ENDPOINT: &str = "https://signin.aws.amazon.com/federation";
 const ISSUER: &str = "awsx";

@@ -11,7 +11,7 @@ pub fn run(ctx: &Context, args: CredentialProcessArgs) -> Result<()> {
     awsx_core::deadline::start(awsx_core::deadline::CREDENTIAL_PROCESS);
     let name = common::profile_name(ctx, args.profile.as_deref())?;
     let (creds, profile) = credentials::for_profile(ctx, &name)?;
-    let account = crate::creds::account_of(&profile);
+    let account = awsx_creds::account_of(&profile);
     let mut out = std::io::stdout().lock();
     writeln!(out, "{}", creds.to_process_json(account.as_ref()))?;
     out.flush()?;

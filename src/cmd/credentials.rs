@@ -4,14 +4,16 @@ use std::time::Instant;
 
 use crate::cmd::login_ui::TerminalUi;
 use crate::cmd::{Context, common};
-use crate::creds::RoleCredentials;
-use crate::creds::provider::{self, FastTier, RoleSource};
 use crate::error::{Error, Result};
-use crate::sso::binding::{self, SessionRecord};
+use crate::sso::provider::{self, RoleSource};
 use crate::sso::{LoginUi, SsoError};
 use awsx_config::settings::Settings;
 use awsx_config::{AwsxProfile, SsoProfile, find_awsx_profile_cached};
-use awsx_core::env::Env;
+use awsx_creds::RoleCredentials;
+use awsx_creds::binding::{self, SessionRecord};
+use awsx_creds::serve::{fast_tier_hit, margin};
+use awsx_creds::tier::{FastTier, entry_for};
+
 use awsx_core::types::ProfileName;
 use awsx_keychain::Backend;
 
@@ -44,33 +46,13 @@ pub fn for_profile(ctx: &Context, name: &ProfileName) -> Result<(RoleCredentials
     Ok((creds, profile))
 }
 
-/// Fresh credentials for `profile` from the fast tier (the hot tier, or keyutils when that
-/// is the session's keychain), bound to this HOME's login of its session, or `None`: the
-/// first step of serving an SSO profile, and everything the `awsx` front binary does (see
-/// `front`). One function, so both binaries decide a hit the same way.
-pub fn hot_tier_hit(
-    env: &Env,
-    settings: &Settings,
-    profile: &SsoProfile,
-) -> Option<RoleCredentials> {
-    let choice = settings.keychain;
-    provider::fast_hit(
-        &env.cache_dir(),
-        choice,
-        settings.hot_tier,
-        &settings.keychain_service,
-        common::margin(settings),
-        profile,
-    )
-}
-
 fn sso_credentials(
     ctx: &Context,
     settings: &Settings,
     profile: &SsoProfile,
 ) -> Result<RoleCredentials> {
-    let entry = provider::entry_for(profile);
-    if let Some(creds) = hot_tier_hit(&ctx.env, settings, profile) {
+    let entry = entry_for(profile);
+    if let Some(creds) = fast_tier_hit(&ctx.env, settings, profile) {
         tracing::debug!(entry = %entry, "fast tier hit");
         return Ok(creds);
     }
@@ -85,7 +67,7 @@ fn sso_credentials(
         && binding::session_backend(choice, record.as_ref()) != Some(Backend::Keyutils);
     let locked = if hot_in_front {
         let held = provider::lock_role(&ctx.env.cache_dir(), settings.lock_wait, profile)?;
-        if let Some(creds) = hot_tier_hit(&ctx.env, settings, profile) {
+        if let Some(creds) = fast_tier_hit(&ctx.env, settings, profile) {
             tracing::debug!(entry = %entry, "hot tier hit after waiting");
             return Ok(creds);
         }
@@ -107,7 +89,7 @@ fn sso_credentials(
     let source = RoleSource {
         sessions: &sessions,
         hot,
-        margin: common::margin(settings),
+        margin: margin(settings),
     };
     // The profile's `awsx_auto_login`, else its session's, else the global setting. Never in
     // doctor's or explain's probe: `awsx doctor` must not start a device login at the user's

@@ -4,16 +4,16 @@ use std::io::Write;
 
 use crate::cli::{ExportArgs, ExportFormat};
 use crate::cmd::{Context, common, credentials};
-use crate::creds::RoleCredentials;
 use crate::error::Result;
 use awsx_config::AwsxProfile;
 use awsx_core::types::AccountId;
+use awsx_creds::RoleCredentials;
 
 pub fn run(ctx: &Context, args: ExportArgs) -> Result<()> {
     let given = args.name.as_deref().or(args.profile.as_deref());
     let name = common::profile_name(ctx, given)?;
     let (creds, profile) = credentials::for_profile(ctx, &name)?;
-    let account = crate::creds::account_of(&profile);
+    let account = awsx_creds::account_of(&profile);
     let text = match args.format {
         ExportFormat::Json => format!("{}\n", creds.to_process_json(account.as_ref())),
         ExportFormat::Env => env_lines(&creds, region(&profile), account.as_ref()),

@@ -341,7 +341,7 @@ pub fn keychain(settings: &Settings, checks: &mut Vec<Check>) -> Option<OpenedSt
         }
     }
     // The same policy `credential-process` and the front binary follow.
-    let fast = crate::creds::provider::FastTier::for_backend(
+    let fast = awsx_creds::tier::FastTier::for_backend(
         backend,
         settings.hot_tier,
         &settings.keychain_service,
@@ -406,8 +406,8 @@ pub fn session(
         );
     };
     // The session's own keychain: with `auto`, the one its login chose and remembered.
-    let record = crate::sso::binding::SessionRecord::read(&env.cache_dir(), name);
-    let remembered = crate::sso::binding::session_backend(settings.keychain, record.as_ref())
+    let record = awsx_creds::binding::SessionRecord::read(&env.cache_dir(), name);
+    let remembered = awsx_creds::binding::session_backend(settings.keychain, record.as_ref())
         .filter(|b| *b != opened.backend());
     let own;
     let store = match remembered {
@@ -447,7 +447,7 @@ pub fn session(
         env,
         store,
         cache_dir: env.cache_dir(),
-        margin: crate::cmd::common::margin(settings),
+        margin: awsx_creds::serve::margin(settings),
         lock_wait: settings.lock_wait,
     };
     match sessions.cached_token(&spec) {

@@ -3,9 +3,9 @@
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
-use super::binding::{Binding, LoginId};
 use awsx_core::secret::Secret;
 use awsx_core::types::{Expiration, Region, StartUrl};
+use awsx_creds::binding::{Binding, LoginId};
 
 /// The OIDC client awsx registered for a session (RegisterClient). Reused until its
 /// secret expires (90 days at AWS), so a daily login costs no registration.

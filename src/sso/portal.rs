@@ -5,9 +5,9 @@ use time::OffsetDateTime;
 
 use super::error::{SsoError, describe};
 use super::model::SsoToken;
-use crate::creds::RoleCredentials;
 use awsx_core::secret::Secret;
 use awsx_core::types::{AccountId, Expiration, RoleName, SsoSessionName};
+use awsx_creds::RoleCredentials;
 
 /// GetRoleCredentials. Throttling is retried by the client's retry policy (bounded
 /// exponential backoff with jitter); what is left maps to an error the user can act on.

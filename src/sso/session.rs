@@ -7,7 +7,6 @@ use std::time::Duration;
 
 use time::OffsetDateTime;
 
-use super::binding::{LoginId, SessionRecord};
 use super::error::SsoError;
 use super::model::{ClientRegistration, DeviceAuthorization, SsoToken};
 use super::oidc::{self, RefreshFailure};
@@ -17,6 +16,7 @@ use crate::lock::{self, Acquired};
 use awsx_core::env::Env;
 use awsx_core::secret::Secret;
 use awsx_core::types::{Region, SsoSessionName, StartUrl};
+use awsx_creds::binding::{LoginId, SessionRecord};
 use awsx_keychain::{EntryName, SecretStore};
 
 /// An `[sso-session]` as awsx uses it.

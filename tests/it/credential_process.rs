@@ -877,7 +877,7 @@ fn a_400_day_lifetime_from_the_portal_is_kept_12_hours_at_most() {
         .get(&role_entry(SANDBOX, "AdministratorAccess"))
         .unwrap()
         .unwrap();
-    let stored: awsx::creds::RoleCredentials = serde_json::from_str(raw.expose()).unwrap();
+    let stored: awsx_creds::RoleCredentials = serde_json::from_str(raw.expose()).unwrap();
     assert!(
         stored.expiration.at() <= after + twelve,
         "{:?}",

@@ -21,10 +21,10 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use crate::creds::RoleCredentials;
+use crate::RoleCredentials;
 use awsx_config::SsoSession;
 use awsx_core::types::{Region, SsoSessionName, StartUrl};
-use awsx_keychain::{Backend, BackendChoice};
+use awsx_store::{Backend, BackendChoice};
 
 /// A random id minted at each login and kept by its refreshes. Not a secret: it only tells
 /// one login's cached credentials from another's.
@@ -188,7 +188,7 @@ pub fn session_backend(choice: BackendChoice, record: Option<&SessionRecord>) ->
 mod backend_id {
     use serde::{Deserialize, Deserializer, Serializer};
 
-    use awsx_keychain::Backend;
+    use awsx_store::Backend;
 
     pub fn serialize<S: Serializer>(backend: &Backend, s: S) -> Result<S::Ok, S::Error> {
         s.serialize_str(backend.id())

@@ -1,5 +1,12 @@
-//! Role credentials: the cached entry, its freshness rules, and the `credential_process` output.
-pub mod provider;
+//! Credentials as awsx caches and serves them, with no network, D-Bus or async runtime:
+//! the cached entry and its freshness rules ([`RoleCredentials`]), the binding of every
+//! cached value to the login that made it ([`binding`]), the fast-tier policy ([`tier`]),
+//! and the cache-hit answer both binaries give ([`serve`]). Fetching is `awsx_sso`'s job,
+//! one layer up; the front `awsx` binary links only this side.
+#![forbid(unsafe_code)]
+pub mod binding;
+pub mod serve;
+pub mod tier;
 
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
