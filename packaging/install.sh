@@ -129,7 +129,7 @@ fi
 if [ -z "$binary" ]; then
   command -v cargo >/dev/null 2>&1 || die "cargo is not installed (https://rustup.rs), or pass --binary PATH"
   echo "install.sh: building awsx (cargo build --release --locked)…"
-  (cd "$root" && cargo build --release --locked -p awsx --bins)
+  (cd "$root" && cargo build --release --locked -p awsx -p awsx-front --bins)
   binary=${CARGO_TARGET_DIR:-$root/target}/release/awsx
 fi
 [ -x "$binary" ] || die "no executable awsx at $binary"

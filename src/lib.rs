@@ -11,7 +11,6 @@ pub mod credserver;
 pub mod doctor;
 pub mod error;
 pub mod explain;
-pub mod front;
 pub mod lock;
 pub mod scan;
 pub mod shell;

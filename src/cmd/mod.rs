@@ -178,7 +178,10 @@ fn at_most_debug_below_awsx(
 ) -> tracing_subscriber::filter::Targets {
     use tracing_subscriber::filter::{LevelFilter, Targets};
 
-    let is_awsx = |target: &str| target == "awsx" || target.starts_with("awsx::");
+    // awsx's crates: `awsx` (this one) and `awsx_*` (awsx_core, awsx_sso, …).
+    let is_awsx = |target: &str| {
+        target == "awsx" || target.starts_with("awsx::") || target.starts_with("awsx_")
+    };
     let mut capped = Targets::new().with_targets(filter.iter().map(|(target, level)| {
         let level = if is_awsx(target) {
             level

@@ -471,9 +471,19 @@ pub fn run_with_stdin(env: &TestEnv, args: &[&str], stdin: &str) -> Run {
     Run::from(child.wait_with_output().expect("wait for awsx"))
 }
 
-/// The awsx binary cargo built for this test run (never one found on PATH).
+/// The awsx binary cargo built for this test run (never one found on PATH): the front
+/// `awsx` of the awsx-front package, next to this package's `awsx-main`. Cargo builds
+/// another package's binary only when asked, so scripts/test builds the workspace's
+/// binaries before it runs the tests.
 pub fn awsx_bin() -> PathBuf {
-    PathBuf::from(env!("CARGO_BIN_EXE_awsx"))
+    let main = PathBuf::from(env!("CARGO_BIN_EXE_awsx-main"));
+    let front = main.with_file_name(if cfg!(windows) { "awsx.exe" } else { "awsx" });
+    assert!(
+        front.is_file(),
+        "{} is missing: run `cargo build --workspace --bins` first (scripts/test does)",
+        front.display()
+    );
+    front
 }
 
 /// Stops the test's own tmux server (by its socket) when the test ends, however it ends.

@@ -14,7 +14,7 @@ const OTHER_SECRET: &str = "Xy7+QpL2mN9vR4tK8wB3jH6fD1sA5gE0cZ/uYoIi";
 /// Run the freshly built awsx in `dir` with nothing of the caller's environment: a fixed
 /// PATH, HOME set to `home`, and `vars`.
 fn awsx(dir: &Path, home: &Path, vars: &[(&str, &str)], args: &[&str]) -> Output {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_awsx"));
+    let mut cmd = Command::new(crate::harness::awsx_bin());
     cmd.env_clear()
         // scan starts no programs; a fixed PATH keeps the developer's own out of the test.
         .env("PATH", "/usr/local/bin:/usr/bin:/bin")

@@ -104,6 +104,7 @@ pub fn tier_hit(
 /// keyutils as a keychain (Linux only): the fast tier when it holds the session.
 #[cfg(all(target_os = "linux", not(awsx_portable)))]
 fn keyutils_store(service: &str) -> Option<Arc<dyn SecretStore>> {
+    tracing::debug!(backend = "keyutils", "opening the keychain the login chose");
     let store = awsx_store::keyutils::KeyutilsStore::open(service).ok()?;
     Some(Arc::new(store))
 }
