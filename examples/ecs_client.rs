@@ -24,7 +24,7 @@ fn main() {
         .expect("a runtime");
     runtime.block_on(async {
         // awsx's SDK setup for the HTTP client and the emulator's endpoint (AWS_ENDPOINT_URL_STS).
-        let base = awsx::aws::sdk_config(
+        let base = awsx_aws::sdk_config(
             &awsx_core::env::Env::from_process(),
             &"us-east-1".parse().expect("a region"),
             None,

@@ -16,9 +16,9 @@ pub enum Error {
     #[error(transparent)]
     Store(#[from] awsx_keychain::StoreError),
     #[error(transparent)]
-    Sso(#[from] crate::sso::SsoError),
+    Sso(#[from] awsx_sso::SsoError),
     #[error(transparent)]
-    Setup(#[from] crate::aws::SetupError),
+    Setup(#[from] awsx_aws::SetupError),
     /// A call to AWS outside the SSO layer (STS, console federation) failed; the message
     /// says what to do.
     #[error("{operation} failed: {message}")]

@@ -2,7 +2,7 @@
 //! `credential_process` for every AWS SDK, and account switching in the shell.
 //!
 //! Library code never prints; `cmd::*` renders. stdout is reserved for machine-read output.
-pub mod aws;
+#![forbid(unsafe_code)]
 pub mod breakglass;
 pub mod cli;
 pub mod cmd;
@@ -11,10 +11,8 @@ pub mod credserver;
 pub mod doctor;
 pub mod error;
 pub mod explain;
-pub mod lock;
 pub mod scan;
 pub mod shell;
-pub mod sso;
 pub mod sync;
 
 use awsx_core::exit::{self, HasExitCode};

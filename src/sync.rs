@@ -14,10 +14,10 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 
 use std::path::{Path, PathBuf};
 
-use crate::sso::portal::AccountRoles;
 use awsx_config::document::{Document, Flavor};
 use awsx_core::env::Env;
 use awsx_core::types::{AccountId, ProfileName, Region, RoleName, SsoSessionName};
+use awsx_sso::portal::AccountRoles;
 
 /// One profile in the managed block.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -143,7 +143,7 @@ fn attempt(
     event.mfa_serial = Some(mfa_serial.clone());
     let code = super::input::parse_totp(&read_code(&mfa_serial)?)?;
 
-    let rt = crate::aws::runtime()?;
+    let rt = awsx_aws::runtime()?;
     let assumed = rt.block_on(async {
         let clients = Clients::new(env, profile.region.as_ref(), key.credentials()).await?;
         remote::assume_role(

@@ -63,7 +63,7 @@ pub fn enroll(
         enrolled: now,
     };
     let mut warnings = Vec::new();
-    let rt = crate::aws::runtime()?;
+    let rt = awsx_aws::runtime()?;
     rt.block_on(async {
         let clients = Clients::new(env, None, stored.credentials()).await?;
         stored.user_arn = remote::caller_arn(&clients.sts).await?;

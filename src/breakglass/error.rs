@@ -78,7 +78,7 @@ pub enum BreakglassError {
     Store(#[from] StoreError),
 
     #[error(transparent)]
-    Setup(#[from] crate::aws::SetupError),
+    Setup(#[from] awsx_aws::SetupError),
 
     #[error(transparent)]
     ConfigFile(#[from] awsx_config::Error),

@@ -45,7 +45,7 @@ pub fn check(
     store: &dyn SecretStore,
     now: OffsetDateTime,
 ) -> Result<Vec<Checked>, BreakglassError> {
-    let rt = crate::aws::runtime()?;
+    let rt = awsx_aws::runtime()?;
     let mut out = Vec::new();
     for user in enrolled_users(store)? {
         let key = StoredKey::load(store, &user)?;
@@ -102,7 +102,7 @@ pub fn rotate(
     now: OffsetDateTime,
 ) -> Result<Rotated, BreakglassError> {
     let old = StoredKey::load(store, user)?;
-    let rt = crate::aws::runtime()?;
+    let rt = awsx_aws::runtime()?;
     rt.block_on(async {
         let old_clients = Clients::new(env, None, old.credentials()).await?;
         let (id, secret, created) = remote::create_access_key(&old_clients.iam, user).await?;

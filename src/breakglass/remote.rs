@@ -32,10 +32,10 @@ impl Clients {
             .parse()
             .map_err(|e: awsx_core::types::InvalidValue| BreakglassError::Config(e.to_string()))?;
         let sts_config =
-            crate::aws::sdk_config(env, region.unwrap_or(&default), Some(credentials.clone()))
+            awsx_aws::sdk_config(env, region.unwrap_or(&default), Some(credentials.clone()))
                 .await?;
         // IAM is a global service signed for us-east-1 whatever the profile's region.
-        let iam_config = crate::aws::sdk_config(env, &default, Some(credentials)).await?;
+        let iam_config = awsx_aws::sdk_config(env, &default, Some(credentials)).await?;
         Ok(Clients {
             sts: aws_sdk_sts::Client::new(&sts_config),
             iam: aws_sdk_iam::Client::new(&iam_config),

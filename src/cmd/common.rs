@@ -5,12 +5,12 @@ use std::sync::Arc;
 use crate::cli::SessionSelector;
 use crate::cmd::Context;
 use crate::error::{Error, Result};
-use crate::sso::{SessionSpec, Sessions};
 use awsx_config::settings::Settings;
 use awsx_config::{AwsxProfile, ConfigFile, SsoSession};
 use awsx_core::types::{ProfileName, SsoSessionName};
 use awsx_creds::binding::{self, SessionRecord};
 use awsx_keychain::{self as store, SecretStore};
+use awsx_sso::{SessionSpec, Sessions};
 
 /// The keychain as the settings choose it. `auto`'s fallback warning goes to stderr once.
 pub fn open_store(settings: &Settings) -> Result<Arc<dyn SecretStore>> {

@@ -3,9 +3,9 @@
 use crate::cli::ConfigureArgs;
 use crate::cmd::Context;
 use crate::error::{Error, Result};
-use crate::sso::oidc::ACCOUNT_ACCESS_SCOPE;
 use awsx_config::{ConfigFile, Document, SsoSession};
 use awsx_core::types::{Region, SsoSessionName, StartUrl};
+use awsx_sso::oidc::ACCOUNT_ACCESS_SCOPE;
 
 pub fn run(ctx: &Context, args: ConfigureArgs) -> Result<()> {
     let start_url: StartUrl = args.start_url.parse().map_err(|e| {

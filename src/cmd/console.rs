@@ -37,7 +37,7 @@ pub fn run(ctx: &Context, args: ConsoleArgs) -> Result<()> {
         }
         None => default_destination(region.as_deref()),
     };
-    let runtime = crate::aws::runtime()?;
+    let runtime = awsx_aws::runtime()?;
     let token = runtime.block_on(signin_token(ctx, endpoint, &creds))?;
     let url = login_url(endpoint, &destination, &token);
     let settings = Settings::load(&ctx.env)?;
@@ -103,7 +103,7 @@ async fn signin_token(
         operation: "console sign-in (getSigninToken)",
         message,
     };
-    let (status, body) = crate::aws::http_get(&ctx.env, url.expose())
+    let (status, body) = awsx_aws::http_get(&ctx.env, url.expose())
         .await
         .map_err(|e| failed(format!("{e}; check the network and AWSX_SIGNIN_ENDPOINT")))?;
     if status != 200 {

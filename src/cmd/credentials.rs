@@ -5,14 +5,14 @@ use std::time::Instant;
 use crate::cmd::login_ui::TerminalUi;
 use crate::cmd::{Context, common};
 use crate::error::{Error, Result};
-use crate::sso::provider::{self, RoleSource};
-use crate::sso::{LoginUi, SsoError};
 use awsx_config::settings::Settings;
 use awsx_config::{AwsxProfile, SsoProfile, find_awsx_profile_cached};
 use awsx_creds::RoleCredentials;
 use awsx_creds::binding::{self, SessionRecord};
 use awsx_creds::serve::{fast_tier_hit, margin};
 use awsx_creds::tier::{FastTier, entry_for};
+use awsx_sso::provider::{self, Origin, RoleSource};
+use awsx_sso::{LoginUi, SsoError};
 
 use awsx_core::types::ProfileName;
 use awsx_keychain::Backend;
@@ -110,9 +110,17 @@ fn sso_credentials(
         None
     };
     let login = tty_ui.as_mut().map(|ui| ui as &mut dyn LoginUi);
-    let served = match locked {
-        Some((_guard, acquired)) => source.role_credentials_locked(profile, acquired, login),
-        None => source.role_credentials(profile, login),
+    // A keychain hit needs no runtime: only a fetch (or a login) builds one.
+    let cached = match &locked {
+        Some(_) => None,
+        None => source.cached(profile).map_err(SsoError::from)?,
+    };
+    let served = match (cached, locked) {
+        (Some(creds), _) => Ok((creds, Origin::Keychain)),
+        (None, Some((_guard, acquired))) => {
+            awsx_aws::runtime()?.block_on(source.role_credentials_locked(profile, acquired, login))
+        }
+        (None, None) => awsx_aws::runtime()?.block_on(source.role_credentials(profile, login)),
     };
     match served {
         Ok((creds, origin)) => {

@@ -9,8 +9,8 @@ use crate::cmd::Context;
 use crate::cmd::common;
 use crate::cmd::login_ui::{FlowChoice, TerminalUi};
 use crate::error::{Error, Result};
-use crate::sso::{LoginOutcome, SsoToken};
 use awsx_config::settings::Settings;
+use awsx_sso::{LoginOutcome, SsoToken};
 
 pub fn run(ctx: &Context, args: LoginArgs) -> Result<()> {
     let settings = Settings::load(&ctx.env)?;
@@ -52,7 +52,7 @@ pub fn run(ctx: &Context, args: LoginArgs) -> Result<()> {
         _ => FlowChoice::Auto,
     };
     let mut ui = TerminalUi::for_login(&ctx.env, &settings, choice);
-    let runtime = crate::aws::runtime()?;
+    let runtime = awsx_aws::runtime()?;
     let outcome = runtime.block_on(async {
         tokio::select! {
             outcome = sessions.login(&spec, args.force, &mut ui) => Some(outcome),

@@ -7,10 +7,10 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use crate::sso::pkce::DEFAULT_TIMEOUT;
-use crate::sso::{DeviceAuthorization, LoginFlow, LoginUi};
 use awsx_config::settings::{Browser, Settings};
 use awsx_core::env::Env;
+use awsx_sso::pkce::DEFAULT_TIMEOUT;
+use awsx_sso::{DeviceAuthorization, LoginFlow, LoginUi};
 
 /// What the command line asked for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -26,7 +26,7 @@ pub fn run(ctx: &Context, args: LogoutArgs) -> Result<()> {
         vec![common::resolve_session(ctx, &args.session)?.name]
     };
     let hot = HotTier::open(&settings.keychain_service);
-    let runtime = crate::aws::runtime()?;
+    let runtime = awsx_aws::runtime()?;
     let mut unreachable: Option<Error> = None;
 
     for name in &targets {

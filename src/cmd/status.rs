@@ -7,12 +7,12 @@ use crate::cli::StatusArgs;
 use crate::cmd::login::human_duration;
 use crate::cmd::{Context, common};
 use crate::error::{Error, Result};
-use crate::sso::SessionSpec;
 use awsx_config::settings::Settings;
 use awsx_config::{ConfigFile, SsoSession};
 use awsx_creds::RoleCredentials;
 use awsx_creds::tier::FastTier;
 use awsx_keychain::{self as store, Backend, EntryName, SecretStore};
+use awsx_sso::SessionSpec;
 
 /// `--json` output, schema version 1 (documented in the README).
 #[derive(Serialize)]

@@ -10,12 +10,12 @@ use crate::cli::{SessionSelector, SyncArgs};
 use crate::cmd::login_ui::TerminalUi;
 use crate::cmd::{Context, common};
 use crate::error::{Error, Result};
-use crate::sso::portal::{self, ListPolicy, Listing};
-use crate::sso::{SessionSpec, Sessions, SsoError, SsoToken};
 use crate::sync::{self, SessionListing};
 use awsx_config::settings::Settings;
 use awsx_config::{ConfigFile, SsoSession};
 use awsx_core::types::Region;
+use awsx_sso::portal::{self, ListPolicy, Listing};
+use awsx_sso::{SessionSpec, Sessions, SsoError, SsoToken};
 
 pub fn run(ctx: &Context, args: SyncArgs) -> Result<()> {
     let started = Instant::now();
@@ -49,7 +49,7 @@ pub fn run(ctx: &Context, args: SyncArgs) -> Result<()> {
 
     let store = common::open_store(&settings)?;
     let sessions = common::sessions(ctx, &settings, store.as_ref());
-    let runtime = crate::aws::runtime()?;
+    let runtime = awsx_aws::runtime()?;
     let mut listings: Vec<(SsoSession, Region, Listing)> = Vec::new();
     for session in &sessions_to_sync {
         let spec = SessionSpec::from_config(session);

@@ -16,12 +16,12 @@ use crate::cmd::login_ui::TerminalUi;
 use crate::cmd::{Context, common, credentials};
 use crate::error::{Error, Result};
 use crate::shell::{self, Action};
-use crate::sso::{SessionSpec, SsoError};
 use awsx_config::history::History;
 use awsx_config::settings::Settings;
 use awsx_config::{self as config, AwsxProfile, ConfigFile, SsoProfile};
 use awsx_core::exit::HasExitCode;
 use awsx_core::types::ProfileName;
+use awsx_sso::{SessionSpec, SsoError};
 
 /// Variables that carry credentials and beat AWS_PROFILE in every SDK.
 const STALE_CREDENTIALS: [&str; 5] = [
@@ -216,7 +216,7 @@ fn check_credentials(
             let sessions = common::sessions(ctx, settings, store.as_ref());
             let spec = SessionSpec::from_config(&profile.session);
             let mut ui = TerminalUi::stderr(&ctx.env, settings, false);
-            let runtime = crate::aws::runtime()?;
+            let runtime = awsx_aws::runtime()?;
             let outcome = runtime.block_on(sessions.login(&spec, false, &mut ui));
             ui.finish();
             outcome?;

@@ -40,9 +40,9 @@ pub fn run(ctx: &Context, args: WhoamiArgs) -> Result<()> {
         ),
         "awsx",
     );
-    let runtime = crate::aws::runtime()?;
+    let runtime = awsx_aws::runtime()?;
     let out = runtime.block_on(async {
-        let config = crate::aws::sdk_config(&ctx.env, &region, Some(credentials))
+        let config = awsx_aws::sdk_config(&ctx.env, &region, Some(credentials))
             .await
             .map_err(Error::Setup)?;
         let client = aws_sdk_sts::Client::new(&config);
@@ -54,7 +54,7 @@ pub fn run(ctx: &Context, args: WhoamiArgs) -> Result<()> {
                 operation: "STS GetCallerIdentity",
                 message: format!(
                     "{}; check the network, or run awsx login if the session ended",
-                    crate::sso::error::describe(&e)
+                    awsx_aws::describe_sdk_error(&e)
                 ),
             })
     })?;

@@ -353,9 +353,9 @@ where
     F: FnOnce(aws_sdk_sts::Client) -> Fut,
     Fut: std::future::Future<Output = Result<T, String>>,
 {
-    let rt = crate::aws::runtime().map_err(|e| e.to_string())?;
+    let rt = awsx_aws::runtime().map_err(|e| e.to_string())?;
     rt.block_on(async {
-        let config = crate::aws::sdk_config(env, region, Some(creds))
+        let config = awsx_aws::sdk_config(env, region, Some(creds))
             .await
             .map_err(|e| e.to_string())?;
         call(aws_sdk_sts::Client::new(&config)).await
@@ -368,7 +368,7 @@ fn caller_arn(env: &Env, region: &Region, creds: Credentials) -> Result<String, 
             .get_caller_identity()
             .send()
             .await
-            .map_err(|e| crate::sso::error::describe(&e))?;
+            .map_err(|e| awsx_aws::describe_sdk_error(&e))?;
         Ok(out.arn().unwrap_or("(no ARN returned)").to_owned())
     })
 }
@@ -386,7 +386,7 @@ fn assume_role(
             .role_session_name("awsx-doctor")
             .send()
             .await
-            .map_err(|e| crate::sso::error::describe(&e))?;
+            .map_err(|e| awsx_aws::describe_sdk_error(&e))?;
         let c = out
             .credentials()
             .ok_or("AssumeRole returned no credentials")?;

@@ -57,7 +57,7 @@ pub fn check(env: &Env, region: &Region) -> Check {
 
 /// Server time minus local time (at the middle of the round trip).
 fn server_offset(env: &Env, region: &Region) -> Result<time::Duration, String> {
-    let rt = crate::aws::runtime().map_err(|e| e.to_string())?;
+    let rt = awsx_aws::runtime().map_err(|e| e.to_string())?;
     rt.block_on(async {
         let dummy = Credentials::new(
             "AKIAAWSXDOCTORPROBE0",
@@ -66,7 +66,7 @@ fn server_offset(env: &Env, region: &Region) -> Result<time::Duration, String> {
             None,
             "awsx-doctor",
         );
-        let config = crate::aws::sdk_config(env, region, Some(dummy))
+        let config = awsx_aws::sdk_config(env, region, Some(dummy))
             .await
             .map_err(|e| e.to_string())?;
         // One attempt, 5 s at most: the probe is one question among many checks, and the
@@ -76,7 +76,7 @@ fn server_offset(env: &Env, region: &Region) -> Result<time::Duration, String> {
                 .retry_config(RetryConfig::disabled())
                 .timeout_config(
                     TimeoutConfig::builder()
-                        .connect_timeout(crate::aws::CONNECT_TIMEOUT)
+                        .connect_timeout(awsx_aws::CONNECT_TIMEOUT)
                         .operation_timeout(PROBE_TIMEOUT)
                         .build(),
                 )

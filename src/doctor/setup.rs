@@ -435,7 +435,7 @@ pub fn session(
     let spec = awsx_config::ConfigFile::load_config(env)
         .ok()
         .and_then(|file| SsoSession::find(file.doc(), name).ok().flatten())
-        .map(|s| crate::sso::SessionSpec::from_config(&s));
+        .map(|s| awsx_sso::SessionSpec::from_config(&s));
     let Some(spec) = spec else {
         return Check::fail(
             id,
@@ -443,7 +443,7 @@ pub fn session(
             "run awsx configure --start-url URL --sso-region REGION",
         );
     };
-    let sessions = crate::sso::Sessions {
+    let sessions = awsx_sso::Sessions {
         env,
         store,
         cache_dir: env.cache_dir(),

@@ -285,9 +285,9 @@ fn assume_with_the_right_code_caches_a_session_that_the_sdk_accepts() {
     // The real SDK accepts the credentials, and they are the assumed break-glass role.
     let creds = served.credentials;
     let vars = Env::from_vars(env.env_vars());
-    let rt = awsx::aws::runtime().unwrap();
+    let rt = awsx_aws::runtime().unwrap();
     let arn = rt.block_on(async {
-        let config = awsx::aws::sdk_config(
+        let config = awsx_aws::sdk_config(
             &vars,
             &"us-east-1".parse().unwrap(),
             Some(aws_credential_types::Credentials::new(
@@ -623,9 +623,9 @@ fn rotate_leaves_exactly_one_working_key_and_check_passes() {
         .code(1)
         .stderr_contains("InvalidClientTokenId");
     let vars = Env::from_vars(env.env_vars());
-    let rt = awsx::aws::runtime().unwrap();
+    let rt = awsx_aws::runtime().unwrap();
     let keys = rt.block_on(async {
-        let config = awsx::aws::sdk_config(
+        let config = awsx_aws::sdk_config(
             &vars,
             &"us-east-1".parse().unwrap(),
             Some(aws_credential_types::Credentials::new(

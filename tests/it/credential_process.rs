@@ -508,7 +508,7 @@ fn the_rust_sdk_reads_awsx_through_its_profile_provider() {
         .unwrap();
     let identity = runtime.block_on(async {
         // awsx's own SDK setup supplies the HTTP client; the provider and endpoint are the test's.
-        let base = awsx::aws::sdk_config(
+        let base = awsx_aws::sdk_config(
             &awsx_core::env::Env::from_vars(env.env_vars()),
             &"us-east-1".parse().unwrap(),
             None,
@@ -941,15 +941,15 @@ fn a_refresh_and_a_fetch_against_hung_endpoints_share_one_deadline() {
 fn a_caller_waiting_on_another_process_fetch_says_so_and_exits_1() {
     let mut env = logged_in();
     env.set_env("AWSX_LOCK_WAIT_SECONDS", "1");
-    let path = awsx::lock::lock_path(
+    let path = awsx_sso::lock::lock_path(
         &env.cache_dir().join("awsx"),
         "role",
         &["acme", SANDBOX, "AdministratorAccess"],
     );
     // This test process is the other one, in the middle of its fetch.
-    let _held = awsx::lock::acquire(
+    let _held = awsx_sso::lock::acquire(
         &path,
-        awsx::lock::Holder::Fetch {
+        awsx_sso::lock::Holder::Fetch {
             what: "the test's".into(),
         },
         std::time::Duration::ZERO,

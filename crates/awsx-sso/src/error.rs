@@ -69,9 +69,9 @@ pub enum SsoError {
         what: String,
     },
     #[error(transparent)]
-    Setup(#[from] crate::aws::SetupError),
+    Setup(#[from] awsx_aws::SetupError),
     #[error(transparent)]
-    Store(#[from] awsx_keychain::StoreError),
+    Store(#[from] awsx_store::StoreError),
     #[error(transparent)]
     Lock(#[from] crate::lock::LockError),
 }
@@ -90,42 +90,4 @@ impl HasExitCode for SsoError {
     }
 }
 
-/// The SDK error's short, secret-free description: the service's code and message, or the
-/// transport failure.
-pub(crate) fn describe<E>(
-    err: &aws_smithy_runtime_api::client::result::SdkError<
-        E,
-        aws_smithy_runtime_api::client::orchestrator::HttpResponse,
-    >,
-) -> String
-where
-    E: aws_smithy_types::error::metadata::ProvideErrorMetadata + std::error::Error + 'static,
-{
-    use aws_smithy_runtime_api::client::result::SdkError;
-    if crate::aws::is_reply_too_large(err) {
-        return crate::aws::ReplyTooLarge.to_string();
-    }
-    match err {
-        SdkError::ServiceError(service) => {
-            let e = service.err();
-            match (e.code(), e.message()) {
-                (Some(code), Some(msg)) => format!("{code}: {msg}"),
-                (Some(code), None) => code.to_owned(),
-                _ => format!("HTTP {}", service.raw().status().as_u16()),
-            }
-        }
-        SdkError::TimeoutError(_) => awsx_core::deadline::timed_out(),
-        SdkError::DispatchFailure(f) => {
-            if f.is_io() {
-                "cannot connect (network or endpoint unreachable)".to_owned()
-            } else if f.is_timeout() {
-                "timed out connecting".to_owned()
-            } else {
-                "the request could not be sent".to_owned()
-            }
-        }
-        SdkError::ResponseError(_) => "unreadable response".to_owned(),
-        SdkError::ConstructionFailure(_) => "the request could not be built".to_owned(),
-        _ => "unknown SDK error".to_owned(),
-    }
-}
+pub(crate) use awsx_aws::describe_sdk_error as describe;

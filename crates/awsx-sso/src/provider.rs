@@ -9,14 +9,14 @@ use std::time::Duration;
 use time::OffsetDateTime;
 
 use crate::lock::{self, Acquired, LockGuard};
-use crate::sso::{LoginUi, SessionSpec, Sessions, SsoError, portal};
+use crate::{LoginUi, SessionSpec, Sessions, SsoError, portal};
 use awsx_config::SsoProfile;
 use awsx_core::secret::Secret;
 use awsx_creds::RoleCredentials;
 use awsx_creds::binding::{self, Binding, BoundRole, SessionRecord};
 use awsx_creds::tier::entry_for;
-use awsx_keychain::hot::HotTier;
-use awsx_keychain::{EntryName, SecretStore, StoreError};
+use awsx_store::hot::HotTier;
+use awsx_store::{EntryName, SecretStore, StoreError};
 
 /// Take the lock of `profile`'s role: one process fetches, the others wait and re-read.
 pub fn lock_role(
@@ -112,7 +112,7 @@ impl RoleSource<'_> {
     /// Fresh credentials for `profile`: from the keychain, or fetched once for everyone.
     /// With `login`, a missing or dead SSO session starts the device flow through it
     /// (auto-login); without, it is `SsoError::LoginRequired`.
-    pub fn role_credentials(
+    pub async fn role_credentials(
         &self,
         profile: &SsoProfile,
         login: Option<&mut dyn LoginUi>,
@@ -122,11 +122,11 @@ impl RoleSource<'_> {
         }
         let (_guard, acquired) =
             lock_role(&self.sessions.cache_dir, self.sessions.lock_wait, profile)?;
-        self.role_credentials_locked(profile, acquired, login)
+        self.role_credentials_locked(profile, acquired, login).await
     }
 
     /// `role_credentials` for a caller that already holds the role's lock.
-    pub fn role_credentials_locked(
+    pub async fn role_credentials_locked(
         &self,
         profile: &SsoProfile,
         acquired: Acquired,
@@ -140,14 +140,13 @@ impl RoleSource<'_> {
             return Ok((creds, origin));
         }
         let spec = SessionSpec::from_config(&profile.session);
-        let runtime = crate::aws::runtime()?;
-        let creds = match runtime.block_on(self.fetch(&spec, profile)) {
+        let creds = match self.fetch(&spec, profile).await {
             Err(SsoError::LoginRequired { .. }) if login.is_some() => {
                 let ui = login.expect("checked above");
                 // A person is in the loop now: the call's deadline no longer applies.
                 awsx_core::deadline::lift();
-                runtime.block_on(self.sessions.login(&spec, false, ui))?;
-                runtime.block_on(self.fetch(&spec, profile))?
+                self.sessions.login(&spec, false, ui).await?;
+                self.fetch(&spec, profile).await?
             }
             other => other?,
         };

@@ -17,7 +17,7 @@ use awsx_core::env::Env;
 use awsx_core::secret::Secret;
 use awsx_core::types::{Region, SsoSessionName, StartUrl};
 use awsx_creds::binding::{LoginId, SessionRecord};
-use awsx_keychain::{EntryName, SecretStore};
+use awsx_store::{EntryName, SecretStore};
 
 /// An `[sso-session]` as awsx uses it.
 #[derive(Debug, Clone)]
@@ -270,12 +270,12 @@ impl Sessions<'_> {
     }
 
     async fn oidc_client(&self, region: &Region) -> Result<aws_sdk_ssooidc::Client, SsoError> {
-        let config = crate::aws::sdk_config(self.env, region, None).await?;
+        let config = awsx_aws::sdk_config(self.env, region, None).await?;
         Ok(aws_sdk_ssooidc::Client::new(&config))
     }
 
     pub async fn portal_client(&self, region: &Region) -> Result<aws_sdk_sso::Client, SsoError> {
-        let config = crate::aws::sdk_config(self.env, region, None).await?;
+        let config = awsx_aws::sdk_config(self.env, region, None).await?;
         Ok(aws_sdk_sso::Client::new(&config))
     }
 

@@ -7,6 +7,7 @@
 //! Endpoints are never set here: the SDK reads `AWS_ENDPOINT_URL_SSO`, `AWS_ENDPOINT_URL_SSO_OIDC`,
 //! `AWS_ENDPOINT_URL_STS` and `AWS_ENDPOINT_URL_IAM` itself, and an endpoint set in code would
 //! beat them.
+#![forbid(unsafe_code)]
 use std::time::Duration;
 
 use aws_config::{BehaviorVersion, SdkConfig};
@@ -264,6 +265,46 @@ pub async fn http_get(env: &Env, url: &str) -> Result<(u16, Vec<u8>), HttpError>
     tokio::time::timeout(Duration::from_secs(10), exchange)
         .await
         .map_err(|_| HttpError::Request("timed out after 10 s".to_owned()))?
+}
+
+/// The SDK error's short, secret-free description: the service's code and message, or the
+/// transport failure.
+pub fn describe_sdk_error<E>(
+    err: &aws_smithy_runtime_api::client::result::SdkError<
+        E,
+        aws_smithy_runtime_api::client::orchestrator::HttpResponse,
+    >,
+) -> String
+where
+    E: aws_smithy_types::error::metadata::ProvideErrorMetadata + std::error::Error + 'static,
+{
+    use aws_smithy_runtime_api::client::result::SdkError;
+    if crate::is_reply_too_large(err) {
+        return crate::ReplyTooLarge.to_string();
+    }
+    match err {
+        SdkError::ServiceError(service) => {
+            let e = service.err();
+            match (e.code(), e.message()) {
+                (Some(code), Some(msg)) => format!("{code}: {msg}"),
+                (Some(code), None) => code.to_owned(),
+                _ => format!("HTTP {}", service.raw().status().as_u16()),
+            }
+        }
+        SdkError::TimeoutError(_) => awsx_core::deadline::timed_out(),
+        SdkError::DispatchFailure(f) => {
+            if f.is_io() {
+                "cannot connect (network or endpoint unreachable)".to_owned()
+            } else if f.is_timeout() {
+                "timed out connecting".to_owned()
+            } else {
+                "the request could not be sent".to_owned()
+            }
+        }
+        SdkError::ResponseError(_) => "unreadable response".to_owned(),
+        SdkError::ConstructionFailure(_) => "the request could not be built".to_owned(),
+        _ => "unknown SDK error".to_owned(),
+    }
 }
 
 /// A connector error in words, without the URL (it may carry a secret in its query).
