@@ -601,6 +601,7 @@ mod tests {
             "{expired}"
         );
         for code in [
+            "TOKEN_EXPIRED",
             "USER_CREDENTIALS_CHANGED",
             "AUTHCODE_EXPIRED",
             "invalid_grant",
