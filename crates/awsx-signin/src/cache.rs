@@ -25,7 +25,8 @@ use time::format_description::well_known::Rfc3339;
 /// The cache directory's environment override (botocore and aws-config).
 pub const CACHE_DIR_ENV: &str = "AWS_LOGIN_CACHE_DIRECTORY";
 
-/// `<hex sha256(login_session)>.json`, the name under the cache directory.
+/// `<hex sha256(login_session)>.json`, the name under the cache directory. Hashed as given,
+/// as botocore (the writer) does; aws-config trims the ARN first.
 pub fn cache_file_name(login_session: &str) -> String {
     let digest = ring::digest::digest(&ring::digest::SHA256, login_session.as_bytes());
     let mut name = String::with_capacity(69);

@@ -20,7 +20,10 @@ pub struct Endpoint(String);
 pub struct EndpointError(String);
 
 impl Endpoint {
-    /// An explicit base URL (`AWS_ENDPOINT_URL_SIGNIN`, or the emulator's).
+    /// An explicit base URL (`AWS_ENDPOINT_URL_SIGNIN`, or the emulator's). Kept as given
+    /// (less a trailing slash) for every URL, as the SDKs' token request does; note the AWS CLI
+    /// builds its authorize and confirmation URLs from scheme and host only
+    /// (`get_base_sign_in_uri`), which differs only for an override with a path.
     pub fn new(base: &str) -> Result<Self, EndpointError> {
         let base = base.trim().trim_end_matches('/');
         let rest = base
