@@ -150,9 +150,7 @@ struct WireError {
 pub enum TokenError {
     /// The refresh token expired or was already used (rotated), the password changed, or the
     /// authorization code expired: only a new sign-in helps (awsx exit 3).
-    #[error(
-        "the console sign-in session has ended ({code}); sign in again with `awsx login --console`"
-    )]
+    #[error("{} ({code}); sign in again with `awsx login --console`", login_required_reason(.code))]
     LoginRequired {
         code: String,
         message: Option<String>,
@@ -185,6 +183,16 @@ pub enum TokenError {
         "AWS Sign-In's reply is not a token reply ({0}); try again, and report it if it persists"
     )]
     InvalidReply(String),
+}
+
+fn login_required_reason(code: &str) -> &'static str {
+    match code {
+        "AUTHCODE_EXPIRED" => {
+            "the sign-in took too long: its authorization code expired or was already used"
+        }
+        "USER_CREDENTIALS_CHANGED" => "the console password changed since this session signed in",
+        _ => "the console sign-in session has ended",
+    }
 }
 
 fn message_suffix(message: &Option<String>) -> String {
@@ -596,6 +604,19 @@ mod tests {
             r#"{"error":"TOKEN_EXPIRED","message":"Refresh token expired"}"#,
         );
         assert!(expired.is_login_required());
+        assert_eq!(
+            expired.to_string(),
+            "the console sign-in session has ended (TOKEN_EXPIRED); sign in again with `awsx login --console`"
+        );
+        let late = err(
+            401,
+            Some("AccessDeniedException"),
+            r#"{"error":"AUTHCODE_EXPIRED","message":"m"}"#,
+        );
+        assert!(
+            late.to_string().starts_with("the sign-in took too long"),
+            "{late}"
+        );
         assert!(
             expired.to_string().contains("awsx login --console"),
             "{expired}"
