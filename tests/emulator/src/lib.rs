@@ -27,6 +27,7 @@ mod portal;
 mod query;
 mod rest_json;
 mod server;
+pub mod signin;
 pub mod sigv4;
 mod sts;
 pub mod totp;
@@ -39,6 +40,7 @@ use std::time::Duration;
 
 pub use fixture::{Account, Fixture, IamTrust, IamUser, Lifetimes, Role, Trust, User};
 pub use ops::{EmulatorError, Fault, Op};
+pub use signin::{LiveSigninSession, SigninConfig};
 
 use world::Shared;
 
@@ -238,6 +240,45 @@ impl Emulator {
     /// codes, authorization codes, secret keys, session tokens, sign-in tokens.
     pub fn issued_secrets(&self) -> Vec<String> {
         self.shared.issued_secrets()
+    }
+
+    /// AWS Sign-In's endpoint (`AWS_ENDPOINT_URL_SIGNIN`): the same base URL.
+    pub fn signin_oauth_url(&self) -> String {
+        self.url.clone()
+    }
+
+    /// Who signs in on the sign-in page, with or without MFA, and the lifetimes.
+    pub fn signin_config(&self) -> SigninConfig {
+        self.shared.signin_config()
+    }
+
+    /// # Errors
+    /// When `principal` is neither an IAM user of the fixture nor `root`.
+    pub fn set_signin(&self, config: SigninConfig) -> Result<(), String> {
+        self.shared.set_signin_config(config)
+    }
+
+    /// CreateOAuth2Token calls by grant type (`authorization_code`, `refresh_token`).
+    pub fn signin_token_calls(&self, grant_type: &str) -> u64 {
+        self.shared
+            .signin_token_calls()
+            .get(grant_type)
+            .copied()
+            .unwrap_or(0)
+    }
+
+    pub fn reset_signin_token_calls(&self) {
+        self.shared.reset_signin_token_calls();
+    }
+
+    /// Sign-in refresh tokens the token endpoint would honour now.
+    pub fn live_signin_sessions(&self) -> Vec<LiveSigninSession> {
+        self.shared.live_signin_sessions()
+    }
+
+    /// Ends every sign-in session: their refresh tokens answer TOKEN_EXPIRED.
+    pub fn revoke_signin_sessions(&self) {
+        self.shared.revoke_signin_sessions();
     }
 }
 
