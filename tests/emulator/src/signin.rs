@@ -1003,6 +1003,9 @@ impl Shared {
     /// user (or `root`), `None` denies. Returns false when there is no such pending request.
     pub fn decide_signin(&self, id: &str, principal: Option<&str>) -> Result<bool, String> {
         let mut w = self.world();
+        if !w.signin.authorizations.contains_key(id) {
+            return Ok(false);
+        }
         if let Some(p) = principal {
             principal_named(&w, p, &w.signin.config.root_account)?;
         }

@@ -768,3 +768,108 @@ async fn child_refresh_and_call_sts() {
         .expect("GetCallerIdentity with refreshed credentials");
     println!("caller {}", who.arn().unwrap_or_default());
 }
+
+/// One HTTP/1.1 request with a JSON body: status and body.
+fn http_json(method: &str, url: &str, body: &str) -> (u16, String) {
+    use std::io::{Read, Write};
+    let rest = url.strip_prefix("http://").expect("http URL");
+    let (host, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
+    let mut s = std::net::TcpStream::connect(host).expect("connect");
+    write!(
+        s,
+        "{method} {path} HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .expect("write");
+    let mut raw = String::new();
+    s.read_to_string(&mut raw).expect("read");
+    let status = raw
+        .split_whitespace()
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0);
+    let body = raw
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_string())
+        .unwrap_or_default();
+    (status, body)
+}
+
+#[tokio::test]
+async fn http_control_api_drives_sign_in() {
+    let emu = Emulator::start();
+    let control = |p: &str| format!("{}/_emulator/{p}", emu.url());
+    let (status, body) = http_json(
+        "POST",
+        &control("signin/config"),
+        r#"{"principal":"breakglass-bob","mfa":false,"credentials_seconds":60}"#,
+    );
+    assert_eq!(status, 204, "{body}");
+    let (status, _) = http_json(
+        "POST",
+        &control("signin/config"),
+        r#"{"principal":"nobody"}"#,
+    );
+    assert_eq!(status, 400);
+    let (_, body) = http_json("GET", &control("signin/config"), "");
+    let config: serde_json::Value = serde_json::from_str(&body).expect("config JSON");
+    assert_eq!(config["principal"], "breakglass-bob");
+    assert_eq!(config["session_seconds"], 43200);
+
+    // A shown page decided through the control API: its Allow then signs in as decided.
+    let (status, _, page) = http_get(&authorize_url(&emu, SAME_DEVICE, REDIRECT, "SHA-256"));
+    assert_eq!(status, 200);
+    let id = authorization_id(&page);
+    let (_, body) = http_json("GET", &control("pending"), "");
+    assert!(body.contains(&id), "{body}");
+    let (status, body) = http_json(
+        "POST",
+        &control("approve"),
+        &format!(r#"{{"user_code":"{id}","user":"root"}}"#),
+    );
+    assert_eq!(status, 204, "{body}");
+    let (status, headers, _) = http_post_form(
+        &format!("{}/v1/authorize/consent", emu.url()),
+        &format!("authorization={id}&principal=breakglass-alice&action=allow"),
+    );
+    assert_eq!(status, 302);
+    let code = query_value(header(&headers, "location").expect("Location"), "code").expect("code");
+    let body = CreateOAuth2TokenRequestBody::builder()
+        .client_id(SAME_DEVICE)
+        .grant_type("authorization_code")
+        .code(code)
+        .code_verifier(VERIFIER)
+        .redirect_uri(REDIRECT)
+        .build()
+        .expect("body");
+    let s = signed_in(
+        &token_call(&emu, Dpop::new(&new_key()), body)
+            .await
+            .expect("exchange"),
+    );
+    assert_eq!(s.expires_in, 60);
+    assert_eq!(
+        jwt_claims(s.id_token.as_deref().unwrap_or_default())["sub"],
+        "arn:aws:iam::100000000001:root"
+    );
+
+    let (_, body) = http_json("GET", &control("signin/token-calls"), "");
+    assert_eq!(body, r#"{"authorization_code":1}"#);
+    let (_, body) = http_json("GET", &control("signin/sessions"), "");
+    let sessions: serde_json::Value = serde_json::from_str(&body).expect("sessions JSON");
+    assert_eq!(
+        sessions["sessions"][0]["refresh_token"],
+        s.refresh_token.as_str()
+    );
+    assert_eq!(
+        sessions["sessions"][0]["principal_arn"],
+        "arn:aws:iam::100000000001:root"
+    );
+    let (status, _) = http_json("DELETE", &control("signin/sessions"), "");
+    assert_eq!(status, 204);
+    let (_, body) = http_json("GET", &control("signin/sessions"), "");
+    assert_eq!(body, r#"{"sessions":[]}"#);
+    let (status, _) = http_json("DELETE", &control("signin/token-calls"), "");
+    assert_eq!(status, 204);
+    assert_eq!(emu.signin_token_calls("authorization_code"), 0);
+}
