@@ -1,7 +1,8 @@
 //! awsx-emulator: a wire-faithful emulator of IAM Identity Center (SSO OIDC and the SSO
 //! portal), STS, IAM and console federation, serving every endpoint on one loopback port, for
 //! awsx's tests. Point `AWS_ENDPOINT_URL_SSO`, `AWS_ENDPOINT_URL_SSO_OIDC`,
-//! `AWS_ENDPOINT_URL_STS` and `AWS_ENDPOINT_URL_IAM` at [`Emulator::url`], and
+//! `AWS_ENDPOINT_URL_STS`, `AWS_ENDPOINT_URL_IAM` and `AWS_ENDPOINT_URL_SIGNIN` (AWS Sign-In,
+//! `aws login`) at [`Emulator::url`], and
 //! `AWSX_SIGNIN_ENDPOINT` at `<url>/federation`.
 //!
 //! ```no_run

@@ -873,3 +873,25 @@ async fn http_control_api_drives_sign_in() {
     assert_eq!(status, 204);
     assert_eq!(emu.signin_token_calls("authorization_code"), 0);
 }
+
+#[tokio::test]
+async fn sessions_end_after_twelve_hours_and_survive_an_identity_center_outage() {
+    let emu = Emulator::start();
+    let key = new_key();
+    let s = sign_in(&emu, &key, "breakglass-alice", true).await;
+    // Sign-In is not Identity Center: break-glass through a console session works in its outage.
+    emu.set_outage(true);
+    let r = signed_in(
+        &refresh(&emu, Dpop::new(&key), &s.refresh_token)
+            .await
+            .expect("refresh during an Identity Center outage"),
+    );
+    // Rotation does not extend the sign-in session.
+    emu.advance_clock(std::time::Duration::from_secs(12 * 3600));
+    let (status, _, code, _) = parsed(
+        refresh(&emu, Dpop::new(&key), &r.refresh_token)
+            .await
+            .unwrap_err(),
+    );
+    assert_eq!((status, code), (401, Some(OAuth2ErrorCode::TokenExpired)));
+}
