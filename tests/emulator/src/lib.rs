@@ -277,7 +277,8 @@ impl Emulator {
         self.shared.live_signin_sessions()
     }
 
-    /// Ends every sign-in session: their refresh tokens answer TOKEN_EXPIRED.
+    /// Revokes every sign-in session: their refresh tokens become bad grants (400
+    /// ValidationException INVALID_REQUEST, as for a rotated-out token).
     pub fn revoke_signin_sessions(&self) {
         self.shared.revoke_signin_sessions();
     }

@@ -43,6 +43,12 @@ const IAT_WINDOW_SECONDS: i64 = 300;
 const AUTHORIZE_LIFETIME: Duration = Duration::from_secs(600);
 /// How long an authorization code may wait for its CreateOAuth2Token.
 const AUTH_CODE_LIFETIME: Duration = Duration::from_secs(300);
+/// The service's words for a grant it will not honour (a rotated-out, revoked, unknown or
+/// spent refresh token or code), seen in aws/aws-cli#10613.
+const BAD_GRANT: &str =
+    "The provided authorization grant is invalid, expired, revoked, or malformed";
+/// Its words for a sign-in session past its end, seen in aws/aws-cli#10330.
+const SESSION_EXPIRED: &str = "The refresh token has expired.";
 
 /// Who signs in on the emulated console, and how the session behaves. Settable through
 /// `Emulator::set_signin` and `POST /_emulator/signin/config`.
@@ -142,6 +148,10 @@ pub struct LiveSigninSession {
 
 /// The sign-in errors, with the status each takes (the model's AccessDeniedException is
 /// 401 for TOKEN_EXPIRED / AUTHCODE_EXPIRED and 403 for the other two).
+///
+/// Messages the real service was seen to send (aws/aws-cli issues #10330 and #10613):
+/// "The refresh token has expired." (AccessDeniedException) and "The provided authorization
+/// grant is invalid, expired, revoked, or malformed" (ValidationException, INVALID_REQUEST).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SigninError {
     TokenExpired,
@@ -816,10 +826,13 @@ fn code_grant(shared: &Shared, req: &TokenRequest, client_id: &str, proof: &Proo
     let now = shared.now();
     let mut w = shared.world();
     let Some(c) = w.signin.codes.get(code).cloned() else {
-        return invalid("Invalid authorization code");
+        return invalid(BAD_GRANT);
     };
-    if c.used || c.expires_at <= now {
-        return SigninError::AuthcodeExpired.respond("The authorization code has expired");
+    if c.used {
+        return invalid(BAD_GRANT);
+    }
+    if c.expires_at <= now {
+        return SigninError::AuthcodeExpired.respond("The authorization code has expired.");
     }
     if let Some(c) = w.signin.codes.get_mut(code) {
         // Spent by this attempt whatever its outcome, like every single-use code.
@@ -855,12 +868,15 @@ fn refresh_grant(shared: &Shared, req: &TokenRequest, client_id: &str, proof: &P
     let now = shared.now();
     let mut w = shared.world();
     let Some(rt) = w.signin.refresh_tokens.get(token).cloned() else {
-        return SigninError::TokenExpired
-            .respond("Your session has expired. Please reauthenticate.");
+        return SigninError::InvalidRequest.respond(BAD_GRANT);
     };
-    if !rt.valid || rt.session_expires <= now {
-        return SigninError::TokenExpired
-            .respond("Your session has expired. Please reauthenticate.");
+    // A session past its end has expired, rotated-out tokens of it included; a rotated-out
+    // or revoked token of a live session is a bad grant.
+    if rt.session_expires <= now {
+        return SigninError::TokenExpired.respond(SESSION_EXPIRED);
+    }
+    if !rt.valid {
+        return SigninError::InvalidRequest.respond(BAD_GRANT);
     }
     if rt.client_id != client_id {
         return SigninError::InvalidRequest
@@ -992,7 +1008,8 @@ impl Shared {
         live
     }
 
-    /// Ends every sign-in session: their refresh tokens answer TOKEN_EXPIRED from now on.
+    /// Revokes every sign-in session: from now on their refresh tokens are bad grants (400
+    /// ValidationException INVALID_REQUEST).
     pub fn revoke_signin_sessions(&self) {
         for t in self.world().signin.refresh_tokens.values_mut() {
             t.valid = false;

@@ -189,28 +189,15 @@ def main():
     assert saved["refreshToken"] != first_refresh and live == [saved["refreshToken"]], (live,)
     ok("the rotated refresh token is written back and is the only live one")
 
-    # The rotated-out token: the real error shape, which botocore maps to 'aws login'.
+    # The rotated-out token: a bad grant, what racing AWS CLI processes report (aws/aws-cli#10613).
     expect_signin_error(
-        401,
-        "AccessDeniedException",
-        "TOKEN_EXPIRED",
+        400,
+        "ValidationException",
+        "INVALID_REQUEST",
         signin_client(_build_add_dpop_header_handler(key)).create_o_auth2_token,
         tokenInput={"clientId": SAME_DEVICE, "grantType": "refresh_token", "refreshToken": first_refresh},
     )
-    ok("a rotated refresh token is AccessDeniedException TOKEN_EXPIRED (401)")
-
-    saved["refreshToken"] = first_refresh
-    saved["accessToken"]["expiresAt"] = "2020-01-01T00:00:00Z"
-    with open(path, "w") as f:
-        json.dump(saved, f)
-    session = boto3.session.Session(profile_name="console")
-    try:
-        creds = session.get_credentials()
-        creds.get_frozen_credentials()
-        raise AssertionError("refresh with a rotated token succeeded")
-    except LoginRefreshRequired:
-        pass
-    ok("LoginProvider turns TOKEN_EXPIRED into LoginRefreshRequired")
+    ok("a rotated refresh token is ValidationException INVALID_REQUEST (400)")
 
     current = live[0]
     refresh = {"clientId": SAME_DEVICE, "grantType": "refresh_token", "refreshToken": current}
@@ -234,6 +221,23 @@ def main():
         tokenInput=dict(refresh, refreshToken=out["refreshToken"]),
     )
     ok("a replayed jti is ValidationException INVALID_REQUEST (400)")
+
+    # The sign-in session's end (12 h, however often it rotated): TOKEN_EXPIRED, which
+    # LoginProvider turns into 'aws login' again.
+    saved = dict(saved, refreshToken=out["refreshToken"])
+    saved["accessToken"] = dict(saved["accessToken"], expiresAt="2020-01-01T00:00:00Z")
+    with open(path, "w") as f:
+        json.dump(saved, f)
+    req = urllib.request.Request(
+        EMU + "/_emulator/clock", data=b'{"advance_seconds":43200}', method="POST"
+    )
+    urllib.request.urlopen(req).read()
+    try:
+        boto3.session.Session(profile_name="console").get_credentials().get_frozen_credentials()
+        raise AssertionError("refresh after the session's end succeeded")
+    except LoginRefreshRequired:
+        pass
+    ok("the session's end is TOKEN_EXPIRED, which LoginProvider turns into LoginRefreshRequired")
 
     print("%d passed, 0 failed" % passed)
 

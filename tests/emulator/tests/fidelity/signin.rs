@@ -389,13 +389,18 @@ async fn refresh_rotates_and_the_old_token_is_token_expired() {
         .collect();
     assert_eq!(live, vec![r.refresh_token.clone()]);
 
-    let (status, name, code, _) = parsed(
+    // What the AWS CLI's racing processes get (aws/aws-cli#10613): a bad grant, not expiry.
+    let (status, name, code, message) = parsed(
         refresh(&emu, Dpop::new(&key), &s.refresh_token)
             .await
             .unwrap_err(),
     );
-    assert_eq!((status, name.as_str()), (401, "AccessDeniedException"));
-    assert_eq!(code, Some(OAuth2ErrorCode::TokenExpired));
+    assert_eq!((status, name.as_str()), (400, "ValidationException"));
+    assert_eq!(code, Some(OAuth2ErrorCode::InvalidRequest));
+    assert_eq!(
+        message,
+        "The provided authorization grant is invalid, expired, revoked, or malformed"
+    );
     // The rotated-in token still works.
     refresh(&emu, Dpop::new(&key), &r.refresh_token)
         .await
@@ -522,8 +527,32 @@ async fn code_exchange_checks_the_verifier_and_spends_the_code() {
         (400, Some(OAuth2ErrorCode::InvalidRequest))
     );
     // Single use: the failed attempt spent it, as a stolen code's first use would.
-    let (status, name, code_err, _) = parsed(
+    let (status, name, code_err, message) = parsed(
         token_call(&emu, Dpop::new(&key), body(VERIFIER))
+            .await
+            .unwrap_err(),
+    );
+    assert_eq!((status, name.as_str()), (400, "ValidationException"));
+    assert_eq!(code_err, Some(OAuth2ErrorCode::InvalidRequest));
+    assert!(
+        message.contains("authorization grant is invalid"),
+        "{message}"
+    );
+
+    // An unused code past its 5 minutes is AUTHCODE_EXPIRED, the code the AWS CLI names.
+    let location = browser_allow(&emu, SAME_DEVICE, REDIRECT, "breakglass-alice", true);
+    let late = query_value(&location, "code").expect("code");
+    emu.advance_clock(std::time::Duration::from_secs(301));
+    let late_body = CreateOAuth2TokenRequestBody::builder()
+        .client_id(SAME_DEVICE)
+        .grant_type("authorization_code")
+        .code(late)
+        .code_verifier(VERIFIER)
+        .redirect_uri(REDIRECT)
+        .build()
+        .expect("body");
+    let (status, name, code_err, _) = parsed(
+        token_call(&emu, Dpop::new(&key), late_body)
             .await
             .unwrap_err(),
     );
@@ -637,7 +666,7 @@ async fn faults_revocation_and_counts_for_tests() {
             .await
             .unwrap_err(),
     );
-    assert_eq!((status, code), (401, Some(OAuth2ErrorCode::TokenExpired)));
+    assert_eq!((status, code), (400, Some(OAuth2ErrorCode::InvalidRequest)));
     assert_eq!(emu.signin_token_calls("authorization_code"), 1);
     assert_eq!(emu.signin_token_calls("refresh_token"), 1);
     assert_eq!(emu.count(Op::CreateOAuth2Token), 3);
@@ -888,8 +917,17 @@ async fn sessions_end_after_twelve_hours_and_survive_an_identity_center_outage()
     );
     // Rotation does not extend the sign-in session.
     emu.advance_clock(std::time::Duration::from_secs(12 * 3600));
-    let (status, _, code, _) = parsed(
+    let (status, name, code, message) = parsed(
         refresh(&emu, Dpop::new(&key), &r.refresh_token)
+            .await
+            .unwrap_err(),
+    );
+    assert_eq!((status, name.as_str()), (401, "AccessDeniedException"));
+    assert_eq!(code, Some(OAuth2ErrorCode::TokenExpired));
+    assert_eq!(message, "The refresh token has expired.");
+    // A rotated-out token of the ended session has expired too.
+    let (status, _, code, _) = parsed(
+        refresh(&emu, Dpop::new(&key), &s.refresh_token)
             .await
             .unwrap_err(),
     );
