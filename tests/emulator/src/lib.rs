@@ -277,6 +277,12 @@ impl Emulator {
         self.shared.live_signin_sessions()
     }
 
+    /// IAM user `user` changed its console password: refreshing its sign-in sessions answers
+    /// 403 AccessDeniedException USER_CREDENTIALS_CHANGED.
+    pub fn signin_password_changed(&self, user: &str) {
+        self.shared.signin_password_changed(user);
+    }
+
     /// Revokes every sign-in session: their refresh tokens become bad grants (400
     /// ValidationException INVALID_REQUEST, as for a rotated-out token).
     pub fn revoke_signin_sessions(&self) {

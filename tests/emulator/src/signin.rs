@@ -72,6 +72,10 @@ pub struct SigninConfig {
     /// is the conservative `false`: the key is absent and a role requiring MFA refuses them
     /// unless AssumeRole itself carries SerialNumber and TokenCode.
     pub mfa_in_credentials: bool,
+    /// Whether the principal may call CreateOAuth2Token. IAM users need the
+    /// `SignInLocalDevelopmentAccess` managed policy (signin:AuthorizeOAuth2Access,
+    /// signin:CreateOAuth2Token); `false` models a user without it: 403 INSUFFICIENT_PERMISSIONS.
+    pub permitted: bool,
 }
 
 impl Default for SigninConfig {
@@ -83,6 +87,7 @@ impl Default for SigninConfig {
             credentials_seconds: 900,
             session_seconds: 12 * 3600,
             mfa_in_credentials: false,
+            permitted: true,
         }
     }
 }
@@ -121,6 +126,8 @@ pub struct SigninRefreshToken {
     pub jkt: String,
     pub session_expires: OffsetDateTime,
     pub valid: bool,
+    /// The principal's password changed since the sign-in: USER_CREDENTIALS_CHANGED.
+    pub credentials_changed: bool,
 }
 
 /// Sign-In's part of the world.
@@ -811,6 +818,10 @@ pub async fn create_token(
         Err(r) => return r,
     };
     tracing::debug!(jti = %proof.jti, grant = %grant, "sign-in token request");
+    if !shared.world().signin.config.permitted {
+        return SigninError::InsufficientPermissions
+            .respond("User is not authorized to perform: signin:CreateOAuth2Token");
+    }
     match grant.as_str() {
         "authorization_code" => code_grant(&shared, &req, &client_id, &proof),
         "refresh_token" => refresh_grant(&shared, &req, &client_id, &proof),
@@ -855,6 +866,7 @@ fn code_grant(shared: &Shared, req: &TokenRequest, client_id: &str, proof: &Proo
         jkt: proof.jkt.clone(),
         session_expires: now + secs(w.signin.config.session_seconds),
         valid: true,
+        credentials_changed: false,
     };
     let id_token = id_token(&w, &c.principal, client_id, now);
     issue(&mut w, session, now, Some(id_token))
@@ -874,6 +886,10 @@ fn refresh_grant(shared: &Shared, req: &TokenRequest, client_id: &str, proof: &P
     // or revoked token of a live session is a bad grant.
     if rt.session_expires <= now {
         return SigninError::TokenExpired.respond(SESSION_EXPIRED);
+    }
+    if rt.credentials_changed {
+        return SigninError::UserCredentialsChanged
+            .respond("The user's credentials have changed since the sign-in.");
     }
     if !rt.valid {
         return SigninError::InvalidRequest.respond(BAD_GRANT);
@@ -995,7 +1011,7 @@ impl Shared {
             .signin
             .refresh_tokens
             .iter()
-            .filter(|(_, t)| t.valid && t.session_expires > now)
+            .filter(|(_, t)| t.valid && !t.credentials_changed && t.session_expires > now)
             .map(|(token, t)| LiveSigninSession {
                 refresh_token: token.clone(),
                 principal_arn: t.principal.arn(),
@@ -1013,6 +1029,16 @@ impl Shared {
     pub fn revoke_signin_sessions(&self) {
         for t in self.world().signin.refresh_tokens.values_mut() {
             t.valid = false;
+        }
+    }
+
+    /// The console password of IAM user `user` changed: refreshing any of its sign-in
+    /// sessions answers 403 USER_CREDENTIALS_CHANGED from now on.
+    pub fn signin_password_changed(&self, user: &str) {
+        for t in self.world().signin.refresh_tokens.values_mut() {
+            if matches!(&t.principal, Principal::IamUser { name, .. } if name == user) {
+                t.credentials_changed = true;
+            }
         }
     }
 

@@ -933,3 +933,41 @@ async fn sessions_end_after_twelve_hours_and_survive_an_identity_center_outage()
     );
     assert_eq!((status, code), (401, Some(OAuth2ErrorCode::TokenExpired)));
 }
+
+#[tokio::test]
+async fn a_changed_password_and_a_missing_policy_are_the_403_access_denied_codes() {
+    let emu = Emulator::start();
+    let key = new_key();
+    let s = sign_in(&emu, &key, "breakglass-alice", true).await;
+    let bob_key = new_key();
+    let bob = sign_in(&emu, &bob_key, "breakglass-bob", true).await;
+    emu.signin_password_changed("breakglass-alice");
+    let (status, name, code, _) = parsed(
+        refresh(&emu, Dpop::new(&key), &s.refresh_token)
+            .await
+            .unwrap_err(),
+    );
+    assert_eq!((status, name.as_str()), (403, "AccessDeniedException"));
+    assert_eq!(code, Some(OAuth2ErrorCode::UserCredentialsChanged));
+    // Another user's session is untouched, and only it is still live.
+    let live: Vec<String> = emu
+        .live_signin_sessions()
+        .into_iter()
+        .map(|l| l.principal_arn)
+        .collect();
+    assert_eq!(live, vec!["arn:aws:iam::100000000001:user/breakglass-bob"]);
+
+    emu.set_signin(SigninConfig {
+        permitted: false,
+        ..emu.signin_config()
+    })
+    .expect("config");
+    let (status, name, code, message) = parsed(
+        refresh(&emu, Dpop::new(&bob_key), &bob.refresh_token)
+            .await
+            .unwrap_err(),
+    );
+    assert_eq!((status, name.as_str()), (403, "AccessDeniedException"));
+    assert_eq!(code, Some(OAuth2ErrorCode::InsufficientPermissions));
+    assert!(message.contains("signin:CreateOAuth2Token"), "{message}");
+}
