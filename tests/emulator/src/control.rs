@@ -14,6 +14,7 @@ use serde_json::json;
 
 use crate::fixture::{Fixture, Lifetimes};
 use crate::ops::{EmulatorError, Fault, Op};
+use crate::signin::SigninConfig;
 use crate::sigv4::query_pairs;
 use crate::totp;
 use crate::world::{Decision, Shared};
@@ -35,6 +36,36 @@ fn normalise_code(code: &str) -> String {
 impl Shared {
     fn decide(&self, user_code: &str, decision: Decision) -> Result<(), EmulatorError> {
         let code = normalise_code(user_code);
+        // A sign-in page (`/v1/authorize`): an IAM user's name or `root`; empty is the
+        // configured principal.
+        let signin = match &decision {
+            Decision::Approved(p) if p.is_empty() => {
+                let configured = self.signin_config().principal;
+                self.decide_signin(&code, Some(&configured))
+            }
+            Decision::Approved(p) => self.decide_signin(&code, Some(p)),
+            _ => self.decide_signin(&code, None),
+        };
+        match signin {
+            Ok(true) => return Ok(()),
+            Ok(false) => {}
+            Err(e) if e.contains("already") => return Err(EmulatorError::AlreadyDecided(code)),
+            Err(_) => {
+                if let Decision::Approved(p) = &decision {
+                    return Err(EmulatorError::UnknownUser(p.clone()));
+                }
+            }
+        }
+        let decision = match decision {
+            Decision::Approved(p) if p.is_empty() => Decision::Approved(
+                self.fixture()
+                    .users
+                    .first()
+                    .map(|u| u.name.clone())
+                    .unwrap_or_default(),
+            ),
+            d => d,
+        };
         let now = self.now();
         let mut w = self.world();
         if let Decision::Approved(user) = &decision
@@ -84,6 +115,13 @@ impl Shared {
             .map(|d| (d.created, d.user_code.clone()))
             .chain(
                 w.authorizations
+                    .iter()
+                    .filter(|(_, a)| a.decision == Decision::Pending)
+                    .map(|(id, a)| (a.created, id.clone())),
+            )
+            .chain(
+                w.signin
+                    .authorizations
                     .iter()
                     .filter(|(_, a)| a.decision == Decision::Pending)
                     .map(|(id, a)| (a.created, id.clone())),
@@ -233,11 +271,9 @@ struct ApproveBody {
 
 pub async fn approve(State(s): State<Arc<Shared>>, b: axum::body::Bytes) -> Response {
     let req: ApproveBody = parse_or_return!(b);
-    let user = req
-        .user
-        .or_else(|| s.fixture().users.first().map(|u| u.name.clone()))
-        .unwrap_or_default();
-    done(s.approve(&req.user_code, &user))
+    // Absent: the fixture's first Identity Center user, or for a sign-in page the
+    // configured principal.
+    done(s.approve(&req.user_code, req.user.as_deref().unwrap_or_default()))
 }
 
 pub async fn deny(State(s): State<Arc<Shared>>, b: axum::body::Bytes) -> Response {
@@ -354,4 +390,36 @@ pub async fn totp_code(State(s): State<Arc<Shared>>, RawQuery(q): RawQuery) -> R
 
 pub async fn fixture(State(s): State<Arc<Shared>>) -> Response {
     Json(s.fixture()).into_response()
+}
+
+// ------------------------------------------------------------------ AWS Sign-In
+
+pub async fn get_signin_config(State(s): State<Arc<Shared>>) -> Response {
+    Json(s.signin_config()).into_response()
+}
+
+pub async fn set_signin_config(State(s): State<Arc<Shared>>, b: axum::body::Bytes) -> Response {
+    let req: SigninConfig = parse_or_return!(b);
+    match s.set_signin_config(req) {
+        Ok(()) => StatusCode::NO_CONTENT.into_response(),
+        Err(e) => control_error(StatusCode::BAD_REQUEST, e),
+    }
+}
+
+pub async fn signin_token_calls(State(s): State<Arc<Shared>>) -> Response {
+    Json(s.signin_token_calls()).into_response()
+}
+
+pub async fn reset_signin_token_calls(State(s): State<Arc<Shared>>) -> Response {
+    s.reset_signin_token_calls();
+    StatusCode::NO_CONTENT.into_response()
+}
+
+pub async fn signin_sessions(State(s): State<Arc<Shared>>) -> Response {
+    Json(json!({ "sessions": s.live_signin_sessions() })).into_response()
+}
+
+pub async fn revoke_signin_sessions(State(s): State<Arc<Shared>>) -> Response {
+    s.revoke_signin_sessions();
+    StatusCode::NO_CONTENT.into_response()
 }

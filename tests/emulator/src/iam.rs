@@ -37,7 +37,7 @@ fn target_user(op: Op, params: &Params, caller: &Key) -> Result<(String, String)
         (Principal::IamUser { account, name }, Some(u)) if u == name => {
             Ok((account.clone(), name.clone()))
         }
-        (Principal::Role { .. }, None) => Err(QueryError::validation(
+        (Principal::Role { .. } | Principal::Root { .. }, None) => Err(QueryError::validation(
             "Must specify userName when calling with non-User credentials",
         )),
         (p, Some(u)) => Err(QueryError::access_denied(format!(

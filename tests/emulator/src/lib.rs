@@ -1,7 +1,8 @@
 //! awsx-emulator: a wire-faithful emulator of IAM Identity Center (SSO OIDC and the SSO
 //! portal), STS, IAM and console federation, serving every endpoint on one loopback port, for
 //! awsx's tests. Point `AWS_ENDPOINT_URL_SSO`, `AWS_ENDPOINT_URL_SSO_OIDC`,
-//! `AWS_ENDPOINT_URL_STS` and `AWS_ENDPOINT_URL_IAM` at [`Emulator::url`], and
+//! `AWS_ENDPOINT_URL_STS`, `AWS_ENDPOINT_URL_IAM` and `AWS_ENDPOINT_URL_SIGNIN` (AWS Sign-In,
+//! `aws login`) at [`Emulator::url`], and
 //! `AWSX_SIGNIN_ENDPOINT` at `<url>/federation`.
 //!
 //! ```no_run
@@ -27,6 +28,7 @@ mod portal;
 mod query;
 mod rest_json;
 mod server;
+pub mod signin;
 pub mod sigv4;
 mod sts;
 pub mod totp;
@@ -39,6 +41,7 @@ use std::time::Duration;
 
 pub use fixture::{Account, Fixture, IamTrust, IamUser, Lifetimes, Role, Trust, User};
 pub use ops::{EmulatorError, Fault, Op};
+pub use signin::{LiveSigninSession, SigninConfig};
 
 use world::Shared;
 
@@ -238,6 +241,52 @@ impl Emulator {
     /// codes, authorization codes, secret keys, session tokens, sign-in tokens.
     pub fn issued_secrets(&self) -> Vec<String> {
         self.shared.issued_secrets()
+    }
+
+    /// AWS Sign-In's endpoint (`AWS_ENDPOINT_URL_SIGNIN`): the same base URL.
+    pub fn signin_oauth_url(&self) -> String {
+        self.url.clone()
+    }
+
+    /// Who signs in on the sign-in page, with or without MFA, and the lifetimes.
+    pub fn signin_config(&self) -> SigninConfig {
+        self.shared.signin_config()
+    }
+
+    /// # Errors
+    /// When `principal` is neither an IAM user of the fixture nor `root`.
+    pub fn set_signin(&self, config: SigninConfig) -> Result<(), String> {
+        self.shared.set_signin_config(config)
+    }
+
+    /// CreateOAuth2Token calls by grant type (`authorization_code`, `refresh_token`).
+    pub fn signin_token_calls(&self, grant_type: &str) -> u64 {
+        self.shared
+            .signin_token_calls()
+            .get(grant_type)
+            .copied()
+            .unwrap_or(0)
+    }
+
+    pub fn reset_signin_token_calls(&self) {
+        self.shared.reset_signin_token_calls();
+    }
+
+    /// Sign-in refresh tokens the token endpoint would honour now.
+    pub fn live_signin_sessions(&self) -> Vec<LiveSigninSession> {
+        self.shared.live_signin_sessions()
+    }
+
+    /// IAM user `user` changed its console password: refreshing its sign-in sessions answers
+    /// 403 AccessDeniedException USER_CREDENTIALS_CHANGED.
+    pub fn signin_password_changed(&self, user: &str) {
+        self.shared.signin_password_changed(user);
+    }
+
+    /// Revokes every sign-in session: their refresh tokens become bad grants (400
+    /// ValidationException INVALID_REQUEST, as for a rotated-out token).
+    pub fn revoke_signin_sessions(&self) {
+        self.shared.revoke_signin_sessions();
     }
 }
 

@@ -75,6 +75,7 @@ fn main() -> std::process::ExitCode {
             "AWS_ENDPOINT_URL_SSO_OIDC",
             "AWS_ENDPOINT_URL_STS",
             "AWS_ENDPOINT_URL_IAM",
+            "AWS_ENDPOINT_URL_SIGNIN",
         ] {
             lines.push(format!("export {var}={url}"));
         }

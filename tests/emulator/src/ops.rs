@@ -22,10 +22,14 @@ pub enum Op {
     GetUser,
     GetSigninToken,
     ConsoleLogin,
+    /// AWS Sign-In's browser page, `GET /v1/authorize`.
+    AuthorizeOAuth2Access,
+    /// AWS Sign-In's `POST /v1/token`.
+    CreateOAuth2Token,
 }
 
 impl Op {
-    pub const ALL: [Op; 17] = [
+    pub const ALL: [Op; 19] = [
         Op::RegisterClient,
         Op::StartDeviceAuthorization,
         Op::CreateToken,
@@ -43,6 +47,8 @@ impl Op {
         Op::GetUser,
         Op::GetSigninToken,
         Op::ConsoleLogin,
+        Op::AuthorizeOAuth2Access,
+        Op::CreateOAuth2Token,
     ];
 
     /// OIDC and the portal are what an Identity Center outage takes down.

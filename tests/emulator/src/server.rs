@@ -12,7 +12,7 @@ use axum::routing::{get, post};
 use time::macros::format_description;
 
 use crate::world::Shared;
-use crate::{control, federation, oidc, portal, query};
+use crate::{control, federation, oidc, portal, query, signin};
 
 pub fn router(shared: Arc<Shared>) -> Router {
     Router::new()
@@ -33,6 +33,11 @@ pub fn router(shared: Arc<Shared>) -> Router {
         .route("/logout", post(portal::logout))
         // STS and IAM (awsQuery), told apart by the signature's scope
         .route("/", post(query::handle).get(query::handle))
+        // AWS Sign-In (`aws login`)
+        .route("/v1/authorize", get(signin::authorize))
+        .route("/v1/authorize/consent", post(signin::consent))
+        .route("/v1/sessions/confirmation", get(signin::confirmation))
+        .route("/v1/token", post(signin::create_token))
         // Console federation
         .route("/federation", get(federation::federation))
         // Control API
@@ -65,6 +70,18 @@ pub fn router(shared: Arc<Shared>) -> Router {
         )
         .route("/_emulator/totp", get(control::totp_code))
         .route("/_emulator/fixture", get(control::fixture))
+        .route(
+            "/_emulator/signin/config",
+            get(control::get_signin_config).post(control::set_signin_config),
+        )
+        .route(
+            "/_emulator/signin/token-calls",
+            get(control::signin_token_calls).delete(control::reset_signin_token_calls),
+        )
+        .route(
+            "/_emulator/signin/sessions",
+            get(control::signin_sessions).delete(control::revoke_signin_sessions),
+        )
         .fallback(not_found)
         .layer(middleware::from_fn_with_state(shared.clone(), date_header))
         .with_state(shared)

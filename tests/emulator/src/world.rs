@@ -11,6 +11,7 @@ use time::OffsetDateTime;
 use crate::fixture::{Fixture, Lifetimes};
 use crate::ids;
 use crate::ops::{Fault, Op};
+use crate::signin::SigninState;
 
 /// Who a set of credentials belongs to.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -25,12 +26,18 @@ pub enum Principal {
         role: String,
         session: String,
     },
+    /// An account's root user (a console sign-in as root, through AWS Sign-In).
+    Root {
+        account: String,
+    },
 }
 
 impl Principal {
     pub fn account(&self) -> &str {
         match self {
-            Principal::IamUser { account, .. } | Principal::Role { account, .. } => account,
+            Principal::IamUser { account, .. }
+            | Principal::Role { account, .. }
+            | Principal::Root { account } => account,
         }
     }
 
@@ -43,6 +50,7 @@ impl Principal {
                 role,
                 session,
             } => format!("arn:aws:sts::{account}:assumed-role/{role}/{session}"),
+            Principal::Root { account } => format!("arn:aws:iam::{account}:root"),
         }
     }
 
@@ -54,6 +62,8 @@ impl Principal {
                 role,
                 session,
             } => format!("{}:{session}", ids::role_id(account, role)),
+            // The root user's UserId is the account id.
+            Principal::Root { account } => account.clone(),
         }
     }
 
@@ -76,6 +86,7 @@ impl Principal {
             (Principal::Role { role, .. }, r) => {
                 r.strip_prefix("role/").and_then(|p| p.rsplit('/').next()) == Some(role)
             }
+            (Principal::Root { .. }, _) => false,
         }
     }
 }
@@ -193,6 +204,8 @@ pub struct World {
     /// Highest TOTP step accepted per IAM user: codes are single-use, like AWS's.
     pub last_totp_step: HashMap<String, i64>,
     pub signin_tokens: HashMap<String, SigninToken>,
+    /// AWS Sign-In (`aws login`): its configuration, codes and refresh tokens.
+    pub signin: SigninState,
     pub issued: Vec<String>,
 }
 
@@ -232,6 +245,7 @@ impl World {
             keys,
             last_totp_step: HashMap::new(),
             signin_tokens: HashMap::new(),
+            signin: SigninState::default(),
             issued: Vec::new(),
         }
     }

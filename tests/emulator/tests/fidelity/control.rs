@@ -164,7 +164,7 @@ fn binary_prints_url_and_env_then_exits_when_stdin_closes() {
         .expect("spawn awsx-emulator");
     let mut out = BufReader::new(child.stdout.take().unwrap());
     let mut lines = Vec::new();
-    for _ in 0..6 {
+    for _ in 0..7 {
         let mut line = String::new();
         out.read_line(&mut line).unwrap();
         lines.push(line.trim_end().to_string());
@@ -172,8 +172,9 @@ fn binary_prints_url_and_env_then_exits_when_stdin_closes() {
     let url = lines[0].clone();
     assert!(url.starts_with("http://127.0.0.1:"), "{url}");
     assert_eq!(lines[1], format!("export AWS_ENDPOINT_URL_SSO={url}"));
+    assert_eq!(lines[5], format!("export AWS_ENDPOINT_URL_SIGNIN={url}"));
     assert_eq!(
-        lines[5],
+        lines[6],
         format!("export AWSX_SIGNIN_ENDPOINT={url}/federation")
     );
     let (status, _, body) = http_get(&format!("{url}/_emulator/pending"));

@@ -6,6 +6,7 @@ mod control;
 mod iam;
 mod oidc;
 mod portal;
+mod signin;
 mod sts;
 
 use std::io::{Read, Write};
