@@ -70,7 +70,7 @@ if [ -z "${AWSX_TEST_KEYCHAIN_READY:-}" ]; then
   if ((${#missing[@]})) && [ "$(id -u)" = 0 ]; then
     apt-get install -y --no-install-recommends "${missing[@]}" >/dev/null
   fi
-  cargo build --quiet --release -p awsx --bins
+  cargo build --quiet --release -p awsx -p awsx-front --bins
   cargo build --quiet --release -p awsx-emulator --bin awsx-emulator
   exec scripts/with-keychain "$0" "$@"
 fi
