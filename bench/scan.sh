@@ -36,7 +36,7 @@ if ((${#missing[@]})); then
     fi
 fi
 
-cargo build --release --quiet -p awsx --bins
+cargo build --release --quiet -p awsx -p awsx-front --bins
 AWSX=${CARGO_TARGET_DIR:-$PWD/target}/release/awsx
 
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/awsx-scan-bench.XXXXXX")

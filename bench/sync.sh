@@ -15,7 +15,7 @@ if [ -z "${AWSX_TEST_KEYCHAIN_READY:-}" ]; then
   flag=()
   [ "$PROFILE" = release ] && flag=(--release)
   # One command per line: `set -e` does not stop inside an `a && b` list.
-  cargo build --quiet "${flag[@]}" -p awsx --bins
+  cargo build --quiet "${flag[@]}" -p awsx -p awsx-front --bins
   cargo build --quiet "${flag[@]}" -p awsx-emulator --bin awsx-emulator
   target=$(cargo metadata --no-deps --format-version 1 |
     python3 -c 'import json, sys; print(json.load(sys.stdin)["target_directory"])')
