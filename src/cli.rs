@@ -364,10 +364,10 @@ explains how to enable it and exits 2. Exit codes: 0 switched, 1 credentials cou
 )]
 pub struct UseArgs {
     /// The profile; `-` for the previous one.
-    #[arg(value_name = "PROFILE", conflicts_with_all = ["profile", "unset"], add = profiles())]
+    #[arg(value_name = "PROFILE", conflicts_with_all = ["profile", "unset"])]
     pub name: Option<String>,
     /// The profile, as a flag.
-    #[arg(long, value_name = "NAME", conflicts_with = "unset", add = profiles())]
+    #[arg(long, value_name = "NAME", conflicts_with = "unset")]
     pub profile: Option<String>,
     /// Clear the profile from this shell (AWS_PROFILE, AWSX_PROFILE, the region awsx set).
     #[arg(long)]
@@ -412,10 +412,10 @@ Exit codes: the command's own (128+N when a signal N ended it under --server); 1
 otherwise awsx's (2 unknown profile, 3 login required).")]
 pub struct ExecArgs {
     /// The profile [default: AWS_PROFILE].
-    #[arg(value_name = "PROFILE", conflicts_with = "profile", add = profiles())]
+    #[arg(value_name = "PROFILE", conflicts_with = "profile")]
     pub name: Option<String>,
     /// The profile, as a flag.
-    #[arg(long, value_name = "NAME", add = profiles())]
+    #[arg(long, value_name = "NAME")]
     pub profile: Option<String>,
     /// Serve credentials from a local endpoint (the container credentials protocol) instead
     /// of putting them in the environment: they stay fresh however long the command runs.
@@ -439,10 +439,10 @@ pub struct ExecArgs {
 #[derive(Debug, Args)]
 pub struct ConsoleArgs {
     /// The profile [default: AWS_PROFILE].
-    #[arg(value_name = "PROFILE", conflicts_with = "profile", add = profiles())]
+    #[arg(value_name = "PROFILE", conflicts_with = "profile")]
     pub name: Option<String>,
     /// The profile, as a flag.
-    #[arg(long, value_name = "NAME", add = profiles())]
+    #[arg(long, value_name = "NAME")]
     pub profile: Option<String>,
     /// Print the sign-in URL instead of opening a browser.
     #[arg(long)]
@@ -456,19 +456,14 @@ pub struct ConsoleArgs {
 #[derive(Debug, Args)]
 pub struct WhoamiArgs {
     /// The profile [default: AWS_PROFILE].
-    #[arg(value_name = "PROFILE", conflicts_with = "profile", add = profiles())]
+    #[arg(value_name = "PROFILE", conflicts_with = "profile")]
     pub name: Option<String>,
     /// The profile, as a flag.
-    #[arg(long, value_name = "NAME", add = profiles())]
+    #[arg(long, value_name = "NAME")]
     pub profile: Option<String>,
     /// Print {"profile","account","arn","role","session","user_id"} as JSON.
     #[arg(long)]
     pub json: bool,
-}
-
-/// Profile names for the shell's completion (called back from the shell).
-fn profiles() -> clap_complete::ArgValueCandidates {
-    clap_complete::ArgValueCandidates::new(crate::complete::profile_candidates)
 }
 
 /// `64M` → 67108864. Sizes are small integers with an optional K/M/G suffix, as in ripgrep.
