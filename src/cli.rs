@@ -2,7 +2,10 @@
 //! are all generated from these definitions, so they cannot drift apart.
 use std::path::PathBuf;
 
+use clap::builder::PossibleValue;
 use clap::{Args, Parser, Subcommand, ValueEnum};
+
+pub use crate::shell::Shell;
 
 mod breakglass;
 mod doctor;
@@ -213,16 +216,7 @@ pub struct ExportArgs {
 pub struct CompletionsArgs {
     /// The shell to print the completion script for.
     #[arg(value_enum)]
-    pub shell: CompletionShell,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum CompletionShell {
-    Bash,
-    Zsh,
-    Fish,
-    #[value(name = "powershell")]
-    PowerShell,
+    pub shell: Shell,
 }
 
 /// Print awsx's manual page (roff) on stdout, or write one page per command into a directory.
@@ -313,24 +307,20 @@ pub struct ScanArgs {
     pub threads: usize,
 }
 
-/// The shells `awsx init` supports.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum Shell {
-    Bash,
-    Zsh,
-    Fish,
-    /// PowerShell 7 (pwsh) and Windows PowerShell 5.1 (untested: see the README).
-    Powershell,
-}
+/// The shells of `awsx init` and `awsx completions`, as command-line values (the list
+/// itself is `shell::Shell`, which knows nothing of clap).
+impl ValueEnum for Shell {
+    fn value_variants<'a>() -> &'a [Self] {
+        &Shell::ALL
+    }
 
-impl Shell {
-    pub fn name(self) -> &'static str {
-        match self {
-            Shell::Bash => "bash",
-            Shell::Zsh => "zsh",
-            Shell::Fish => "fish",
-            Shell::Powershell => "powershell",
-        }
+    fn to_possible_value(&self) -> Option<PossibleValue> {
+        let value = PossibleValue::new(self.name());
+        Some(match self {
+            Shell::PowerShell => value
+                .help("PowerShell 7 (pwsh) and Windows PowerShell 5.1 (untested: see the README)"),
+            Shell::Bash | Shell::Zsh | Shell::Fish => value,
+        })
     }
 }
 

@@ -17,10 +17,11 @@ use std::io::Write as _;
 use clap::builder::PossibleValue;
 use clap::{Command, CommandFactory};
 
-use crate::cli::{Cli, CompletionShell, CompletionsArgs, is_profile_arg};
+use crate::cli::{Cli, CompletionsArgs, is_profile_arg};
 use crate::cmd::Context;
 use crate::cmd::complete_profiles::SUBCOMMAND as COMPLETE_PROFILES;
 use crate::error::{Error, Result};
+use crate::shell::Shell;
 
 /// Stands for "the profile names" in clap_complete's output until it is spliced out.
 const PLACEHOLDER: &str = "__AWSX_PROFILE_NAMES__";
@@ -40,31 +41,24 @@ pub fn run(_ctx: &Context, args: CompletionsArgs) -> Result<()> {
 }
 
 /// The completion script for `shell`, for the command tree `cmd` (awsx's own, or a test's).
-pub fn render(shell: CompletionShell, cmd: Command) -> String {
+pub fn render(shell: Shell, cmd: Command) -> String {
     let mut cmd = mark_profile_args(cmd);
     let mut buf = Vec::new();
-    match shell {
-        CompletionShell::Bash => {
-            clap_complete::generate(clap_complete::Shell::Bash, &mut cmd, BIN, &mut buf);
-        }
-        CompletionShell::Zsh => {
-            clap_complete::generate(clap_complete::Shell::Zsh, &mut cmd, BIN, &mut buf);
-        }
-        CompletionShell::Fish => {
-            clap_complete::generate(clap_complete::Shell::Fish, &mut cmd, BIN, &mut buf);
-        }
-        CompletionShell::PowerShell => {
-            clap_complete::generate(clap_complete::Shell::PowerShell, &mut cmd, BIN, &mut buf);
-        }
-    }
+    let generator = match shell {
+        Shell::Bash => clap_complete::Shell::Bash,
+        Shell::Zsh => clap_complete::Shell::Zsh,
+        Shell::Fish => clap_complete::Shell::Fish,
+        Shell::PowerShell => clap_complete::Shell::PowerShell,
+    };
+    clap_complete::generate(generator, &mut cmd, BIN, &mut buf);
     let script = String::from_utf8_lossy(&buf).into_owned();
     match shell {
-        CompletionShell::Bash => splice_bash(&script),
-        CompletionShell::Zsh => splice_zsh(&script),
-        CompletionShell::Fish => splice_fish(&script, &cmd),
+        Shell::Bash => splice_bash(&script),
+        Shell::Zsh => splice_zsh(&script),
+        Shell::Fish => splice_fish(&script, &cmd),
         // clap_complete's PowerShell script completes subcommands and flags only, never
         // values, so the placeholder never appears there.
-        CompletionShell::PowerShell => script,
+        Shell::PowerShell => script,
     }
 }
 
@@ -211,12 +205,7 @@ mod tests {
 
     #[test]
     fn no_shell_script_keeps_the_placeholder() {
-        for shell in [
-            CompletionShell::Bash,
-            CompletionShell::Zsh,
-            CompletionShell::Fish,
-            CompletionShell::PowerShell,
-        ] {
+        for shell in Shell::ALL {
             let script = render(shell, profile_tree());
             assert!(
                 !script.contains(PLACEHOLDER),
@@ -228,7 +217,7 @@ mod tests {
 
     #[test]
     fn bash_completes_profiles_for_options_and_positionals() {
-        let script = render(CompletionShell::Bash, profile_tree());
+        let script = render(Shell::Bash, profile_tree());
         let call = "$(awsx __complete-profiles 2>/dev/null)";
         // `use NAME`, `use --profile NAME`, `breakglass NAME`, `breakglass assume NAME`.
         assert_eq!(script.matches(call).count(), 4, "{script}");
@@ -236,7 +225,7 @@ mod tests {
 
     #[test]
     fn zsh_completes_profiles_through_one_function() {
-        let script = render(CompletionShell::Zsh, profile_tree());
+        let script = render(Shell::Zsh, profile_tree());
         assert_eq!(script.matches(":_awsx__profiles'").count(), 4, "{script}");
         let defined = script
             .find("_awsx__profiles() {")
@@ -249,7 +238,7 @@ mod tests {
 
     #[test]
     fn fish_completes_profiles_for_options_and_positionals() {
-        let script = render(CompletionShell::Fish, profile_tree());
+        let script = render(Shell::Fish, profile_tree());
         assert!(script.contains(
             "-n \"__fish_awsx_using_subcommand use\" -l profile -r -f -a \"(awsx __complete-profiles 2>/dev/null)\""
         ), "{script}");
@@ -266,12 +255,7 @@ mod tests {
 
     #[test]
     fn awsx_own_scripts_render() {
-        for shell in [
-            CompletionShell::Bash,
-            CompletionShell::Zsh,
-            CompletionShell::Fish,
-            CompletionShell::PowerShell,
-        ] {
+        for shell in Shell::ALL {
             let script = render(shell, Cli::command());
             assert!(script.contains("completions"), "{shell:?}");
             // The helper is no clap subcommand, so no script offers it.
