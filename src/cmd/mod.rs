@@ -19,6 +19,7 @@ pub mod exec_server;
 pub mod explain;
 pub mod export;
 pub mod init;
+pub mod input;
 pub mod login;
 pub mod login_ui;
 pub mod logout;
