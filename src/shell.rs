@@ -236,7 +236,7 @@ mod tests {
                 assert_eq!(powershell_eval(&quoted), value, "{quoted}");
             }
         }
-        // The injection stays one string.
+        // A typographic quote that would close the string and run a command stays inside it.
         let hostile = "x\u{2019}; Start-Process calc; \u{2019}";
         assert_eq!(
             quote(Shell::PowerShell, hostile),
