@@ -35,11 +35,12 @@ pub struct Cli {
 }
 
 // Profile-name completion convention: an argument whose id is `profile`, starts with
-// `profile_` or ends with `_profile`, or whose value name is `PROFILE`, takes an AWS profile name. `awsx completions SHELL` makes
-// every such argument, in every subcommand, complete the profile names of the user's AWS
-// config file by calling back into the binary (`awsx __complete-profiles`, see
-// `cmd::completions`). A new command
-// gets profile completion by following the convention, e.g.
+// `profile_` or ends with `_profile`, or whose value name is `PROFILE`, takes an AWS profile
+// name. The completion script (`awsx completions SHELL`, which the packages install and
+// `awsx init` sources) makes every such argument, in every subcommand, complete the profile
+// names of the user's AWS config file by calling back into the binary
+// (`awsx __complete-profiles`, see `cmd::completions`). A new command gets profile
+// completion by following the convention, e.g.
 //     /// The profile to use.
 //     #[arg(long)]                          // id `profile`: completes
 //     pub profile: Option<String>,

@@ -56,9 +56,7 @@ pub fn render(shell: Shell, cmd: Command) -> String {
         Shell::Bash => splice_bash(&script),
         Shell::Zsh => splice_zsh(&script),
         Shell::Fish => splice_fish(&script, &cmd),
-        // clap_complete's PowerShell script completes subcommands and flags only, never
-        // values, so the placeholder never appears there.
-        Shell::PowerShell => script,
+        Shell::PowerShell => splice_powershell(&script, &cmd),
     }
 }
 
@@ -124,15 +122,55 @@ fn splice_fish(script: &str, cmd: &Command) -> String {
     script
 }
 
+/// PowerShell: clap_complete's script completes subcommands and flags only, never values,
+/// so the placeholder never appears there. Its `switch` has one block per command path
+/// (`'awsx;use' {`), reached both when a positional and when an option's value is being
+/// completed (the path stops at the first flag); each block of a command that takes a
+/// profile gets the profile names first. (Untested: pwsh cannot be installed here.)
+fn splice_powershell(script: &str, cmd: &Command) -> String {
+    let mut script = script.to_owned();
+    let mut paths = Vec::new();
+    profile_arg_paths(cmd, &mut Vec::new(), &mut paths);
+    for path in paths {
+        let head = format!("        '{BIN};{}' {{\n", path.join(";"));
+        let Some(at) = script.find(&head) else {
+            continue;
+        };
+        let line = format!(
+            "            {BIN} {COMPLETE_PROFILES} 2>$null | ForEach-Object {{ [CompletionResult]::new($_, $_, [CompletionResultType]::ParameterValue, 'AWS profile') }}\n"
+        );
+        script.insert_str(at + head.len(), &line);
+    }
+    script
+}
+
 /// The subcommand paths (`["login"]`, `["breakglass", "assume"]`) whose command takes a
 /// profile as a positional argument.
 fn profile_positional_paths(cmd: &Command, prefix: &mut Vec<String>, out: &mut Vec<Vec<String>>) {
+    subcommand_paths(cmd, prefix, out, &|sub| {
+        sub.get_positionals().any(is_profile_arg)
+    });
+}
+
+/// The subcommand paths whose command takes a profile, as a positional or as an option.
+fn profile_arg_paths(cmd: &Command, prefix: &mut Vec<String>, out: &mut Vec<Vec<String>>) {
+    subcommand_paths(cmd, prefix, out, &|sub| {
+        sub.get_arguments().any(is_profile_arg)
+    });
+}
+
+fn subcommand_paths(
+    cmd: &Command,
+    prefix: &mut Vec<String>,
+    out: &mut Vec<Vec<String>>,
+    wanted: &dyn Fn(&Command) -> bool,
+) {
     for sub in cmd.get_subcommands().filter(|s| !s.is_hide_set()) {
         prefix.push(sub.get_name().to_owned());
-        if sub.get_positionals().any(is_profile_arg) {
+        if wanted(sub) {
             out.push(prefix.clone());
         }
-        profile_positional_paths(sub, prefix, out);
+        subcommand_paths(sub, prefix, out, wanted);
         prefix.pop();
     }
 }
@@ -251,6 +289,25 @@ mod tests {
         assert!(script.contains(
             "-n \"__fish_awsx_using_subcommand breakglass; and __fish_seen_subcommand_from assume\" -f -a"
         ), "{script}");
+    }
+
+    #[test]
+    fn powershell_completes_profiles_for_every_command_that_takes_one() {
+        let script = render(Shell::PowerShell, profile_tree());
+        let call = "awsx __complete-profiles 2>$null | ForEach-Object";
+        // `use` (positional and flag: one block), `breakglass`, `breakglass assume`; not `scan`.
+        assert_eq!(script.matches(call).count(), 3, "{script}");
+        for head in [
+            "'awsx;use' {",
+            "'awsx;breakglass' {",
+            "'awsx;breakglass;assume' {",
+        ] {
+            let block = &script[script.find(head).expect(head)..];
+            let block = &block[..block.find("\n            break\n").expect("block end")];
+            assert!(block.contains(call), "{head}: {block}");
+        }
+        let scan = &script[script.find("'awsx;scan' {").expect("scan")..];
+        assert!(!scan[..scan.find("\n            break\n").expect("end")].contains(call));
     }
 
     #[test]
