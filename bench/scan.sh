@@ -8,7 +8,7 @@
 # cache (hyperfine warms up first), so this measures search speed, not the disk.
 #
 # Pairs to compare (hyperfine medians, ratio awsx / rg):
-#   awsx scan DIR                      vs  rg -c PATTERN DIR        the target (≤ 1.5x);
+#   awsx scan DIR                      vs  rg -c PATTERN DIR        the target (≤ 1.5x);
 #                                                                   awsx reads ignored and hidden
 #                                                                   files too, rg does not
 #   awsx scan --respect-gitignore DIR  vs  rg --hidden -c PATTERN   the same files read

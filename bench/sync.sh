@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Benchmark `awsx sync` at scale, the issue's case: 1,000 accounts x 4 roles, 5 ms latency on
+# Benchmark `awsx sync` at the scale it promises: 1,000 accounts x 4 roles, 5 ms latency on
 # every request and 10 % of the listing calls (ListAccounts, ListAccountRoles) throttled.
 # Target: 3 s for the release build. (tests/it/sync.rs checks what such a sync writes; the
 # time is measured here, since the test suite makes no timed assertions.)

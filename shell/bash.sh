@@ -25,6 +25,7 @@ awsx() {
     fi
 }
 
-# Completion of subcommands, flags and profile names (asked of the binary as you type).
+# Completion of subcommands and flags (the script `awsx completions bash` prints, which the
+# packages also install) and of profile names (which it asks the binary for as you type).
 # shellcheck disable=SC1090
-source <(COMPLETE=bash __AWSX_BIN__)
+source <(__AWSX_BIN__ completions bash)

@@ -25,5 +25,6 @@ function awsx --description 'awsx: AWS SSO credentials and profile switching'
     end
 end
 
-# Completion of subcommands, flags and profile names (asked of the binary as you type).
-env COMPLETE=fish __AWSX_BIN__ | source
+# Completion of subcommands and flags (the script `awsx completions fish` prints, which the
+# packages also install) and of profile names (which it asks the binary for as you type).
+__AWSX_BIN__ completions fish | source

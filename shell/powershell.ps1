@@ -27,7 +27,5 @@ function awsx {
     }
 }
 
-# Completion of subcommands, flags and profile names (asked of the binary as you type).
-$env:COMPLETE = 'powershell'
-& __AWSX_BIN__ | Out-String | Invoke-Expression
-Remove-Item Env:COMPLETE
+# Completion of subcommands and flags (the script `awsx completions powershell` prints).
+& __AWSX_BIN__ completions powershell | Out-String | Invoke-Expression

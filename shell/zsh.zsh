@@ -23,8 +23,9 @@ awsx() {
     fi
 }
 
-# Completion of subcommands, flags and profile names (asked of the binary as you type);
+# Completion of subcommands and flags (the script `awsx completions zsh` prints, which the
+# packages also install) and of profile names (which it asks the binary for as you type);
 # needs the completion system (compinit) loaded before this line.
 if (( $+functions[compdef] )); then
-    source <(COMPLETE=zsh __AWSX_BIN__)
+    source <(__AWSX_BIN__ completions zsh)
 fi

@@ -2,7 +2,10 @@
 //! are all generated from these definitions, so they cannot drift apart.
 use std::path::PathBuf;
 
+use clap::builder::PossibleValue;
 use clap::{Args, Parser, Subcommand, ValueEnum};
+
+pub use crate::shell::Shell;
 
 mod breakglass;
 mod doctor;
@@ -32,11 +35,12 @@ pub struct Cli {
 }
 
 // Profile-name completion convention: an argument whose id is `profile`, starts with
-// `profile_` or ends with `_profile`, or whose value name is `PROFILE`, takes an AWS profile name. `awsx completions SHELL` makes
-// every such argument, in every subcommand, complete the profile names of the user's AWS
-// config file by calling back into the binary (`awsx __complete-profiles`, see
-// `cmd::completions`). A new command
-// gets profile completion by following the convention, e.g.
+// `profile_` or ends with `_profile`, or whose value name is `PROFILE`, takes an AWS profile
+// name. The completion script (`awsx completions SHELL`, which the packages install and
+// `awsx init` sources) makes every such argument, in every subcommand, complete the profile
+// names of the user's AWS config file by calling back into the binary
+// (`awsx __complete-profiles`, see `cmd::completions`). A new command gets profile
+// completion by following the convention, e.g.
 //     /// The profile to use.
 //     #[arg(long)]                          // id `profile`: completes
 //     pub profile: Option<String>,
@@ -213,16 +217,7 @@ pub struct ExportArgs {
 pub struct CompletionsArgs {
     /// The shell to print the completion script for.
     #[arg(value_enum)]
-    pub shell: CompletionShell,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum CompletionShell {
-    Bash,
-    Zsh,
-    Fish,
-    #[value(name = "powershell")]
-    PowerShell,
+    pub shell: Shell,
 }
 
 /// Print awsx's manual page (roff) on stdout, or write one page per command into a directory.
@@ -313,24 +308,20 @@ pub struct ScanArgs {
     pub threads: usize,
 }
 
-/// The shells `awsx init` supports.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum Shell {
-    Bash,
-    Zsh,
-    Fish,
-    /// PowerShell 7 (pwsh) and Windows PowerShell 5.1 (untested: see the README).
-    Powershell,
-}
+/// The shells of `awsx init` and `awsx completions`, as command-line values (the list
+/// itself is `shell::Shell`, which knows nothing of clap).
+impl ValueEnum for Shell {
+    fn value_variants<'a>() -> &'a [Self] {
+        &Shell::ALL
+    }
 
-impl Shell {
-    pub fn name(self) -> &'static str {
-        match self {
-            Shell::Bash => "bash",
-            Shell::Zsh => "zsh",
-            Shell::Fish => "fish",
-            Shell::Powershell => "powershell",
-        }
+    fn to_possible_value(&self) -> Option<PossibleValue> {
+        let value = PossibleValue::new(self.name());
+        Some(match self {
+            Shell::PowerShell => value
+                .help("PowerShell 7 (pwsh) and Windows PowerShell 5.1 (untested: see the README)"),
+            Shell::Bash | Shell::Zsh | Shell::Fish => value,
+        })
     }
 }
 
@@ -364,10 +355,10 @@ explains how to enable it and exits 2. Exit codes: 0 switched, 1 credentials cou
 )]
 pub struct UseArgs {
     /// The profile; `-` for the previous one.
-    #[arg(value_name = "PROFILE", conflicts_with_all = ["profile", "unset"], add = profiles())]
+    #[arg(value_name = "PROFILE", conflicts_with_all = ["profile", "unset"])]
     pub name: Option<String>,
     /// The profile, as a flag.
-    #[arg(long, value_name = "NAME", conflicts_with = "unset", add = profiles())]
+    #[arg(long, value_name = "NAME", conflicts_with = "unset")]
     pub profile: Option<String>,
     /// Clear the profile from this shell (AWS_PROFILE, AWSX_PROFILE, the region awsx set).
     #[arg(long)]
@@ -412,10 +403,10 @@ Exit codes: the command's own (128+N when a signal N ended it under --server); 1
 otherwise awsx's (2 unknown profile, 3 login required).")]
 pub struct ExecArgs {
     /// The profile [default: AWS_PROFILE].
-    #[arg(value_name = "PROFILE", conflicts_with = "profile", add = profiles())]
+    #[arg(value_name = "PROFILE", conflicts_with = "profile")]
     pub name: Option<String>,
     /// The profile, as a flag.
-    #[arg(long, value_name = "NAME", add = profiles())]
+    #[arg(long, value_name = "NAME")]
     pub profile: Option<String>,
     /// Serve credentials from a local endpoint (the container credentials protocol) instead
     /// of putting them in the environment: they stay fresh however long the command runs.
@@ -439,10 +430,10 @@ pub struct ExecArgs {
 #[derive(Debug, Args)]
 pub struct ConsoleArgs {
     /// The profile [default: AWS_PROFILE].
-    #[arg(value_name = "PROFILE", conflicts_with = "profile", add = profiles())]
+    #[arg(value_name = "PROFILE", conflicts_with = "profile")]
     pub name: Option<String>,
     /// The profile, as a flag.
-    #[arg(long, value_name = "NAME", add = profiles())]
+    #[arg(long, value_name = "NAME")]
     pub profile: Option<String>,
     /// Print the sign-in URL instead of opening a browser.
     #[arg(long)]
@@ -456,19 +447,14 @@ pub struct ConsoleArgs {
 #[derive(Debug, Args)]
 pub struct WhoamiArgs {
     /// The profile [default: AWS_PROFILE].
-    #[arg(value_name = "PROFILE", conflicts_with = "profile", add = profiles())]
+    #[arg(value_name = "PROFILE", conflicts_with = "profile")]
     pub name: Option<String>,
     /// The profile, as a flag.
-    #[arg(long, value_name = "NAME", add = profiles())]
+    #[arg(long, value_name = "NAME")]
     pub profile: Option<String>,
     /// Print {"profile","account","arn","role","session","user_id"} as JSON.
     #[arg(long)]
     pub json: bool,
-}
-
-/// Profile names for the shell's completion (called back from the shell).
-fn profiles() -> clap_complete::ArgValueCandidates {
-    clap_complete::ArgValueCandidates::new(crate::complete::profile_candidates)
 }
 
 /// `64M` → 67108864. Sizes are small integers with an optional K/M/G suffix, as in ripgrep.

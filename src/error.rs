@@ -49,6 +49,13 @@ pub enum Error {
     Endpoint(#[source] std::io::Error),
 }
 
+/// A usage error: the user's installation, not an operation, is at fault.
+impl From<crate::sync::UnquotableInstallPath> for Error {
+    fn from(err: crate::sync::UnquotableInstallPath) -> Self {
+        Error::Usage(err.to_string())
+    }
+}
+
 impl HasExitCode for Error {
     fn exit_code(&self) -> ExitCode {
         match self {

@@ -6,7 +6,6 @@
 pub mod breakglass;
 pub mod cli;
 pub mod cmd;
-pub mod complete;
 pub mod credserver;
 pub mod doctor;
 pub mod error;
@@ -21,10 +20,6 @@ use clap::Parser;
 
 /// Parse the command line, run the command, and turn the outcome into an exit code.
 pub fn main() -> std::process::ExitCode {
-    // `COMPLETE=<shell> awsx …` is the `awsx init` scripts asking for completions (see
-    // `complete`); it exits when it has answered.
-    clap_complete::CompleteEnv::with_factory(<cli::Cli as clap::CommandFactory>::command)
-        .complete();
     // The completion scripts' callback runs before clap: see `cmd::complete_profiles`.
     let outcome = if std::env::args_os().nth(1).as_deref()
         == Some(std::ffi::OsStr::new(cmd::complete_profiles::SUBCOMMAND))

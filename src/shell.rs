@@ -1,7 +1,43 @@
 //! Shell code: the init scripts (templates under `shell/`, embedded at build time) and the
 //! variable assignments `awsx use` prints for the shell function to evaluate, quoted so that
 //! no value is ever interpreted by the shell.
-use crate::cli::Shell;
+//!
+//! [`Shell`] is the one list of shells awsx integrates with (`awsx init`, `awsx completions`,
+//! and `AWSX_SHELL` for `awsx use`). It knows nothing of clap: `cli` makes it a value of the
+//! command line.
+
+/// A shell awsx integrates with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Shell {
+    Bash,
+    Zsh,
+    Fish,
+    /// PowerShell 7 (pwsh) and Windows PowerShell 5.1 (untested: see the README).
+    PowerShell,
+}
+
+impl Shell {
+    /// Every shell, in the order `--help` lists them.
+    pub const ALL: [Shell; 4] = [Shell::Bash, Shell::Zsh, Shell::Fish, Shell::PowerShell];
+
+    /// The shell's name on the command line (`awsx init NAME`) and in `AWSX_SHELL`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Shell::Bash => "bash",
+            Shell::Zsh => "zsh",
+            Shell::Fish => "fish",
+            Shell::PowerShell => "powershell",
+        }
+    }
+
+    /// The shell `AWSX_SHELL` names: [`Shell::name`], or `pwsh` for PowerShell.
+    pub fn from_name(name: &str) -> Option<Shell> {
+        match name {
+            "pwsh" => Some(Shell::PowerShell),
+            _ => Shell::ALL.into_iter().find(|s| s.name() == name),
+        }
+    }
+}
 
 const BASH: &str = include_str!("../shell/bash.sh");
 const ZSH: &str = include_str!("../shell/zsh.zsh");
@@ -17,7 +53,7 @@ pub fn init_script(shell: Shell, bin: &str) -> String {
         Shell::Bash => BASH,
         Shell::Zsh => ZSH,
         Shell::Fish => FISH,
-        Shell::Powershell => POWERSHELL,
+        Shell::PowerShell => POWERSHELL,
     };
     template.replace(BIN_PLACEHOLDER, &quote(shell, bin))
 }
@@ -40,8 +76,8 @@ pub fn render(shell: Shell, actions: &[Action]) -> String {
             (Shell::Bash | Shell::Zsh, Action::Unset(k)) => format!("unset {k}"),
             (Shell::Fish, Action::Set(k, v)) => format!("set -gx {k} {}", quote(shell, v)),
             (Shell::Fish, Action::Unset(k)) => format!("set -e {k}"),
-            (Shell::Powershell, Action::Set(k, v)) => format!("$env:{k} = {}", quote(shell, v)),
-            (Shell::Powershell, Action::Unset(k)) => {
+            (Shell::PowerShell, Action::Set(k, v)) => format!("$env:{k} = {}", quote(shell, v)),
+            (Shell::PowerShell, Action::Unset(k)) => {
                 format!("Remove-Item -ErrorAction SilentlyContinue Env:{k}")
             }
         };
@@ -56,7 +92,7 @@ pub fn quote(shell: Shell, value: &str) -> String {
     match shell {
         Shell::Bash | Shell::Zsh => format!("'{}'", value.replace('\'', r"'\''")),
         Shell::Fish => format!("'{}'", value.replace('\\', r"\\").replace('\'', r"\'")),
-        Shell::Powershell => powershell_quote(value),
+        Shell::PowerShell => powershell_quote(value),
     }
 }
 
@@ -102,11 +138,20 @@ mod tests {
     use super::*;
 
     #[test]
+    fn shells_are_named_as_the_shell_function_sets_them() {
+        for shell in Shell::ALL {
+            assert_eq!(Shell::from_name(shell.name()), Some(shell));
+        }
+        assert_eq!(Shell::from_name("pwsh"), Some(Shell::PowerShell));
+        assert_eq!(Shell::from_name("tcsh"), None);
+    }
+
+    #[test]
     fn values_are_quoted_for_each_shell() {
         let v = r"it's a \ test $HOME";
         assert_eq!(quote(Shell::Bash, v), r"'it'\''s a \ test $HOME'");
         assert_eq!(quote(Shell::Fish, v), r"'it\'s a \\ test $HOME'");
-        assert_eq!(quote(Shell::Powershell, v), r"'it''s a \ test $HOME'");
+        assert_eq!(quote(Shell::PowerShell, v), r"'it''s a \ test $HOME'");
     }
 
     /// PowerShell's reading of what `powershell_quote` emits, per its tokenizer: a
@@ -178,7 +223,7 @@ mod tests {
         // Every Unicode scalar value alone, and between text and next to each special.
         for c in (0..=0x10FFFFu32).filter_map(char::from_u32) {
             for value in [c.to_string(), format!("x{c}y")] {
-                assert_eq!(powershell_eval(&quote(Shell::Powershell, &value)), value);
+                assert_eq!(powershell_eval(&quote(Shell::PowerShell, &value)), value);
             }
         }
         for a in specials
@@ -187,22 +232,22 @@ mod tests {
         {
             for b in &specials {
                 let value = format!("{a}{b}; Start-Process calc; {b}{a}");
-                let quoted = quote(Shell::Powershell, &value);
+                let quoted = quote(Shell::PowerShell, &value);
                 assert_eq!(powershell_eval(&quoted), value, "{quoted}");
             }
         }
-        // The issue's injection stays one string.
+        // A typographic quote that would close the string and run a command stays inside it.
         let hostile = "x\u{2019}; Start-Process calc; \u{2019}";
         assert_eq!(
-            quote(Shell::Powershell, hostile),
+            quote(Shell::PowerShell, hostile),
             "'x\u{2019}\u{2019}; Start-Process calc; \u{2019}\u{2019}'"
         );
         assert_eq!(
-            quote(Shell::Powershell, "a\nb"),
+            quote(Shell::PowerShell, "a\nb"),
             "('' + 'a' + [char]10 + 'b')"
         );
-        assert_eq!(quote(Shell::Powershell, "\r"), "('' + [char]13)");
-        assert_eq!(quote(Shell::Powershell, ""), "''");
+        assert_eq!(quote(Shell::PowerShell, "\r"), "('' + [char]13)");
+        assert_eq!(quote(Shell::PowerShell, ""), "''");
     }
 
     #[test]
@@ -220,14 +265,14 @@ mod tests {
             "set -gx AWS_PROFILE 'dev'\nset -e AWS_SESSION_TOKEN\n"
         );
         assert_eq!(
-            render(Shell::Powershell, &actions),
+            render(Shell::PowerShell, &actions),
             "$env:AWS_PROFILE = 'dev'\nRemove-Item -ErrorAction SilentlyContinue Env:AWS_SESSION_TOKEN\n"
         );
     }
 
     #[test]
     fn init_scripts_call_the_given_binary() {
-        for shell in [Shell::Bash, Shell::Zsh, Shell::Fish, Shell::Powershell] {
+        for shell in Shell::ALL {
             let script = init_script(shell, "/opt/my tools/awsx");
             assert!(!script.contains(BIN_PLACEHOLDER));
             assert!(script.contains("'/opt/my tools/awsx'"), "{script}");

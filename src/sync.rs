@@ -161,7 +161,7 @@ pub fn plan(
 /// `awsx` when PATH finds this installation's front binary under that name, else that
 /// binary's absolute path, quoted when botocore's shell-style split (and `sh -c`, which the
 /// Rust, Go and JavaScript SDKs run it through) would otherwise read it differently.
-pub fn credential_process_program(env: &Env) -> Result<String, crate::error::Error> {
+pub fn credential_process_program(env: &Env) -> Result<String, UnquotableInstallPath> {
     let Some(me) = this_installation() else {
         return Ok("awsx".to_owned());
     };
@@ -169,12 +169,16 @@ pub fn credential_process_program(env: &Env) -> Result<String, crate::error::Err
         return Ok("awsx".to_owned());
     }
     let text = me.display().to_string();
-    quote_program(&text).ok_or_else(|| {
-        crate::error::Error::Usage(format!(
-            "awsx is installed at {text:?}, a path with a line break or control character, which no credential_process line can hold; install awsx elsewhere"
-        ))
-    })
+    quote_program(&text).ok_or(UnquotableInstallPath(text))
 }
+
+/// awsx is installed at a path no `credential_process` line can hold (a usage error: the
+/// fix is to install it elsewhere).
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "awsx is installed at {0:?}, a path with a line break or control character, which no credential_process line can hold; install awsx elsewhere"
+)]
+pub struct UnquotableInstallPath(pub String);
 
 /// This installation's `awsx` front binary, symlinks resolved.
 pub fn this_installation() -> Option<PathBuf> {

@@ -6,7 +6,6 @@ use super::Context;
 use crate::breakglass::assume::{self, Request};
 use crate::breakglass::audit::{self, AuditEvent, AuditLog};
 use crate::breakglass::enroll;
-use crate::breakglass::input::Input;
 use crate::breakglass::key::CreatedSource;
 use crate::breakglass::policy::{self, PolicyInput};
 use crate::breakglass::{BreakglassError, CachedSession, cached_session, credfile, maintain};
@@ -14,6 +13,7 @@ use crate::cli::{
     AssumeArgs, BreakglassArgs, BreakglassCommand, BreakglassStatusArgs, CheckArgs, EnrollArgs,
     LogArgs, PolicyArgs, RotateArgs,
 };
+use crate::cmd::input::Input;
 use crate::error::{Error, Result};
 use awsx_config::profile::profile_names;
 use awsx_config::settings::Settings;

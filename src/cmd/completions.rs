@@ -17,10 +17,11 @@ use std::io::Write as _;
 use clap::builder::PossibleValue;
 use clap::{Command, CommandFactory};
 
-use crate::cli::{Cli, CompletionShell, CompletionsArgs, is_profile_arg};
+use crate::cli::{Cli, CompletionsArgs, is_profile_arg};
 use crate::cmd::Context;
 use crate::cmd::complete_profiles::SUBCOMMAND as COMPLETE_PROFILES;
 use crate::error::{Error, Result};
+use crate::shell::Shell;
 
 /// Stands for "the profile names" in clap_complete's output until it is spliced out.
 const PLACEHOLDER: &str = "__AWSX_PROFILE_NAMES__";
@@ -40,31 +41,22 @@ pub fn run(_ctx: &Context, args: CompletionsArgs) -> Result<()> {
 }
 
 /// The completion script for `shell`, for the command tree `cmd` (awsx's own, or a test's).
-pub fn render(shell: CompletionShell, cmd: Command) -> String {
+pub fn render(shell: Shell, cmd: Command) -> String {
     let mut cmd = mark_profile_args(cmd);
     let mut buf = Vec::new();
-    match shell {
-        CompletionShell::Bash => {
-            clap_complete::generate(clap_complete::Shell::Bash, &mut cmd, BIN, &mut buf);
-        }
-        CompletionShell::Zsh => {
-            clap_complete::generate(clap_complete::Shell::Zsh, &mut cmd, BIN, &mut buf);
-        }
-        CompletionShell::Fish => {
-            clap_complete::generate(clap_complete::Shell::Fish, &mut cmd, BIN, &mut buf);
-        }
-        CompletionShell::PowerShell => {
-            clap_complete::generate(clap_complete::Shell::PowerShell, &mut cmd, BIN, &mut buf);
-        }
-    }
+    let generator = match shell {
+        Shell::Bash => clap_complete::Shell::Bash,
+        Shell::Zsh => clap_complete::Shell::Zsh,
+        Shell::Fish => clap_complete::Shell::Fish,
+        Shell::PowerShell => clap_complete::Shell::PowerShell,
+    };
+    clap_complete::generate(generator, &mut cmd, BIN, &mut buf);
     let script = String::from_utf8_lossy(&buf).into_owned();
     match shell {
-        CompletionShell::Bash => splice_bash(&script),
-        CompletionShell::Zsh => splice_zsh(&script),
-        CompletionShell::Fish => splice_fish(&script, &cmd),
-        // clap_complete's PowerShell script completes subcommands and flags only, never
-        // values, so the placeholder never appears there.
-        CompletionShell::PowerShell => script,
+        Shell::Bash => splice_bash(&script),
+        Shell::Zsh => splice_zsh(&script),
+        Shell::Fish => splice_fish(&script, &cmd),
+        Shell::PowerShell => splice_powershell(&script, &cmd),
     }
 }
 
@@ -130,15 +122,55 @@ fn splice_fish(script: &str, cmd: &Command) -> String {
     script
 }
 
+/// PowerShell: clap_complete's script completes subcommands and flags only, never values,
+/// so the placeholder never appears there. Its `switch` has one block per command path
+/// (`'awsx;use' {`), reached both when a positional and when an option's value is being
+/// completed (the path stops at the first flag); each block of a command that takes a
+/// profile gets the profile names first. (Untested: pwsh cannot be installed here.)
+fn splice_powershell(script: &str, cmd: &Command) -> String {
+    let mut script = script.to_owned();
+    let mut paths = Vec::new();
+    profile_arg_paths(cmd, &mut Vec::new(), &mut paths);
+    for path in paths {
+        let head = format!("        '{BIN};{}' {{\n", path.join(";"));
+        let Some(at) = script.find(&head) else {
+            continue;
+        };
+        let line = format!(
+            "            {BIN} {COMPLETE_PROFILES} 2>$null | ForEach-Object {{ [CompletionResult]::new($_, $_, [CompletionResultType]::ParameterValue, 'AWS profile') }}\n"
+        );
+        script.insert_str(at + head.len(), &line);
+    }
+    script
+}
+
 /// The subcommand paths (`["login"]`, `["breakglass", "assume"]`) whose command takes a
 /// profile as a positional argument.
 fn profile_positional_paths(cmd: &Command, prefix: &mut Vec<String>, out: &mut Vec<Vec<String>>) {
+    subcommand_paths(cmd, prefix, out, &|sub| {
+        sub.get_positionals().any(is_profile_arg)
+    });
+}
+
+/// The subcommand paths whose command takes a profile, as a positional or as an option.
+fn profile_arg_paths(cmd: &Command, prefix: &mut Vec<String>, out: &mut Vec<Vec<String>>) {
+    subcommand_paths(cmd, prefix, out, &|sub| {
+        sub.get_arguments().any(is_profile_arg)
+    });
+}
+
+fn subcommand_paths(
+    cmd: &Command,
+    prefix: &mut Vec<String>,
+    out: &mut Vec<Vec<String>>,
+    wanted: &dyn Fn(&Command) -> bool,
+) {
     for sub in cmd.get_subcommands().filter(|s| !s.is_hide_set()) {
         prefix.push(sub.get_name().to_owned());
-        if sub.get_positionals().any(is_profile_arg) {
+        if wanted(sub) {
             out.push(prefix.clone());
         }
-        profile_positional_paths(sub, prefix, out);
+        subcommand_paths(sub, prefix, out, wanted);
         prefix.pop();
     }
 }
@@ -211,12 +243,7 @@ mod tests {
 
     #[test]
     fn no_shell_script_keeps_the_placeholder() {
-        for shell in [
-            CompletionShell::Bash,
-            CompletionShell::Zsh,
-            CompletionShell::Fish,
-            CompletionShell::PowerShell,
-        ] {
+        for shell in Shell::ALL {
             let script = render(shell, profile_tree());
             assert!(
                 !script.contains(PLACEHOLDER),
@@ -228,7 +255,7 @@ mod tests {
 
     #[test]
     fn bash_completes_profiles_for_options_and_positionals() {
-        let script = render(CompletionShell::Bash, profile_tree());
+        let script = render(Shell::Bash, profile_tree());
         let call = "$(awsx __complete-profiles 2>/dev/null)";
         // `use NAME`, `use --profile NAME`, `breakglass NAME`, `breakglass assume NAME`.
         assert_eq!(script.matches(call).count(), 4, "{script}");
@@ -236,7 +263,7 @@ mod tests {
 
     #[test]
     fn zsh_completes_profiles_through_one_function() {
-        let script = render(CompletionShell::Zsh, profile_tree());
+        let script = render(Shell::Zsh, profile_tree());
         assert_eq!(script.matches(":_awsx__profiles'").count(), 4, "{script}");
         let defined = script
             .find("_awsx__profiles() {")
@@ -249,7 +276,7 @@ mod tests {
 
     #[test]
     fn fish_completes_profiles_for_options_and_positionals() {
-        let script = render(CompletionShell::Fish, profile_tree());
+        let script = render(Shell::Fish, profile_tree());
         assert!(script.contains(
             "-n \"__fish_awsx_using_subcommand use\" -l profile -r -f -a \"(awsx __complete-profiles 2>/dev/null)\""
         ), "{script}");
@@ -265,13 +292,27 @@ mod tests {
     }
 
     #[test]
-    fn awsx_own_scripts_render() {
-        for shell in [
-            CompletionShell::Bash,
-            CompletionShell::Zsh,
-            CompletionShell::Fish,
-            CompletionShell::PowerShell,
+    fn powershell_completes_profiles_for_every_command_that_takes_one() {
+        let script = render(Shell::PowerShell, profile_tree());
+        let call = "awsx __complete-profiles 2>$null | ForEach-Object";
+        // `use` (positional and flag: one block), `breakglass`, `breakglass assume`; not `scan`.
+        assert_eq!(script.matches(call).count(), 3, "{script}");
+        for head in [
+            "'awsx;use' {",
+            "'awsx;breakglass' {",
+            "'awsx;breakglass;assume' {",
         ] {
+            let block = &script[script.find(head).expect(head)..];
+            let block = &block[..block.find("\n            break\n").expect("block end")];
+            assert!(block.contains(call), "{head}: {block}");
+        }
+        let scan = &script[script.find("'awsx;scan' {").expect("scan")..];
+        assert!(!scan[..scan.find("\n            break\n").expect("end")].contains(call));
+    }
+
+    #[test]
+    fn awsx_own_scripts_render() {
+        for shell in Shell::ALL {
             let script = render(shell, Cli::command());
             assert!(script.contains("completions"), "{shell:?}");
             // The helper is no clap subcommand, so no script offers it.

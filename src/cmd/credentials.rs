@@ -103,7 +103,7 @@ fn sso_credentials(
         .auto_login
         .or(session_auto_login)
         .unwrap_or(settings.auto_login)
-        && !crate::explain::record::is_probe(&ctx.env);
+        && !crate::doctor::chain::is_probe(&ctx.env);
     let mut tty_ui = if auto_login {
         TerminalUi::controlling_terminal(&ctx.env, settings)
     } else {

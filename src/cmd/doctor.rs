@@ -54,7 +54,12 @@ pub fn run(ctx: &Context, args: DoctorArgs) -> Result<()> {
     };
     checks.push(clock::check(env, &chain::region_for(env, profile.as_ref())));
     if let Some(name) = &profile_name {
-        chain::run(env, name, &mut checks);
+        chain::run(
+            env,
+            name,
+            crate::explain::assume_role::chain_fix,
+            &mut checks,
+        );
     }
 
     if args.json {

@@ -8,9 +8,9 @@ use time::OffsetDateTime;
 
 use super::Context;
 use crate::breakglass::enroll;
-use crate::breakglass::input::Input;
 use crate::breakglass::{BreakglassError, credfile};
 use crate::cli::MigrateArgs;
+use crate::cmd::input::Input;
 use crate::error::{Error, Result};
 use awsx_config::ConfigFile;
 use awsx_config::migrate::{LongLivedKey, long_lived_keys, masked_diff};

@@ -19,6 +19,7 @@ pub mod exec_server;
 pub mod explain;
 pub mod export;
 pub mod init;
+pub mod input;
 pub mod login;
 pub mod login_ui;
 pub mod logout;
@@ -93,7 +94,7 @@ fn record_failure(
     // doctor and explain run credential_process to probe a profile: their probe's failure
     // must not replace the record of what the user's own tools hit.
     if let Err(err) = &result
-        && !crate::explain::record::is_probe(&ctx.env)
+        && !crate::doctor::chain::is_probe(&ctx.env)
     {
         let profile = profile.or_else(|| ctx.env.var("AWS_PROFILE").map(str::to_owned));
         let record = crate::explain::record::FailureRecord::new(

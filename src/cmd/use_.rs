@@ -11,11 +11,11 @@
 //! (the region awsx set, so that switching to a profile without one removes only that).
 use std::io::IsTerminal;
 
-use crate::cli::{Shell, UseArgs};
+use crate::cli::UseArgs;
 use crate::cmd::login_ui::TerminalUi;
 use crate::cmd::{Context, common, credentials};
 use crate::error::{Error, Result};
-use crate::shell::{self, Action};
+use crate::shell::{self, Action, Shell};
 use awsx_config::history::History;
 use awsx_config::settings::Settings;
 use awsx_config::{self as config, AwsxProfile, ConfigFile, SsoProfile};
@@ -140,17 +140,13 @@ pub fn run(ctx: &Context, args: UseArgs) -> Result<()> {
 }
 
 fn shell_of(ctx: &Context) -> Result<Option<Shell>> {
-    Ok(match ctx.env.var("AWSX_SHELL") {
-        None => None,
-        Some("bash") => Some(Shell::Bash),
-        Some("zsh") => Some(Shell::Zsh),
-        Some("fish") => Some(Shell::Fish),
-        Some("powershell" | "pwsh") => Some(Shell::Powershell),
-        Some(other) => {
-            return Err(Error::Usage(format!(
-                "AWSX_SHELL is {other:?}; the shell function sets bash, zsh, fish or powershell: re-run awsx init for your shell"
-            )));
-        }
+    let Some(name) = ctx.env.var("AWSX_SHELL") else {
+        return Ok(None);
+    };
+    Shell::from_name(name).map(Some).ok_or_else(|| {
+        Error::Usage(format!(
+            "AWSX_SHELL is {name:?}; the shell function sets bash, zsh, fish or powershell: re-run awsx init for your shell"
+        ))
     })
 }
 

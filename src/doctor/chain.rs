@@ -34,6 +34,23 @@ pub fn region_for(env: &Env, profile: Option<&Profile>) -> Region {
         .unwrap_or_else(|| "us-east-1".parse().expect("a valid region literal"))
 }
 
+/// Set (to `1`) in the environment of the credential_process that the chain walk runs as a
+/// probe (`doctor --profile`, and `explain` through it). A probe's failure does not replace
+/// `explain --last`'s record, and a probe never starts a login: it reports "login required"
+/// like any process without a terminal.
+pub const PROBE_VAR: &str = "AWSX_PROBE";
+
+/// Whether this process is the chain walk's probe of a profile (see [`PROBE_VAR`]).
+pub fn is_probe(env: &Env) -> bool {
+    env.var(PROBE_VAR).is_some()
+}
+
+/// How to fix a failed AssumeRole of a role-chaining profile, from its error text, the role's
+/// ARN and the source profile. Reading AWS's error messages is `explain`'s knowledge
+/// (`explain::assume_role::chain_fix`), so the caller passes it in: doctor's checks sit
+/// below explain and never call up into it.
+pub type AssumeRoleFix = fn(error: &str, role_arn: &str, source: &ProfileName) -> String;
+
 /// What walking a profile's chain found: the steps, the identity it reached, and the
 /// AssumeRole error of a role-chaining profile.
 #[derive(Debug, Default)]
@@ -56,8 +73,8 @@ impl Walk {
 }
 
 /// `doctor --profile NAME`: the chain's steps as checks.
-pub fn run(env: &Env, name: &ProfileName, checks: &mut Vec<Check>) {
-    checks.extend(walk(env, name).checks);
+pub fn run(env: &Env, name: &ProfileName, fix: AssumeRoleFix, checks: &mut Vec<Check>) {
+    checks.extend(walk(env, name, fix).checks);
 }
 
 /// The profile (as found in the config file, as found in the credentials file).
@@ -73,13 +90,13 @@ pub fn find_profile(env: &Env, name: &ProfileName) -> (Option<Profile>, Option<P
 }
 
 /// Walk profile `name`'s credential chain as an SDK does, each step a check.
-pub fn walk(env: &Env, name: &ProfileName) -> Walk {
+pub fn walk(env: &Env, name: &ProfileName, fix: AssumeRoleFix) -> Walk {
     let mut walk = Walk::default();
-    steps(env, name, &mut walk);
+    steps(env, name, fix, &mut walk);
     walk
 }
 
-fn steps(env: &Env, name: &ProfileName, walk: &mut Walk) {
+fn steps(env: &Env, name: &ProfileName, assume_role_fix: AssumeRoleFix, walk: &mut Walk) {
     if env.var("AWS_ACCESS_KEY_ID").is_some() {
         walk.checks.push(Check::fail(
             "chain.environment",
@@ -159,7 +176,7 @@ fn steps(env: &Env, name: &ProfileName, walk: &mut Walk) {
                 c
             }
             Err(e) => {
-                let fix = crate::explain::assume_role::chain_fix(&e, arn, &source_name);
+                let fix = assume_role_fix(&e, arn, &source_name);
                 walk.checks.push(Check::fail(
                     "chain.assume_role",
                     format!("AssumeRole {arn} as profile {source_name} failed: {e}"),
@@ -295,13 +312,13 @@ fn run_process(command: &str) -> Result<ProcessOutput, ProcessFailure> {
     let output = if cfg!(windows) {
         Command::new("cmd")
             .args(["/C", command])
-            .env(crate::explain::record::PROBE_VAR, "1")
+            .env(PROBE_VAR, "1")
             .stdin(Stdio::null())
             .output()
     } else {
         Command::new("sh")
             .args(["-c", command])
-            .env(crate::explain::record::PROBE_VAR, "1")
+            .env(PROBE_VAR, "1")
             .stdin(Stdio::null())
             .output()
     }

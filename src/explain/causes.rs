@@ -44,7 +44,8 @@ impl<'a> View<'a> {
         let worth_walking = profile.is_some()
             || subject.origin != Origin::Default
             || message.kind == Kind::NoCredentials;
-        let walk = worth_walking.then(|| chain::walk(env, &subject.name));
+        let walk =
+            worth_walking.then(|| chain::walk(env, &subject.name, super::assume_role::chain_fix));
         View {
             env,
             message,

@@ -18,16 +18,6 @@ use time::format_description::well_known::Rfc3339;
 
 use awsx_core::env::Env;
 
-/// Set (to `1`) in the environment of the credential_process that `doctor --profile` and
-/// `explain` run as a probe. A probe's failure does not replace the record, and a probe never
-/// starts a login: it reports "login required" like any process without a terminal.
-pub const PROBE_VAR: &str = "AWSX_PROBE";
-
-/// Whether this process is doctor's or explain's probe of a profile (see [`PROBE_VAR`]).
-pub fn is_probe(env: &Env) -> bool {
-    env.var(PROBE_VAR).is_some()
-}
-
 /// What `last-failure.json` holds.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FailureRecord {

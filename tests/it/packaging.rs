@@ -5,7 +5,7 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
-use awsx::cli::CompletionShell;
+use awsx::shell::Shell;
 use clap::{Arg, ArgAction};
 
 use crate::harness::awsx_bin;
@@ -199,7 +199,7 @@ fn bash_completes_profile_names_from_the_config_file() {
     let shells = Shells::new();
     let script = shells.write(
         "awsx.bash",
-        &awsx::cmd::completions::render(CompletionShell::Bash, tree_with_profile_args()),
+        &awsx::cmd::completions::render(Shell::Bash, tree_with_profile_args()),
     );
     let complete = |words: &str, cur: &str, prev: &str| {
         shells.run(
@@ -278,7 +278,7 @@ fn fish_completes_subcommands_and_profile_names() {
 
     let profiles = shells.write(
         "profiles.fish",
-        &awsx::cmd::completions::render(CompletionShell::Fish, tree_with_profile_args()),
+        &awsx::cmd::completions::render(Shell::Fish, tree_with_profile_args()),
     );
     let out = shells.run(
         "fish",
@@ -325,7 +325,7 @@ fn zsh_registers_the_completion_and_lists_profiles() {
     // replaced by a stub that prints the array it would offer.
     let script = shells.write(
         "profiles.zsh",
-        &awsx::cmd::completions::render(CompletionShell::Zsh, tree_with_profile_args()),
+        &awsx::cmd::completions::render(Shell::Zsh, tree_with_profile_args()),
     );
     let out = shells.run(
         "zsh",

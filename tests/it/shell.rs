@@ -411,4 +411,23 @@ fn profile_names_complete_through_the_binary() {
     run.success();
     assert!(run.stdout.contains("sandbox-admin"), "{run:?}");
     assert!(run.stdout.contains("staging-readonly"), "{run:?}");
+    // zsh, with the completion system loaded before the init line as in a real .zshrc: the
+    // init script registers awsx's completer, and its profile helper (run outside a
+    // completion widget: `_wanted … compadd -a NAME` is replaced by a stub that prints the
+    // array it would offer) lists the config file's profiles.
+    let mut cmd = env.command("zsh", ["-f", "-c"]);
+    cmd.arg(format!(
+        r#"autoload -Uz compinit && compinit -u -d "$HOME/.zcompdump"
+eval "$({bin} init zsh)"
+print -r -- "comps:$_comps[awsx]"
+_wanted() {{ print -rl -- "${{(@P)${{@[-1]}}}}" }}
+_awsx__profiles"#,
+        bin = quoted(&awsx_bin())
+    ));
+    let run = Run::from(cmd.output().expect("run zsh"));
+    run.success();
+    assert!(run.stdout.contains("comps:_awsx\n"), "{run:?}");
+    for name in ["sandbox-admin", "prod-readonly", "staging-readonly"] {
+        assert!(run.stdout.lines().any(|l| l == name), "{name}: {run:?}");
+    }
 }

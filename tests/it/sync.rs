@@ -464,7 +464,7 @@ fn a_failed_listing_writes_nothing() {
     assert_eq!(std::fs::read(env.config_path()).unwrap(), before);
 }
 
-/// The benchmark case, 1,000 accounts × 4 roles with 5 ms latency on every request
+/// Sync at the scale awsx promises, 1,000 accounts × 4 roles with 5 ms latency on every request
 /// and 10 % of the listing calls throttled (429), checked for what it writes. How long it
 /// takes (target: 3 s, release build) is measured by bench/sync.sh, not asserted here.
 #[test]

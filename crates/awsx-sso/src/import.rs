@@ -11,8 +11,7 @@ use serde::Deserialize;
 use time::OffsetDateTime;
 
 use super::error::SsoError;
-use super::model::{ClientRegistration, SsoToken};
-use super::session::SessionSpec;
+use super::model::{ClientRegistration, SessionSpec, SsoToken};
 use awsx_core::env::Env;
 use awsx_core::secret::Secret;
 use awsx_core::types::Expiration;

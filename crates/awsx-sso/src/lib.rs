@@ -17,5 +17,5 @@ pub mod provider;
 pub mod session;
 
 pub use error::SsoError;
-pub use model::{ClientRegistration, DeviceAuthorization, SsoToken};
-pub use session::{LoginFlow, LoginOutcome, LoginUi, SessionSpec, Sessions};
+pub use model::{ClientRegistration, DeviceAuthorization, SessionSpec, SsoToken};
+pub use session::{LoginFlow, LoginOutcome, LoginUi, Sessions};

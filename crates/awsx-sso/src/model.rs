@@ -1,11 +1,44 @@
-//! What awsx keeps about an IAM Identity Center session. Both are stored whole, as JSON,
-//! in one keychain entry each (`sso-client:<session>`, `sso-token:<session>`).
+//! An IAM Identity Center session as configured ([`SessionSpec`]), and what awsx keeps
+//! about it: the client registration and the token, each stored whole, as JSON, in one
+//! keychain entry (`sso-client:<session>`, `sso-token:<session>`).
+//!
+//! This module uses no other module of the crate; `oidc`, `session` and `import` build on it.
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
 use awsx_core::secret::Secret;
-use awsx_core::types::{Expiration, Region, StartUrl};
+use awsx_core::types::{Expiration, Region, SsoSessionName, StartUrl};
 use awsx_creds::binding::{Binding, LoginId};
+
+/// The scope that makes Identity Center grant a refresh token (and lets it list accounts).
+pub const ACCOUNT_ACCESS_SCOPE: &str = "sso:account:access";
+
+/// An `[sso-session]` as awsx uses it.
+#[derive(Debug, Clone)]
+pub struct SessionSpec {
+    pub name: SsoSessionName,
+    pub start_url: StartUrl,
+    pub region: Region,
+    /// Registration scopes; always includes `sso:account:access`.
+    pub scopes: Vec<String>,
+}
+
+impl SessionSpec {
+    /// The session as configured, with `sso:account:access` always among the scopes: it is
+    /// what makes Identity Center grant a refresh token.
+    pub fn from_config(session: &awsx_config::SsoSession) -> Self {
+        let mut scopes = session.registration_scopes.clone();
+        if !scopes.iter().any(|s| s == ACCOUNT_ACCESS_SCOPE) {
+            scopes.insert(0, ACCOUNT_ACCESS_SCOPE.to_owned());
+        }
+        SessionSpec {
+            name: session.name.clone(),
+            start_url: session.start_url.clone(),
+            region: session.region.clone(),
+            scopes,
+        }
+    }
+}
 
 /// The OIDC client awsx registered for a session (RegisterClient). Reused until its
 /// secret expires (90 days at AWS), so a daily login costs no registration.

@@ -13,8 +13,7 @@ use awsx_core::types::{Expiration, Region, StartUrl};
 
 const DEVICE_CODE_GRANT: &str = "urn:ietf:params:oauth:grant-type:device_code";
 const REFRESH_GRANT: &str = "refresh_token";
-/// The scope that makes Identity Center grant a refresh token (and lets it list accounts).
-pub const ACCOUNT_ACCESS_SCOPE: &str = "sso:account:access";
+pub use super::model::ACCOUNT_ACCESS_SCOPE;
 /// The longest an access token is believed to live, whatever `expiresIn` says (Identity
 /// Center issues 1 h access tokens, renewed with the refresh token): an absurd `expiresIn`
 /// would otherwise keep a token awsx cannot vouch for in the keychain for weeks.

@@ -8,43 +8,16 @@ use std::time::Duration;
 use time::OffsetDateTime;
 
 use super::error::SsoError;
-use super::model::{ClientRegistration, DeviceAuthorization, SsoToken};
+use super::model::{ClientRegistration, DeviceAuthorization, SessionSpec, SsoToken};
 use super::oidc::{self, RefreshFailure};
 use super::pkce::{self, Pkce};
 use super::portal;
 use crate::lock::{self, Acquired};
 use awsx_core::env::Env;
 use awsx_core::secret::Secret;
-use awsx_core::types::{Region, SsoSessionName, StartUrl};
+use awsx_core::types::{Region, SsoSessionName};
 use awsx_creds::binding::{LoginId, SessionRecord};
 use awsx_store::{EntryName, SecretStore};
-
-/// An `[sso-session]` as awsx uses it.
-#[derive(Debug, Clone)]
-pub struct SessionSpec {
-    pub name: SsoSessionName,
-    pub start_url: StartUrl,
-    pub region: Region,
-    /// Registration scopes; always includes `sso:account:access`.
-    pub scopes: Vec<String>,
-}
-
-impl SessionSpec {
-    /// The session as configured, with `sso:account:access` always among the scopes: it is
-    /// what makes Identity Center grant a refresh token.
-    pub fn from_config(session: &awsx_config::SsoSession) -> Self {
-        let mut scopes = session.registration_scopes.clone();
-        if !scopes.iter().any(|s| s == oidc::ACCOUNT_ACCESS_SCOPE) {
-            scopes.insert(0, oidc::ACCOUNT_ACCESS_SCOPE.to_owned());
-        }
-        SessionSpec {
-            name: session.name.clone(),
-            start_url: session.start_url.clone(),
-            region: session.region.clone(),
-            scopes,
-        }
-    }
-}
 
 /// Which way a login gets the person's approval.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
