@@ -54,7 +54,7 @@ pub fn assume(
     now: OffsetDateTime,
     read_code: &mut dyn FnMut(&str) -> Result<String, BreakglassError>,
 ) -> Result<Granted, BreakglassError> {
-    let mut event = AuditEvent::new("assume", env, now);
+    let mut event = AuditEvent::new(audit::EventKind::Assume, env, now);
     event.profile = Some(req.profile.to_string());
     event.reason = req.reason.clone();
     let audit_path = audit::path(env);
