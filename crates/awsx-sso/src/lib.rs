@@ -15,6 +15,7 @@ pub mod pkce;
 pub mod portal;
 pub mod provider;
 pub mod session;
+pub mod status;
 pub mod sync;
 
 pub use error::SsoError;
