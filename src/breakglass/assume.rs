@@ -14,7 +14,7 @@ use super::session::CachedSession;
 use super::{BreakglassError, naming, notify};
 use awsx_config::{AwsxProfile, BreakGlassProfile, ConfigFile};
 use awsx_core::env::Env;
-use awsx_core::types::{IamUserName, ProfileName};
+use awsx_core::types::ProfileName;
 use awsx_keychain::{BackendChoice, SecretStore};
 
 /// One break-glass request as the command line gives it.
@@ -54,7 +54,7 @@ pub fn assume(
     now: OffsetDateTime,
     read_code: &mut dyn FnMut(&str) -> Result<String, BreakglassError>,
 ) -> Result<Granted, BreakglassError> {
-    let mut event = AuditEvent::new("assume", env, now);
+    let mut event = AuditEvent::new(audit::EventKind::Assume, env, now);
     event.profile = Some(req.profile.to_string());
     event.reason = req.reason.clone();
     let audit_path = audit::path(env);
@@ -108,14 +108,9 @@ fn attempt(
             profile: req.profile.clone(),
         })?;
     let profile = load_profile(env, &req.profile)?;
-    event.role_arn = Some(profile.role_arn.clone());
-    event.iam_user = Some(profile.user.clone());
-    let user: IamUserName = profile.user.parse().map_err(|e| {
-        BreakglassError::Config(format!(
-            "profile {}: awsx_breakglass_user: {e}",
-            profile.profile
-        ))
-    })?;
+    event.role_arn = Some(profile.role_arn.to_string());
+    event.iam_user = Some(profile.user.to_string());
+    let user = profile.user.clone();
     let raw_identity = match profile.identity.clone().or_else(|| naming::os_user(env)) {
         Some(id) => id,
         None => {
@@ -138,8 +133,8 @@ fn attempt(
     let key = StoredKey::load(opened.store.as_ref(), &user)?;
     let mfa_serial = profile
         .mfa_serial
-        .clone()
-        .unwrap_or_else(|| key.mfa_serial.clone());
+        .as_ref()
+        .map_or_else(|| key.mfa_serial.clone(), ToString::to_string);
     event.mfa_serial = Some(mfa_serial.clone());
     let code = super::input::parse_totp(&read_code(&mfa_serial)?)?;
 
@@ -149,7 +144,7 @@ fn attempt(
         remote::assume_role(
             &clients.sts,
             &AssumeRequest {
-                role_arn: &profile.role_arn,
+                role_arn: profile.role_arn.as_str(),
                 session_name: &session_name,
                 source_identity: &identity,
                 mfa_serial: &mfa_serial,
@@ -165,7 +160,7 @@ fn attempt(
     event.expiration = Some(assumed.credentials.expiration.to_rfc3339());
     let session = CachedSession {
         credentials: assumed.credentials,
-        role_arn: profile.role_arn.clone(),
+        role_arn: profile.role_arn.to_string(),
         assumed_role_arn: assumed.assumed_role_arn,
         session_name,
         source_identity: identity,

@@ -26,9 +26,9 @@ pub struct AuditEvent {
     #[serde(with = "time::serde::rfc3339")]
     pub time: OffsetDateTime,
     /// `assume`, `enroll` or `rotate`.
-    pub event: String,
+    pub event: EventKind,
     /// `success` or `failure`.
-    pub result: String,
+    pub result: Outcome,
     /// For failures: AWS's error code (`AccessDenied`, …) or awsx's (`MissingReason`, …).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error_code: Option<String>,
@@ -66,14 +66,92 @@ pub struct AuditEvent {
     pub awsx_version: String,
 }
 
+/// What an event records: the `event` field, one lowercase word. A kind this version does
+/// not know (a newer awsx wrote it) reads back as [`EventKind::Other`] and is written back
+/// unchanged, so one unknown word never makes a line unreadable.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum EventKind {
+    /// A break-glass role assumed (or an attempt).
+    Assume,
+    /// An IAM user's access key stored in the keychain.
+    Enroll,
+    /// That key replaced by a new one.
+    Rotate,
+    Other(String),
+}
+
+impl EventKind {
+    pub fn as_str(&self) -> &str {
+        match self {
+            EventKind::Assume => "assume",
+            EventKind::Enroll => "enroll",
+            EventKind::Rotate => "rotate",
+            EventKind::Other(word) => word,
+        }
+    }
+}
+
+impl From<String> for EventKind {
+    fn from(word: String) -> Self {
+        match word.as_str() {
+            "assume" => EventKind::Assume,
+            "enroll" => EventKind::Enroll,
+            "rotate" => EventKind::Rotate,
+            _ => EventKind::Other(word),
+        }
+    }
+}
+
+impl Serialize for EventKind {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
+impl<'de> Deserialize<'de> for EventKind {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        String::deserialize(d).map(EventKind::from)
+    }
+}
+
+impl std::fmt::Display for EventKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// How an event ended: the `result` field.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Outcome {
+    Success,
+    Failure,
+}
+
+impl Outcome {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Success => "success",
+            Outcome::Failure => "failure",
+        }
+    }
+}
+
+impl std::fmt::Display for Outcome {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 impl AuditEvent {
-    /// An event of `kind` at `now` for the current user and host, other fields empty.
-    pub fn new(kind: &str, env: &Env, now: OffsetDateTime) -> AuditEvent {
+    /// An event of `kind` at `now` for the current user and host, other fields empty; a
+    /// failure until [`AuditEvent::succeeded`] says otherwise.
+    pub fn new(kind: EventKind, env: &Env, now: OffsetDateTime) -> AuditEvent {
         AuditEvent {
             version: SCHEMA_VERSION,
             time: now,
-            event: kind.to_owned(),
-            result: "failure".to_owned(),
+            event: kind,
+            result: Outcome::Failure,
             error_code: None,
             error: None,
             os_user: super::naming::os_user(env),
@@ -94,13 +172,13 @@ impl AuditEvent {
     }
 
     pub fn succeeded(&mut self) {
-        self.result = "success".to_owned();
+        self.result = Outcome::Success;
         self.error_code = None;
         self.error = None;
     }
 
     pub fn failed(&mut self, err: &BreakglassError) {
-        self.result = "failure".to_owned();
+        self.result = Outcome::Failure;
         self.error_code = Some(err.audit_code());
         self.error = Some(err.to_string());
     }
@@ -113,7 +191,7 @@ impl AuditEvent {
     }
 
     pub fn is_success(&self) -> bool {
-        self.result == "success"
+        self.result == Outcome::Success
     }
 
     pub fn to_json(&self) -> String {
@@ -347,7 +425,7 @@ mod tests {
     fn event(result_ok: bool) -> AuditEvent {
         let env = Env::from_vars([("USER", "alice")]);
         let mut e = AuditEvent::new(
-            "assume",
+            EventKind::Assume,
             &env,
             OffsetDateTime::from_unix_timestamp(1_800_000_000).unwrap(),
         );
@@ -419,5 +497,43 @@ mod tests {
     fn a_missing_log_is_empty() {
         let dir = tempfile::tempdir().unwrap();
         assert_eq!(read(&dir.path().join("none")).unwrap(), (Vec::new(), 0));
+    }
+
+    /// A line as awsx 0.1 wrote it, before kinds and results were types.
+    const OLD_LINE: &str = r#"{"version":1,"time":"2027-01-15T08:00:00Z","event":"assume","result":"failure","error_code":"AccessDenied","error":"denied","os_user":"alice","host":"ws1","profile":"prod-bg","role_arn":"arn:aws:iam::500000000005:role/BreakGlass","reason":"INC-1","awsx_version":"0.1.0"}"#;
+
+    #[test]
+    fn old_log_lines_read_into_the_types_and_write_back_the_same() {
+        let e: AuditEvent = serde_json::from_str(OLD_LINE).unwrap();
+        assert_eq!(e.event, EventKind::Assume);
+        assert_eq!(e.result, Outcome::Failure);
+        assert_eq!(e.to_json(), OLD_LINE);
+        for (word, kind) in [("enroll", EventKind::Enroll), ("rotate", EventKind::Rotate)] {
+            let line = OLD_LINE
+                .replace(r#""assume""#, &format!("{word:?}"))
+                .replace(r#""failure""#, r#""success""#);
+            let e: AuditEvent = serde_json::from_str(&line).unwrap();
+            assert_eq!((&e.event, e.result), (&kind, Outcome::Success));
+            assert!(e.is_success());
+            assert_eq!(e.to_json(), line);
+        }
+    }
+
+    #[test]
+    fn an_event_kind_from_a_newer_awsx_is_kept_not_lost() {
+        let line = OLD_LINE.replace(r#""assume""#, r#""console""#);
+        let e: AuditEvent = serde_json::from_str(&line).unwrap();
+        assert_eq!(e.event, EventKind::Other("console".into()));
+        assert_eq!(e.to_json(), line);
+    }
+
+    #[test]
+    fn a_result_other_than_success_or_failure_is_an_unreadable_line() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(FILE_NAME);
+        let bad = OLD_LINE.replace(r#""failure""#, r#""maybe""#);
+        std::fs::write(&path, format!("{OLD_LINE}\n{bad}\n")).unwrap();
+        let (events, unreadable) = read(&path).unwrap();
+        assert_eq!((events.len(), unreadable), (1, 1));
     }
 }

@@ -136,7 +136,7 @@ pub fn enroll_recorded(
     read_key: impl FnOnce(&mut AuditEvent) -> Result<(String, Secret<String>), BreakglassError>,
 ) -> Result<Enrolled, BreakglassError> {
     let mut log = AuditLog::open(&audit::path(env))?;
-    let mut event = AuditEvent::new("enroll", env, now);
+    let mut event = AuditEvent::new(audit::EventKind::Enroll, env, now);
     event.iam_user = Some(user.to_string());
     event.mfa_serial = Some(mfa_serial.to_owned());
     let result = read_key(&mut event).and_then(|(access_key_id, secret_access_key)| {

@@ -25,8 +25,8 @@ fn run_with_timeout(command: &str, event: &AuditEvent, timeout: Duration) -> Res
         // The hook's output is for its author; stdout stays awsx's.
         .stdout(Stdio::null())
         .stderr(Stdio::inherit())
-        .env("AWSX_BREAKGLASS_EVENT", &event.event)
-        .env("AWSX_BREAKGLASS_RESULT", &event.result)
+        .env("AWSX_BREAKGLASS_EVENT", event.event.as_str())
+        .env("AWSX_BREAKGLASS_RESULT", event.result.as_str())
         .spawn()
         .map_err(|e| format!("cannot start the break-glass notify command: {e}"))?;
     if let Some(mut stdin) = child.stdin.take() {
@@ -69,7 +69,7 @@ mod tests {
 
     fn event() -> AuditEvent {
         AuditEvent::new(
-            "assume",
+            crate::breakglass::audit::EventKind::Assume,
             &Env::from_vars([("USER", "alice")]),
             time::OffsetDateTime::from_unix_timestamp(1_800_000_000).unwrap(),
         )

@@ -115,7 +115,7 @@ pub fn cached_session(
             expired: false,
         });
     };
-    if session.role_arn != profile.role_arn {
+    if session.role_arn != profile.role_arn.as_str() {
         return Err(BreakglassError::SessionNeeded {
             profile: name.clone(),
             expired: false,
@@ -156,8 +156,8 @@ mod tests {
     fn profile() -> BreakGlassProfile {
         BreakGlassProfile {
             profile: "prod-bg".parse().unwrap(),
-            role_arn: "arn:aws:iam::500000000005:role/BreakGlass".into(),
-            user: "breakglass-alice".into(),
+            role_arn: "arn:aws:iam::500000000005:role/BreakGlass".parse().unwrap(),
+            user: "breakglass-alice".parse().unwrap(),
             mfa_serial: None,
             duration: None,
             identity: None,
@@ -174,7 +174,7 @@ mod tests {
                 expiration: Expiration::from_unix_seconds(NOW + expires_in).unwrap(),
                 received_at: None,
             },
-            role_arn: profile().role_arn,
+            role_arn: profile().role_arn.to_string(),
             assumed_role_arn: "arn:aws:sts::500000000005:assumed-role/BreakGlass/breakglass-alice"
                 .into(),
             session_name: "breakglass-alice".into(),
@@ -228,7 +228,7 @@ mod tests {
         let err = cached_session(&MemoryStore::default(), &profile(), now()).unwrap_err();
         assert_eq!(err.exit_code(), ExitCode::LoginRequired);
         let mut moved = profile();
-        moved.role_arn = "arn:aws:iam::400000000004:role/BreakGlass".into();
+        moved.role_arn = "arn:aws:iam::400000000004:role/BreakGlass".parse().unwrap();
         let err = cached_session(&store_with(3000), &moved, now()).unwrap_err();
         assert_eq!(err.exit_code(), ExitCode::LoginRequired);
     }

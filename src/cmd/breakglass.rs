@@ -237,8 +237,8 @@ fn describe(e: &AuditEvent) -> String {
         (None, Some(i)) => i.clone(),
         (None, None) => "?".into(),
     };
-    let what = match e.event.as_str() {
-        "assume" => format!(
+    let what = match e.event {
+        audit::EventKind::Assume => format!(
             "{} -> {}",
             e.profile.as_deref().unwrap_or("?"),
             e.role_arn.as_deref().unwrap_or("?")
@@ -252,7 +252,7 @@ fn describe(e: &AuditEvent) -> String {
     let outcome = match (&e.error_code, &e.expiration) {
         (Some(code), _) => format!("FAILED {code}"),
         (None, Some(exp)) => format!("ok until {exp}"),
-        (None, None) => e.result.clone(),
+        (None, None) => e.result.to_string(),
     };
     let reason = e
         .reason
@@ -406,7 +406,7 @@ fn rotate(ctx: &Context, args: RotateArgs) -> Result<()> {
         .map_err(BreakglassError::from)?;
     let mut log = AuditLog::open(&audit::path(env))?;
     let now = OffsetDateTime::now_utc();
-    let mut event = AuditEvent::new("rotate", env, now);
+    let mut event = AuditEvent::new(audit::EventKind::Rotate, env, now);
     event.iam_user = Some(args.user.to_string());
     let result = maintain::rotate(env, opened.store.as_ref(), &args.user, now);
     match &result {

@@ -13,20 +13,9 @@ use crate::cli::MigrateArgs;
 use crate::cmd::input::Input;
 use crate::error::{Error, Result};
 use awsx_config::ConfigFile;
-use awsx_config::migrate::{LongLivedKey, long_lived_keys, masked_diff};
+use awsx_config::migrate::{Action, Flags, LongLivedKey, long_lived_keys, masked_diff};
 use awsx_config::settings::Settings;
 use awsx_core::types::IamUserName;
-
-/// What to do with one key.
-#[derive(Debug, Clone)]
-enum Action {
-    Enroll {
-        user: IamUserName,
-        mfa_serial: String,
-    },
-    Delete,
-    Keep,
-}
 
 pub fn run(ctx: &Context, args: MigrateArgs) -> Result<()> {
     let mut file = ConfigFile::load_credentials(&ctx.env)?;
@@ -40,17 +29,19 @@ pub fn run(ctx: &Context, args: MigrateArgs) -> Result<()> {
         return Ok(());
     }
     let terminal = std::io::stdin().is_terminal();
-    let flagged = args.enroll_as.is_some() || !args.delete.is_empty();
-    let mut actions = flag_actions(&args, &keys)?;
+    let flags = Flags {
+        delete: &args.delete,
+        enroll_as: args.enroll_as.as_deref(),
+        mfa_serial: args.mfa_serial.as_deref(),
+        profile: args.profile.as_deref(),
+    };
+    let flagged = flags.choose();
+    let mut actions = awsx_config::migrate::actions_from_flags(&flags, &keys)
+        .map_err(|e| Error::Usage(e.to_string()))?;
 
     if args.dry_run {
         // Whatever is chosen for a key (enrol or delete), it leaves the file: show that.
-        let chosen: Vec<&LongLivedKey> = keys
-            .iter()
-            .zip(&actions)
-            .filter(|(_, a)| !flagged || !matches!(a, Action::Keep))
-            .map(|(k, _)| k)
-            .collect();
+        let chosen = awsx_config::migrate::leaving(&keys, &actions, flagged);
         let original = file.doc().render().to_owned();
         for key in &chosen {
             credfile::remove_from(file.doc_mut(), &key.access_key_id)?;
@@ -184,52 +175,6 @@ fn describe(action: &Action, flagged: bool) -> String {
         Action::Keep if flagged => "kept".to_owned(),
         Action::Keep => "would be enrolled or deleted (you choose per key) and removed".to_owned(),
     }
-}
-
-/// The actions the flags ask for, one per key (in `keys` order).
-fn flag_actions(args: &MigrateArgs, keys: &[LongLivedKey]) -> Result<Vec<Action>> {
-    let mut actions = vec![Action::Keep; keys.len()];
-    let index_of = |profile: &str, flag: &str| {
-        keys.iter()
-            .position(|k| k.profiles.iter().any(|p| p == profile))
-            .ok_or_else(|| {
-                Error::Usage(format!(
-                    "{flag} {profile}: that profile holds no long-lived key; profiles with one: {}",
-                    keys.iter()
-                        .flat_map(|k| k.profiles.iter().map(String::as_str))
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                ))
-            })
-    };
-    for profile in &args.delete {
-        actions[index_of(profile, "--delete")?] = Action::Delete;
-    }
-    if let (Some(user), Some(mfa_serial)) = (&args.enroll_as, &args.mfa_serial) {
-        let user: IamUserName = user
-            .parse()
-            .map_err(|e| Error::Usage(format!("--enroll-as {user:?} is not valid: {e}")))?;
-        let index = match (&args.profile, keys) {
-            (Some(profile), _) => index_of(profile, "--profile")?,
-            (None, [_]) => 0,
-            (None, _) => {
-                return Err(Error::Usage(
-                    "several long-lived keys: name the one to enrol with --profile PROFILE"
-                        .to_owned(),
-                ));
-            }
-        };
-        if matches!(actions[index], Action::Delete) {
-            return Err(Error::Usage(
-                "the same key cannot be both enrolled and deleted".to_owned(),
-            ));
-        }
-        actions[index] = Action::Enroll {
-            user,
-            mfa_serial: mfa_serial.clone(),
-        };
-    }
-    Ok(actions)
 }
 
 /// At a terminal: per key, enrol (asking for the user and MFA device) or delete, or keep.

@@ -9,10 +9,9 @@ use crate::cmd::{Context, common};
 use crate::error::{Error, Result};
 use awsx_config::settings::Settings;
 use awsx_config::{ConfigFile, SsoSession};
-use awsx_creds::RoleCredentials;
 use awsx_creds::tier::FastTier;
-use awsx_keychain::{self as store, Backend, EntryName, SecretStore};
-use awsx_sso::SessionSpec;
+use awsx_keychain::{self as store, Backend};
+use awsx_sso::status::{self, TokenState};
 
 /// `--json` output, schema version 1 (documented in the README).
 #[derive(Serialize)]
@@ -33,11 +32,13 @@ struct SessionStatus {
     keychain: Option<String>,
     /// Why `auto` chose that keychain at login, when it had to settle for second best.
     keychain_note: Option<String>,
-    /// `valid`, `expired` or `none`.
+    /// `valid`, `expired` or `none` ([`TokenState::word`]).
     token: &'static str,
     expires_at: Option<String>,
     refreshable: bool,
     roles: Vec<RoleStatus>,
+    #[serde(skip)]
+    state: TokenState,
 }
 
 #[derive(Serialize)]
@@ -71,12 +72,10 @@ pub fn run(ctx: &Context, args: StatusArgs) -> Result<()> {
         hot_tier,
         sessions: Vec::new(),
     };
-    let mut other_portal: Vec<Option<String>> = Vec::new();
     for name in SsoSession::names(file.doc()) {
         let Some(session) = SsoSession::find(file.doc(), &name)? else {
             continue;
         };
-        let spec = SessionSpec::from_config(&session);
         let mut entry = SessionStatus {
             name: name.to_string(),
             start_url: session.start_url.to_string(),
@@ -87,15 +86,15 @@ pub fn run(ctx: &Context, args: StatusArgs) -> Result<()> {
             expires_at: None,
             refreshable: false,
             roles: Vec::new(),
+            state: TokenState::None,
         };
         let read = common::open_session_store(ctx, &settings, &name).and_then(|opened| {
             let sessions = common::sessions(ctx, &settings, opened.store.as_ref());
             let stored = sessions.stored_token(&name)?;
             let entries = opened.store.list()?;
-            let roles = cached_roles(opened.store.as_ref(), &entries, &name, now)?;
+            let roles = status::cached_roles(opened.store.as_ref(), &entries, &name, now);
             Ok((opened, stored, roles))
         });
-        let mut portal_note = None;
         match read {
             Ok((opened, stored, roles)) => {
                 entry.keychain = Some(opened.store.backend().id().to_owned());
@@ -104,26 +103,28 @@ pub fn run(ctx: &Context, args: StatusArgs) -> Result<()> {
                     .as_ref()
                     .and_then(|r| r.fallback.clone())
                     .or(opened.warning);
-                match stored {
-                    Some(t) if !t.is_for(&spec.start_url, &spec.region) => {
-                        // A login to another portal (the start URL changed since): not this one's.
-                        portal_note = Some(format!("{} in {}", t.start_url, t.region));
-                    }
-                    Some(t) => {
-                        entry.token = if t.is_valid(now) { "valid" } else { "expired" };
-                        entry.expires_at = Some(t.expires_at.to_rfc3339());
-                        entry.refreshable = t.refresh_token.is_some();
-                        entry.roles = roles;
-                    }
-                    None => {}
+                let state =
+                    TokenState::of(stored.as_ref(), &session.start_url, &session.region, now);
+                entry.token = state.word();
+                entry.expires_at = state.expires_at().map(|e| e.to_rfc3339());
+                entry.refreshable = state.refreshable();
+                if state.is_this_portal() {
+                    entry.roles = roles
+                        .into_iter()
+                        .map(|r| RoleStatus {
+                            account_id: r.account_id.to_string(),
+                            role_name: r.role_name.to_string(),
+                            expires_at: r.expires_at.to_rfc3339(),
+                        })
+                        .collect();
                 }
+                entry.state = state;
             }
             Err(err) => {
                 entry.keychain_note = Some(err.to_string());
                 first_error.get_or_insert(err);
             }
         }
-        other_portal.push(portal_note);
         status.sessions.push(entry);
     }
 
@@ -153,30 +154,35 @@ pub fn run(ctx: &Context, args: StatusArgs) -> Result<()> {
             "no SSO session configured; run awsx configure --start-url URL --sso-region REGION"
         );
     }
-    for (s, other) in status.sessions.iter().zip(&other_portal) {
-        let token = match (s.token, &s.expires_at) {
-            ("valid", Some(at)) => {
-                let left = awsx_core::types::Expiration::parse_rfc3339(at)
-                    .map(|e| human_duration(e.remaining(now)))
-                    .unwrap_or_default();
-                let renew = if s.refreshable { ", renews itself" } else { "" };
-                format!("logged in until {at} ({left} left{renew})")
+    for s in &status.sessions {
+        let token = match &s.state {
+            TokenState::Valid {
+                expires_at,
+                refreshable,
+            } => {
+                let left = human_duration(expires_at.remaining(now));
+                let renew = if *refreshable { ", renews itself" } else { "" };
+                format!(
+                    "logged in until {} ({left} left{renew})",
+                    expires_at.to_rfc3339()
+                )
             }
-            ("expired", _) if s.refreshable => {
-                "token expired; renews itself at next use".to_owned()
+            TokenState::Expired {
+                refreshable: true, ..
+            } => "token expired; renews itself at next use".to_owned(),
+            TokenState::Expired { .. } => {
+                format!("token expired; run awsx login --sso-session {}", s.name)
             }
-            ("expired", _) => format!("token expired; run awsx login --sso-session {}", s.name),
             _ if s.keychain.is_none() => "cannot tell: its keychain cannot be reached".to_owned(),
-            _ => match other {
-                Some(other) => format!(
-                    "not logged in to {} (the stored login is to {other}); run awsx login --sso-session {}",
-                    s.start_url, s.name
-                ),
-                None => format!(
-                    "not logged in to {}; run awsx login --sso-session {}",
-                    s.start_url, s.name
-                ),
-            },
+            // A login to another portal (the start URL changed since): not this one's.
+            TokenState::OtherPortal { start_url, region } => format!(
+                "not logged in to {} (the stored login is to {start_url} in {region}); run awsx login --sso-session {}",
+                s.start_url, s.name
+            ),
+            TokenState::None => format!(
+                "not logged in to {}; run awsx login --sso-session {}",
+                s.start_url, s.name
+            ),
         };
         println!(
             "sso-session {} ({}, {}): {token}",
@@ -206,43 +212,4 @@ pub fn run(ctx: &Context, args: StatusArgs) -> Result<()> {
         Some(err) => Err(err),
         None => Ok(()),
     }
-}
-
-/// Role credentials cached for `session` that have not expired (expiry only, read from
-/// each entry; the secret never leaves this function).
-fn cached_roles(
-    store: &dyn SecretStore,
-    entries: &[EntryName],
-    session: &awsx_core::types::SsoSessionName,
-    now: OffsetDateTime,
-) -> Result<Vec<RoleStatus>> {
-    let mut roles = Vec::new();
-    for entry in entries {
-        let EntryName::Role {
-            session: s,
-            account,
-            role,
-        } = entry
-        else {
-            continue;
-        };
-        if s != session {
-            continue;
-        }
-        let Ok(Some(raw)) = store.get(entry) else {
-            continue;
-        };
-        let Ok(creds) = serde_json::from_str::<RoleCredentials>(raw.expose()) else {
-            continue;
-        };
-        if creds.expiration.remaining(now) > time::Duration::ZERO {
-            roles.push(RoleStatus {
-                account_id: account.to_string(),
-                role_name: role.to_string(),
-                expires_at: creds.expiration.to_rfc3339(),
-            });
-        }
-    }
-    roles.sort_by(|a, b| (&a.account_id, &a.role_name).cmp(&(&b.account_id, &b.role_name)));
-    Ok(roles)
 }

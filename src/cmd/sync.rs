@@ -10,11 +10,11 @@ use crate::cli::{SessionSelector, SyncArgs};
 use crate::cmd::login_ui::TerminalUi;
 use crate::cmd::{Context, common};
 use crate::error::{Error, Result};
-use crate::sync::{self, SessionListing};
 use awsx_config::settings::Settings;
 use awsx_config::{ConfigFile, SsoSession};
 use awsx_core::types::Region;
 use awsx_sso::portal::{self, ListPolicy, Listing};
+use awsx_sso::sync::{self, Change, Emptied, SessionListing, SyncInput};
 use awsx_sso::{SessionSpec, Sessions, SsoError, SsoToken};
 
 pub fn run(ctx: &Context, args: SyncArgs) -> Result<()> {
@@ -72,17 +72,8 @@ pub fn run(ctx: &Context, args: SyncArgs) -> Result<()> {
         "listed accounts and roles"
     );
 
-    // Keep the profiles of sessions not synced now; never reuse a name from outside the block.
     let old_block = file.doc().read_managed_block()?.unwrap_or("").to_owned();
-    let old = sync::parse_block(&old_block);
-    let synced_now: HashSet<&str> = sessions_to_sync.iter().map(|s| s.name.as_str()).collect();
-    let kept: Vec<sync::SyncedProfile> = old
-        .values()
-        .filter_map(|(p, _)| p.clone())
-        .filter(|p| !synced_now.contains(p.session.as_str()))
-        .collect();
-    let mut reserved = outside_names(&file)?;
-    reserved.extend(kept.iter().map(|p| p.name.to_string()));
+    let outside = outside_names(&file)?;
     let session_listings: Vec<SessionListing<'_>> = listings
         .iter()
         .map(|(s, region, l)| SessionListing {
@@ -91,35 +82,28 @@ pub fn run(ctx: &Context, args: SyncArgs) -> Result<()> {
             accounts: &l.accounts,
         })
         .collect();
-    let mut profiles = sync::plan(
-        &settings.profile_name_template,
-        &session_listings,
-        &reserved,
-    );
-    profiles.extend(kept);
-    profiles.sort_by(|a, b| a.name.cmp(&b.name));
-    let program = sync::credential_process_program(&ctx.env)?;
-    let new_block = sync::render(&profiles, &program);
-
-    // The summary compares each profile's text between the two blocks.
-    let new = sync::parse_block(&new_block);
-    let added = new.keys().filter(|k| !old.contains_key(*k)).count();
-    let removed = old.keys().filter(|k| !new.contains_key(*k)).count();
-    let changed = new
-        .iter()
-        .filter(|(k, (_, body))| old.get(*k).is_some_and(|(_, b)| b != body))
-        .count();
-    let unchanged = new.len() - added - changed;
+    let program = crate::sync::credential_process_program(&ctx.env)?;
+    let plan = sync::plan(&SyncInput {
+        template: &settings.profile_name_template,
+        program: &program,
+        old_block: &old_block,
+        outside: &outside,
+        listings: &session_listings,
+    });
+    let added = plan.count(Change::Add);
+    let removed = plan.count(Change::Remove);
+    let changed = plan.count(Change::Update);
+    let unchanged = plan.count(Change::Keep);
 
     tracing::debug!(
         elapsed_ms = started.elapsed().as_millis() as u64,
         "planned the block"
     );
     if !args.dry_run {
-        refuse_to_empty(&args, &listings, &old)?;
+        refuse_to_empty(&args, &plan.emptied)?;
     }
     let before = file.doc().render().to_owned();
-    file.doc_mut().replace_managed_block(&new_block)?;
+    file.doc_mut().replace_managed_block(&plan.block)?;
     let after = file.doc().render().to_owned();
     tracing::debug!(
         elapsed_ms = started.elapsed().as_millis() as u64,
@@ -135,7 +119,7 @@ pub fn run(ctx: &Context, args: SyncArgs) -> Result<()> {
     };
     let summary = format!(
         "{} profiles from {accounts} accounts: {added} added, {removed} removed, {changed} updated, {unchanged} unchanged ({:.1} s{retried})",
-        profiles.len(),
+        plan.profiles.len(),
         started.elapsed().as_secs_f64()
     );
     if args.dry_run {
@@ -162,29 +146,13 @@ pub fn run(ctx: &Context, args: SyncArgs) -> Result<()> {
 /// it: writing would delete every one of them. That is refused unless `--allow-empty` (or a
 /// yes at a terminal), since an empty listing is more often an outage, a wrong user or a
 /// permission-set change in progress than the truth.
-fn refuse_to_empty(
-    args: &SyncArgs,
-    listings: &[(SsoSession, Region, Listing)],
-    old: &std::collections::BTreeMap<String, (Option<sync::SyncedProfile>, String)>,
-) -> Result<()> {
+fn refuse_to_empty(args: &SyncArgs, emptied: &[Emptied]) -> Result<()> {
     if args.allow_empty {
         return Ok(());
     }
-    for (session, _, listing) in listings {
-        if listing.accounts.iter().any(|a| !a.roles.is_empty()) {
-            continue;
-        }
-        let doomed = old
-            .values()
-            .filter_map(|(p, _)| p.as_ref())
-            .filter(|p| p.session == session.name)
-            .count();
-        if doomed == 0 {
-            continue;
-        }
+    for Emptied { session, doomed } in emptied {
         let why = format!(
-            "the portal of sso-session {} listed no account or role for this login, so writing would delete all {doomed} profiles synced from it",
-            session.name
+            "the portal of sso-session {session} listed no account or role for this login, so writing would delete all {doomed} profiles synced from it"
         );
         if std::io::stdin().is_terminal() && std::io::stderr().is_terminal() {
             eprint!("awsx sync: {why}. Delete them? [y/N] ");

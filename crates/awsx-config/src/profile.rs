@@ -11,7 +11,7 @@ use super::lex::SectionName;
 use super::session::{Found, SsoSession, has_inline_comment, optional, pick, required};
 use super::{Error, Result};
 use awsx_core::types::{
-    AccountId, IamUserName, MfaSerial, ProfileName, Region, RoleName, SsoSessionName,
+    AccountId, IamUserName, MfaSerial, ProfileName, Region, RoleArn, RoleName, SsoSessionName,
     parse_duration,
 };
 
@@ -186,11 +186,11 @@ pub struct SsoProfile {
 pub struct BreakGlassProfile {
     pub profile: ProfileName,
     /// `awsx_breakglass_role_arn`.
-    pub role_arn: String,
+    pub role_arn: RoleArn,
     /// `awsx_breakglass_user`: the IAM user whose key is in the keychain.
-    pub user: String,
+    pub user: IamUserName,
     /// `awsx_mfa_serial`; `None` lets the break-glass code derive it.
-    pub mfa_serial: Option<String>,
+    pub mfa_serial: Option<MfaSerial>,
     /// `awsx_breakglass_duration` (`3600`, `3600s`, `60m`, `1h`); `None` means the default.
     pub duration: Option<Duration>,
     /// `awsx_breakglass_identity`, the SourceIdentity (e.g. the person's email).
@@ -274,20 +274,13 @@ fn breakglass(
     role: &Found<'_>,
     region: Option<Region>,
 ) -> Result<AwsxProfile> {
-    let role_arn = role.value();
-    if !(role_arn.starts_with("arn:") && role_arn.contains(":role/")) {
-        return Err(role.invalid(
-            path,
-            "expected a role ARN such as arn:aws:iam::123456789012:role/BreakGlass",
-        ));
-    }
+    let role_arn: RoleArn = role.map(path)?;
     let fix = "run awsx breakglass enroll or add it";
-    let user = required(section, what, path, "awsx_breakglass_user", fix)?
-        .map::<IamUserName>(path)?
-        .to_string();
+    let user =
+        required(section, what, path, "awsx_breakglass_user", fix)?.map::<IamUserName>(path)?;
     let given = |key| optional(section, what, key).filter(|f| !f.value().is_empty());
     let mfa_serial = match given("awsx_mfa_serial") {
-        Some(f) => Some(f.map::<MfaSerial>(path)?.to_string()),
+        Some(f) => Some(f.map::<MfaSerial>(path)?),
         None => None,
     };
     // Held to the break-glass limits (15 min to 1 h) when used, with a warning, as
@@ -309,7 +302,7 @@ fn breakglass(
     };
     Ok(AwsxProfile::BreakGlass(BreakGlassProfile {
         profile: name.clone(),
-        role_arn: role_arn.to_owned(),
+        role_arn,
         user,
         mfa_serial,
         duration,
@@ -428,11 +421,11 @@ mod tests {
         let AwsxProfile::BreakGlass(p) = AwsxProfile::resolve(&d, &name("prod-bg")).unwrap() else {
             panic!("expected break-glass");
         };
-        assert_eq!(p.user, "bg-alice");
+        assert_eq!(p.user.as_str(), "bg-alice");
         assert_eq!(p.duration, Some(Duration::from_secs(3600)));
         assert_eq!(p.identity, None);
         assert_eq!(
-            p.mfa_serial.as_deref(),
+            p.mfa_serial.as_ref().map(MfaSerial::as_str),
             Some("arn:aws:iam::999999999999:mfa/bg-alice")
         );
     }
@@ -468,7 +461,7 @@ mod tests {
             panic!("expected break-glass");
         };
         assert_eq!(
-            p.mfa_serial.as_deref(),
+            p.mfa_serial.as_ref().map(MfaSerial::as_str),
             Some("arn:aws:iam::100000000001:mfa/bg-alice")
         );
         assert_eq!(p.duration, Some(Duration::from_secs(30 * 60)));

@@ -136,6 +136,25 @@ checked_string!(
     }
 );
 checked_string!(
+    /// An IAM role's ARN (`arn:aws:iam::123456789012:role/BreakGlass`), as STS AssumeRole
+    /// takes it.
+    RoleArn, "role ARN", |s| {
+        if s.starts_with("arn:") && s.contains(":role/") {
+            Ok(())
+        } else {
+            Err("expected a role ARN such as arn:aws:iam::123456789012:role/BreakGlass")
+        }
+    }
+);
+
+impl RoleArn {
+    /// The account the role is in (the ARN's fifth field), when it is an account id.
+    pub fn account(&self) -> Option<AccountId> {
+        self.0.split(':').nth(4)?.parse().ok()
+    }
+}
+
+checked_string!(
     /// An AWS region such as `eu-west-1` or `us-gov-west-1`.
     Region, "region", |s| {
         let parts: Vec<&str> = s.split('-').collect();
@@ -318,6 +337,19 @@ mod tests {
         assert!("123456789012".parse::<AccountId>().is_ok());
         assert!("12345678901".parse::<AccountId>().is_err());
         assert!("12345678901a".parse::<AccountId>().is_err());
+    }
+
+    #[test]
+    fn role_arns_name_a_role_and_its_account() {
+        let arn: RoleArn = "arn:aws:iam::123456789012:role/ops/BreakGlass"
+            .parse()
+            .unwrap();
+        assert_eq!(arn.account().unwrap().as_str(), "123456789012");
+        let odd: RoleArn = "arn:aws:iam::acme:role/X".parse().unwrap();
+        assert_eq!(odd.account(), None);
+        for bad in ["", "BreakGlass", "arn:aws:iam::123456789012:user/alice"] {
+            assert!(bad.parse::<RoleArn>().is_err(), "{bad}");
+        }
     }
 
     #[test]

@@ -22,7 +22,7 @@ pub fn account_of(profile: &AwsxProfile) -> Option<AccountId> {
     match profile {
         AwsxProfile::Sso(p) => Some(p.account_id.clone()),
         // arn:PARTITION:iam::ACCOUNT:role/NAME
-        AwsxProfile::BreakGlass(p) => p.role_arn.split(':').nth(4)?.parse().ok(),
+        AwsxProfile::BreakGlass(p) => p.role_arn.account(),
     }
 }
 

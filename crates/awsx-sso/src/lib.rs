@@ -15,6 +15,8 @@ pub mod pkce;
 pub mod portal;
 pub mod provider;
 pub mod session;
+pub mod status;
+pub mod sync;
 
 pub use error::SsoError;
 pub use model::{ClientRegistration, DeviceAuthorization, SessionSpec, SsoToken};
