@@ -228,6 +228,28 @@ pub enum HttpError {
 /// `AWS_CA_BUNDLE` handling), for the one endpoint that has no SDK: console federation.
 /// Returns the status and body; a 10 s bound covers connect and read.
 pub async fn http_get(env: &Env, url: &str) -> Result<(u16, Vec<u8>), HttpError> {
+    let reply = http_send(env, "GET", url, &[], Vec::new()).await?;
+    Ok((reply.status, reply.body))
+}
+
+/// What [`http_send`] got back. The body may hold secrets: the caller wraps it.
+pub struct HttpReply {
+    pub status: u16,
+    /// The `x-amzn-ErrorType` header (AWS's error name on rest-json services).
+    pub error_type: Option<String>,
+    pub body: Vec<u8>,
+}
+
+/// One request through the SDK's connector (rustls + ring, proxies, `AWS_CA_BUNDLE`, the
+/// reply-size cap), for endpoints awsx speaks to without an SDK client: console federation
+/// and AWS Sign-In's token endpoint. A 10 s bound covers connect and read.
+pub async fn http_send(
+    env: &Env,
+    method: &str,
+    url: &str,
+    headers: &[(&str, &str)],
+    body: Vec<u8>,
+) -> Result<HttpReply, HttpError> {
     use aws_smithy_runtime_api::client::http::HttpConnector;
     use aws_smithy_types::body::SdkBody;
     use aws_smithy_types::byte_stream::ByteStream;
@@ -239,10 +261,19 @@ pub async fn http_get(env: &Env, url: &str) -> Result<(u16, Vec<u8>), HttpError>
         ))
         .tls_context(tls_context(env)?)
         .build();
-    let mut request = aws_smithy_runtime_api::http::Request::new(SdkBody::empty());
+    let mut request = aws_smithy_runtime_api::http::Request::new(SdkBody::from(body));
     request
         .set_uri(url)
         .map_err(|_| HttpError::Request("the URL is not valid".to_owned()))?;
+    request
+        .set_method(method)
+        .map_err(|_| HttpError::Request("the HTTP method is not valid".to_owned()))?;
+    for (name, value) in headers {
+        request
+            .headers_mut()
+            .try_insert((*name).to_owned(), (*value).to_owned())
+            .map_err(|_| HttpError::Request(format!("header {name} is not valid")))?;
+    }
     let exchange = async {
         let response = connector
             .call(request)
@@ -250,6 +281,10 @@ pub async fn http_get(env: &Env, url: &str) -> Result<(u16, Vec<u8>), HttpError>
             .and_then(capped::cap)
             .map_err(|e| HttpError::Request(connector_error(&e)))?;
         let status = response.status().as_u16();
+        let error_type = response
+            .headers()
+            .get("x-amzn-errortype")
+            .map(str::to_owned);
         let body = ByteStream::new(response.into_body())
             .collect()
             .await
@@ -260,7 +295,11 @@ pub async fn http_get(env: &Env, url: &str) -> Result<(u16, Vec<u8>), HttpError>
                     "the reply was cut off".to_owned()
                 })
             })?;
-        Ok((status, body.into_bytes().to_vec()))
+        Ok(HttpReply {
+            status,
+            error_type,
+            body: body.into_bytes().to_vec(),
+        })
     };
     tokio::time::timeout(Duration::from_secs(10), exchange)
         .await
