@@ -176,23 +176,13 @@ pub async fn sign_in(
         .iter()
         .map(|(k, v)| (*k, v.as_str()))
         .collect();
-    let reply = awsx_aws::http_send(
-        env,
-        request.method,
-        &request.url,
-        &headers,
-        request.body.expose().clone(),
-    )
-    .await
-    .map_err(|e| BreakglassError::Signin(format!("AWS Sign-In could not be reached: {e}")))?;
+    let reply = awsx_aws::http_post(env, &request.url, &headers, request.body.expose().clone())
+        .await
+        .map_err(|e| BreakglassError::Signin(format!("AWS Sign-In could not be reached: {e}")))?;
+    let error_type = reply.header("x-amzn-errortype").map(str::to_owned);
     let body = awsx_signin::Secret::new(reply.body);
-    let grant = parse_token_response(
-        reply.status,
-        reply.error_type.as_deref(),
-        body.expose(),
-        now,
-    )
-    .map_err(|e| signin_failed(&e))?;
+    let grant = parse_token_response(reply.status, error_type.as_deref(), body.expose(), now)
+        .map_err(|e| signin_failed(&e))?;
     let id_token = grant.id_token.as_ref().ok_or_else(|| {
         BreakglassError::Signin(
             "AWS Sign-In's reply names no signed-in principal (no id token); sign in again".into(),

@@ -228,22 +228,50 @@ pub enum HttpError {
 /// `AWS_CA_BUNDLE` handling), for the one endpoint that has no SDK: console federation.
 /// Returns the status and body; a 10 s bound covers connect and read.
 pub async fn http_get(env: &Env, url: &str) -> Result<(u16, Vec<u8>), HttpError> {
-    let reply = http_send(env, "GET", url, &[], Vec::new()).await?;
+    let reply = http_request(env, "GET", url, &[], Vec::new()).await?;
     Ok((reply.status, reply.body))
 }
 
-/// What [`http_send`] got back. The body may hold secrets: the caller wraps it.
+/// An HTTP reply: status, headers (names lower-cased) and body (capped at
+/// [`MAX_REPLY_BYTES`]). The body may hold secrets (a token reply): the caller wraps them.
 pub struct HttpReply {
     pub status: u16,
-    /// The `x-amzn-ErrorType` header (AWS's error name on rest-json services).
-    pub error_type: Option<String>,
+    pub headers: Vec<(String, String)>,
     pub body: Vec<u8>,
 }
 
-/// One request through the SDK's connector (rustls + ring, proxies, `AWS_CA_BUNDLE`, the
-/// reply-size cap), for endpoints awsx speaks to without an SDK client: console federation
-/// and AWS Sign-In's token endpoint. A 10 s bound covers connect and read.
-pub async fn http_send(
+impl HttpReply {
+    /// The first value of header `name` (case-insensitive).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+impl std::fmt::Debug for HttpReply {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HttpReply")
+            .field("status", &self.status)
+            .field("body", &format_args!("{} bytes", self.body.len()))
+            .finish_non_exhaustive()
+    }
+}
+
+/// A POST through the same connector as [`http_get`] (proxies, `AWS_CA_BUNDLE`, the reply
+/// cap, the 10 s bound), for AWS Sign-In's token endpoint, whose DPoP-bound requests no SDK
+/// client of awsx's makes. `headers` are sent as given (plus `Content-Length`).
+pub async fn http_post(
+    env: &Env,
+    url: &str,
+    headers: &[(&str, &str)],
+    body: Vec<u8>,
+) -> Result<HttpReply, HttpError> {
+    http_request(env, "POST", url, headers, body).await
+}
+
+async fn http_request(
     env: &Env,
     method: &str,
     url: &str,
@@ -261,18 +289,27 @@ pub async fn http_send(
         ))
         .tls_context(tls_context(env)?)
         .build();
-    let mut request = aws_smithy_runtime_api::http::Request::new(SdkBody::from(body));
+    let length = body.len();
+    let mut request = aws_smithy_runtime_api::http::Request::new(if length == 0 {
+        SdkBody::empty()
+    } else {
+        SdkBody::from(body)
+    });
     request
         .set_uri(url)
         .map_err(|_| HttpError::Request("the URL is not valid".to_owned()))?;
-    request
-        .set_method(method)
-        .map_err(|_| HttpError::Request("the HTTP method is not valid".to_owned()))?;
+    if method != "GET" {
+        request
+            .set_method(method)
+            .map_err(|_| HttpError::Request(format!("{method} is not an HTTP method")))?;
+        request
+            .headers_mut()
+            .insert("Content-Length", length.to_string());
+    }
     for (name, value) in headers {
         request
             .headers_mut()
-            .try_insert((*name).to_owned(), (*value).to_owned())
-            .map_err(|_| HttpError::Request(format!("header {name} is not valid")))?;
+            .insert(name.to_string(), value.to_string());
     }
     let exchange = async {
         let response = connector
@@ -281,10 +318,11 @@ pub async fn http_send(
             .and_then(capped::cap)
             .map_err(|e| HttpError::Request(connector_error(&e)))?;
         let status = response.status().as_u16();
-        let error_type = response
+        let headers = response
             .headers()
-            .get("x-amzn-errortype")
-            .map(str::to_owned);
+            .iter()
+            .map(|(k, v)| (k.to_ascii_lowercase(), v.to_owned()))
+            .collect();
         let body = ByteStream::new(response.into_body())
             .collect()
             .await
@@ -297,7 +335,7 @@ pub async fn http_send(
             })?;
         Ok(HttpReply {
             status,
-            error_type,
+            headers,
             body: body.into_bytes().to_vec(),
         })
     };
