@@ -223,7 +223,7 @@ pub fn load_profile(env: &Env, name: &ProfileName) -> Result<BreakGlassProfile, 
     let file = ConfigFile::load_config(env)?;
     match AwsxProfile::resolve(file.doc(), name)? {
         AwsxProfile::BreakGlass(p) => Ok(p),
-        AwsxProfile::Sso(_) => Err(BreakglassError::NotBreakglass {
+        AwsxProfile::Sso(_) | AwsxProfile::Console(_) => Err(BreakglassError::NotBreakglass {
             profile: name.clone(),
         }),
     }
