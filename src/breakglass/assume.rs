@@ -8,7 +8,7 @@ use std::time::Duration;
 use time::OffsetDateTime;
 
 use super::audit::{self, AuditEvent, AuditLog};
-use super::console::{self, Flow, SigninUi};
+use super::console::{self, ConsoleSource, Flow};
 use super::key::Enrolment;
 use super::remote::{self, AssumeRequest, Clients};
 use super::session::CachedSession;
@@ -48,6 +48,8 @@ pub struct Granted {
     pub audit_path: PathBuf,
     /// For a keyless user: the console sign-in's principal, the source of AssumeRole.
     pub source_principal: Option<String>,
+    /// When the source was a live `awsx login --console` session: its profile.
+    pub source_profile: Option<String>,
     /// One line each for stderr: keychain fallback, notify hook failure.
     pub warnings: Vec<String>,
 }
@@ -56,13 +58,14 @@ pub struct Granted {
 /// after everything that can be checked offline has been. Every attempt that gets as far
 /// as opening the audit log is recorded there, success or failure.
 ///
-/// A user enrolled with `--console` first signs in through the browser (`ui`); the MFA code
+/// A user enrolled with `--console` first gets console credentials (`source`: a live
+/// `awsx login --console` session of that user, else a browser sign-in); the MFA code
 /// is asked for after that, so that it is fresh when AssumeRole checks it.
 pub fn assume(
     env: &Env,
     req: &Request,
     now: OffsetDateTime,
-    ui: &mut dyn SigninUi,
+    source: &mut dyn ConsoleSource,
     read_code: &mut dyn FnMut(&str) -> Result<String, BreakglassError>,
 ) -> Result<Granted, BreakglassError> {
     let mut event = AuditEvent::new("assume", env, now);
@@ -71,7 +74,7 @@ pub fn assume(
     let audit_path = audit::path(env);
     let mut log = AuditLog::open(&audit_path)?;
     let mut warnings = Vec::new();
-    let result = attempt(env, req, &mut event, &mut warnings, ui, read_code);
+    let result = attempt(env, req, &mut event, &mut warnings, source, read_code);
     match &result {
         Ok(_) => event.succeeded(),
         Err(e) => event.failed(e),
@@ -92,6 +95,7 @@ pub fn assume(
         capped_from,
         audit_path,
         source_principal: event.source_principal.clone(),
+        source_profile: event.source_profile.clone(),
         warnings,
     })
 }
@@ -109,7 +113,7 @@ fn attempt(
     req: &Request,
     event: &mut AuditEvent,
     warnings: &mut Vec<String>,
-    ui: &mut dyn SigninUi,
+    source: &mut dyn ConsoleSource,
     read_code: &mut dyn FnMut(&str) -> Result<String, BreakglassError>,
 ) -> Result<Attempt, BreakglassError> {
     let reason = req
@@ -156,25 +160,30 @@ fn attempt(
     event.mfa_serial = Some(mfa_serial.clone());
 
     let rt = awsx_aws::runtime()?;
-    let source = match &enrolment {
+    let source_credentials = match &enrolment {
         Enrolment::Key(key) => {
             event.source = Some("access-key".to_owned());
             key.credentials()
         }
         Enrolment::Console(enrolled) => {
             event.source = Some("console-session".to_owned());
-            let region = profile
-                .region
-                .as_ref()
-                .map_or(remote::DEFAULT_REGION, |r| r.as_str());
-            let signed_in = rt.block_on(console::sign_in(
+            let region = match &profile.region {
+                Some(r) => r.clone(),
+                None => remote::DEFAULT_REGION.parse().map_err(
+                    |e: awsx_core::types::InvalidValue| BreakglassError::Config(e.to_string()),
+                )?,
+            };
+            let signed_in = rt.block_on(console::source_credentials(
                 env,
-                region,
+                &profile.profile,
+                &region,
+                &enrolled.user_arn,
                 req.flow,
                 req.signin_timeout,
-                ui,
+                source,
             ))?;
             event.source_principal = Some(signed_in.principal_arn.clone());
+            event.source_profile = signed_in.live_profile.as_ref().map(ToString::to_string);
             console::check_principal(&enrolled.user_arn, &signed_in)?;
             signed_in.credentials
         }
@@ -182,7 +191,7 @@ fn attempt(
     let code = super::input::parse_totp(&read_code(&mfa_serial)?)?;
 
     let assumed = rt.block_on(async {
-        let clients = Clients::new(env, profile.region.as_ref(), source).await?;
+        let clients = Clients::new(env, profile.region.as_ref(), source_credentials).await?;
         remote::assume_role(
             &clients.sts,
             &AssumeRequest {

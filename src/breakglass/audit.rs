@@ -56,6 +56,10 @@ pub struct AuditEvent {
     /// For `console-session`: the signed-in principal's ARN (the id token's `sub`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub source_principal: Option<String>,
+    /// For `console-session` from a live `awsx login --console` session: its profile
+    /// (absent when awsx signed in through the browser for this attempt).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source_profile: Option<String>,
     /// The full reason as typed (the session tag carries a sanitised copy).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
@@ -92,6 +96,7 @@ impl AuditEvent {
             mfa_serial: None,
             source: None,
             source_principal: None,
+            source_profile: None,
             reason: None,
             session_name: None,
             assumed_role_arn: None,

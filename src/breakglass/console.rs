@@ -10,10 +10,12 @@
 //! MFA-requiring trust policy is met the documented way, by STS checking the TOTP code in
 //! the AssumeRole call itself, exactly as for an enrolled key.
 //!
-//! The sign-in is made for this one AssumeRole: same device (the browser comes back to a
-//! loopback listener on 127.0.0.1) or, with `--remote`, cross device (the user pastes the
-//! code the browser shows). Its refresh token and DPoP key are dropped when the command
-//! ends; nothing of it is stored. It does not touch IAM Identity Center.
+//! The source is a live `awsx login --console` session of that user when there is one
+//! (awsx-console serves it, refreshing it if need be); else a sign-in through the browser
+//! made for this one AssumeRole (awsx-console's login: same device, the browser coming back
+//! to a loopback listener on 127.0.0.1, or with `--remote` cross device, the user pasting the
+//! code the page shows), whose refresh token and DPoP key are dropped when the command ends.
+//! Neither touches IAM Identity Center.
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
@@ -22,12 +24,9 @@ use time::OffsetDateTime;
 use super::BreakglassError;
 use awsx_core::env::Env;
 use awsx_core::secret::Secret;
-use awsx_core::types::IamUserName;
+use awsx_core::types::{IamUserName, ProfileName, Region};
+use awsx_creds::RoleCredentials;
 use awsx_keychain::{EntryName, SecretStore};
-use awsx_signin::{
-    AuthCode, AuthorizeRequest, DpopKey, Endpoint, authorization_code_request,
-    parse_token_response, principal_from_id_token,
-};
 
 /// The value of `source` in a console enrolment's entry.
 pub const SOURCE_CONSOLE: &str = "console";
@@ -81,21 +80,14 @@ impl ConsoleEnrolment {
     }
 }
 
-/// How the browser comes back with the sign-in's code.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Flow {
-    /// The browser on this machine redirects to a listener on 127.0.0.1.
-    SameDevice,
-    /// `--remote` (SSH): the user opens the URL anywhere and pastes the code it shows.
-    CrossDevice,
-}
+pub use awsx_console::Flow;
 
-/// What the command layer does for a sign-in: library code never prints.
-pub trait SigninUi {
-    /// Same device: open `url` in the browser (and show it, in case none opens).
-    fn open(&mut self, url: &str);
-    /// Cross device: show `url` and read the code the user pastes.
-    fn paste_code(&mut self, url: &str) -> Result<Secret<String>, BreakglassError>;
+/// Where keyless break-glass gets console credentials; the command layer implements it
+/// (only it prints, and it knows how `credential-process` serves console profiles).
+pub trait ConsoleSource: awsx_console::LoginUi {
+    /// Credentials of a live `awsx login --console` session of `principal_arn` (refreshed
+    /// if need be), and the profile that holds it; `None` when there is none to use.
+    fn live_session(&mut self, principal_arn: &str) -> Option<(ProfileName, RoleCredentials)>;
 }
 
 /// Credentials of a console sign-in, and whose they are.
@@ -103,103 +95,76 @@ pub struct ConsoleCredentials {
     /// The signed-in principal (the id token's `sub`).
     pub principal_arn: String,
     pub credentials: aws_credential_types::Credentials,
-    pub expiration: OffsetDateTime,
+    /// The `awsx login --console` profile whose live session gave them; `None` when awsx
+    /// signed in through the browser for this one command.
+    pub live_profile: Option<ProfileName>,
 }
 
 impl std::fmt::Debug for ConsoleCredentials {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("ConsoleCredentials")
             .field("principal_arn", &self.principal_arn)
-            .field("expiration", &self.expiration)
+            .field("live_profile", &self.live_profile)
             .finish_non_exhaustive()
     }
 }
 
-/// The sign-in endpoint: `AWS_ENDPOINT_URL_SIGNIN`, else `https://{region}.signin.aws.amazon.com`.
-pub fn endpoint(env: &Env, region: &str) -> Result<Endpoint, BreakglassError> {
-    Endpoint::resolve(region, env.var("AWS_ENDPOINT_URL_SIGNIN")).map_err(|e| {
-        BreakglassError::Config(format!(
-            "AWS_ENDPOINT_URL_SIGNIN: {e}; unset it or give an https URL"
-        ))
-    })
+fn sdk_credentials(c: &RoleCredentials) -> aws_credential_types::Credentials {
+    aws_credential_types::Credentials::new(
+        c.access_key_id.clone(),
+        c.secret_access_key.expose().clone(),
+        Some(c.session_token.expose().clone()),
+        None,
+        "awsx-breakglass-console",
+    )
 }
 
-/// Sign in through the browser and exchange the code for credentials. The caller checks
-/// whose they are ([`check_principal`]): a browser whose console is already signed in as
-/// someone else gives credentials of the wrong principal.
-pub async fn sign_in(
+/// The user's console credentials: from a live console session of `principal_arn` when
+/// there is one, else from a sign-in through the browser made for this command only (see
+/// [`sign_in`]). The caller checks whose they are ([`check_principal`]).
+pub async fn source_credentials(
     env: &Env,
-    region: &str,
+    label: &ProfileName,
+    region: &Region,
+    principal_arn: &str,
     flow: Flow,
     timeout: Duration,
-    ui: &mut dyn SigninUi,
+    source: &mut dyn ConsoleSource,
 ) -> Result<ConsoleCredentials, BreakglassError> {
-    let endpoint = endpoint(env, region)?;
-    let signin_failed = |e: &dyn std::fmt::Display| BreakglassError::Signin(e.to_string());
-    let (authorize, code) = match flow {
-        Flow::SameDevice => {
-            let listener = awsx_sso::pkce::Listener::bind()
-                .await
-                .map_err(|e| signin_failed(&e))?;
-            let port = port_of(&listener.redirect_uri())
-                .ok_or_else(|| BreakglassError::Signin("no loopback port".into()))?;
-            let authorize = AuthorizeRequest::same_device(port).map_err(|e| signin_failed(&e))?;
-            ui.open(&authorize.url(&endpoint));
-            let code = listener
-                .wait_for_code(authorize.state(), timeout)
-                .await
-                .map_err(|e| match e {
-                    awsx_sso::SsoError::Denied => BreakglassError::SigninDenied,
-                    other => signin_failed(&other),
-                })?;
-            (
-                authorize,
-                AuthCode(awsx_signin::Secret::new(code.expose().clone())),
-            )
-        }
-        Flow::CrossDevice => {
-            let authorize =
-                AuthorizeRequest::cross_device(&endpoint).map_err(|e| signin_failed(&e))?;
-            let pasted = ui.paste_code(&authorize.url(&endpoint))?;
-            let code = authorize
-                .accept_pasted_code(pasted.expose())
-                .map_err(|e| signin_failed(&e))?;
-            (authorize, code)
-        }
-    };
-    let key = DpopKey::generate().map_err(|e| signin_failed(&e))?;
-    let now = OffsetDateTime::now_utc();
-    let request = authorization_code_request(&endpoint, &authorize, &code, &key, now)
-        .map_err(|e| signin_failed(&e))?;
-    let headers: Vec<(&str, &str)> = request
-        .headers
-        .iter()
-        .map(|(k, v)| (*k, v.as_str()))
-        .collect();
-    let reply = awsx_aws::http_post(env, &request.url, &headers, request.body.expose().clone())
+    if let Some((profile, creds)) = source.live_session(principal_arn) {
+        return Ok(ConsoleCredentials {
+            principal_arn: principal_arn.to_owned(),
+            credentials: sdk_credentials(&creds),
+            live_profile: Some(profile),
+        });
+    }
+    sign_in(env, label, region, flow, timeout, source).await
+}
+
+/// Sign in through the browser (awsx-console's login: same device, or cross device with a
+/// pasted code) and return the session's credentials. The session is not saved: its refresh
+/// token and DPoP key are dropped with it. `label` only names it in messages.
+pub async fn sign_in(
+    env: &Env,
+    label: &ProfileName,
+    region: &Region,
+    flow: Flow,
+    timeout: Duration,
+    ui: &mut dyn awsx_console::LoginUi,
+) -> Result<ConsoleCredentials, BreakglassError> {
+    let session = awsx_console::login(env, label, region, flow, ui, timeout)
         .await
-        .map_err(|e| BreakglassError::Signin(format!("AWS Sign-In could not be reached: {e}")))?;
-    let error_type = reply.header("x-amzn-errortype").map(str::to_owned);
-    let body = awsx_signin::Secret::new(reply.body);
-    let grant = parse_token_response(reply.status, error_type.as_deref(), body.expose(), now)
-        .map_err(|e| signin_failed(&e))?;
-    let id_token = grant.id_token.as_ref().ok_or_else(|| {
-        BreakglassError::Signin(
-            "AWS Sign-In's reply names no signed-in principal (no id token); sign in again".into(),
-        )
+        .map_err(|e| match e {
+            awsx_console::ConsoleError::Denied => BreakglassError::SigninDenied,
+            other => BreakglassError::Signin(other.to_string()),
+        })?;
+    let creds = session.credentials.as_ref().ok_or_else(|| {
+        BreakglassError::Signin("AWS Sign-In returned no credentials; sign in again".into())
     })?;
-    let principal = principal_from_id_token(id_token.as_str()).map_err(|e| signin_failed(&e))?;
-    let c = grant.credentials;
     Ok(ConsoleCredentials {
-        principal_arn: principal.arn,
-        expiration: c.expiration,
-        credentials: aws_credential_types::Credentials::new(
-            c.access_key_id,
-            c.secret_access_key.as_str().to_owned(),
-            Some(c.session_token.as_str().to_owned()),
-            None,
-            "awsx-breakglass-console",
-        ),
+        principal_arn: session.principal_arn.clone(),
+        credentials: sdk_credentials(creds),
+        live_profile: None,
     })
 }
 
@@ -216,12 +181,6 @@ pub fn check_principal(
             signed_in: signed_in.principal_arn.clone(),
         })
     }
-}
-
-/// `http://127.0.0.1:PORT/oauth/callback` → PORT.
-fn port_of(redirect_uri: &str) -> Option<u16> {
-    let rest = redirect_uri.strip_prefix("http://127.0.0.1:")?;
-    rest.split('/').next()?.parse().ok()
 }
 
 #[cfg(test)]
@@ -250,11 +209,5 @@ mod tests {
         assert_eq!(json["source"], "console");
         assert!(json.get("secret_access_key").is_none());
         assert_eq!(e.account(), Some("100000000001"));
-    }
-
-    #[test]
-    fn the_loopback_port_comes_from_the_redirect_uri() {
-        assert_eq!(port_of("http://127.0.0.1:4711/oauth/callback"), Some(4711));
-        assert_eq!(port_of("https://example.com/x"), None);
     }
 }

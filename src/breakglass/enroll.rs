@@ -4,7 +4,7 @@ use time::OffsetDateTime;
 
 use super::BreakglassError;
 use super::audit::{self, AuditEvent, AuditLog};
-use super::console::{self, ConsoleEnrolment, Flow, SigninUi};
+use super::console::{self, ConsoleEnrolment, Flow};
 use super::key::{self, CreatedSource, StoredKey};
 use super::remote::{self, Clients};
 use awsx_core::env::Env;
@@ -174,10 +174,10 @@ pub fn enroll_console(
     store: &dyn SecretStore,
     user: &IamUserName,
     mfa_serial: &str,
-    region: &str,
+    region: &awsx_core::types::Region,
     flow: Flow,
     timeout: std::time::Duration,
-    ui: &mut dyn SigninUi,
+    ui: &mut dyn awsx_console::LoginUi,
     now: OffsetDateTime,
 ) -> Result<ConsoleEnrolment, BreakglassError> {
     let mut log = AuditLog::open(&audit::path(env))?;
@@ -188,7 +188,11 @@ pub fn enroll_console(
     let result = (|| {
         key::check_mfa_serial(mfa_serial)?;
         let rt = awsx_aws::runtime()?;
-        let signed_in = rt.block_on(console::sign_in(env, region, flow, timeout, ui))?;
+        // The session only names itself in messages; it is not saved.
+        let label: awsx_core::types::ProfileName = format!("breakglass-{user}")
+            .parse()
+            .map_err(|e: awsx_core::types::InvalidValue| BreakglassError::Config(e.to_string()))?;
+        let signed_in = rt.block_on(console::sign_in(env, &label, region, flow, timeout, ui))?;
         event.source_principal = Some(signed_in.principal_arn.clone());
         check_user_arn(&signed_in.principal_arn, user).map_err(|_| {
             BreakglassError::WrongPrincipal {

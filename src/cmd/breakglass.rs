@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use crate::breakglass::assume::{self, Request};
 use crate::breakglass::audit::{self, AuditEvent, AuditLog};
-use crate::breakglass::console::{Flow, SigninUi};
+use crate::breakglass::console::{ConsoleSource, Flow};
 use crate::breakglass::enroll;
 use crate::breakglass::input::Input;
 use crate::breakglass::key::CreatedSource;
@@ -65,10 +65,7 @@ fn assume(ctx: &Context, args: AssumeArgs) -> Result<()> {
         signin_timeout: signin_timeout(&ctx.env),
     };
     let input = RefCell::new(Input::new());
-    let mut ui = TerminalSignin {
-        env: &ctx.env,
-        input: &input,
-    };
+    let mut ui = TerminalSignin { ctx, input: &input };
     let mut read_code = |serial: &str| -> std::result::Result<String, BreakglassError> {
         let mut input = input.borrow_mut();
         if input.is_terminal() {
@@ -107,10 +104,14 @@ fn assume(ctx: &Context, args: AssumeArgs) -> Result<()> {
         "awsx: BREAK-GLASS session for {} granted: {} until {} ({left} min), source identity {}.",
         granted.profile.profile, s.assumed_role_arn, s.credentials.expiration, s.source_identity
     );
-    if let Some(principal) = &granted.source_principal {
-        eprintln!(
+    match (&granted.source_principal, &granted.source_profile) {
+        (Some(principal), Some(profile)) => eprintln!(
+            "awsx: source: console sign-in of {principal} (no access key), from the session of profile {profile}."
+        ),
+        (Some(principal), None) => eprintln!(
             "awsx: source: console sign-in of {principal} (no access key); the sign-in is not kept."
-        );
+        ),
+        _ => {}
     }
     eprintln!(
         "awsx: recorded in {}. Use it with AWS_PROFILE={} (credential_process serves it) or awsx use {}; it will not be renewed.",
@@ -138,36 +139,72 @@ fn signin_timeout(env: &awsx_core::env::Env) -> Duration {
         .map_or(Duration::from_secs(300), Duration::from_secs)
 }
 
-/// The console sign-in of keyless break-glass, on the terminal: the browser is opened as
-/// for `awsx login` (`$BROWSER` honoured), the URL shown on stderr in case none opens; with
-/// `--remote`, the pasted code is read like the MFA code (terminal without echo, or stdin).
+/// The console side of keyless break-glass, on the terminal: a live `awsx login --console`
+/// session of the user when one serves, else the browser opened as for `awsx login`
+/// (`$BROWSER` honoured) with the URL shown on stderr in case none opens; with `--remote`,
+/// the pasted code is read like the MFA code (terminal without echo, or a line of stdin).
 struct TerminalSignin<'a> {
-    env: &'a awsx_core::env::Env,
+    ctx: &'a Context,
     input: &'a RefCell<Input>,
 }
 
-impl SigninUi for TerminalSignin<'_> {
-    fn open(&mut self, url: &str) {
+impl awsx_console::LoginUi for TerminalSignin<'_> {
+    fn open_browser(&mut self, url: &str) {
         eprintln!(
             "awsx: sign in to the AWS console as the break-glass user (with its MFA) in the browser; if none opens, open:\n{url}"
         );
-        if let Err(e) = super::login_ui::open_in_browser(self.env, url) {
+        if let Err(e) = super::login_ui::open_in_browser(&self.ctx.env, url) {
             warn(&format!(
                 "cannot open a browser ({e}); open the URL above on this machine, or run again with --remote"
             ));
         }
     }
 
-    fn paste_code(
-        &mut self,
-        url: &str,
-    ) -> std::result::Result<awsx_core::secret::Secret<String>, BreakglassError> {
+    fn read_pasted_code(&mut self, url: &str) -> Option<String> {
         eprintln!(
             "awsx: on any device, open this URL and sign in to the AWS console as the break-glass user (with its MFA):\n{url}\nthen paste the code the page shows."
         );
-        self.input
+        match self
+            .input
             .borrow_mut()
             .secret("Sign-in code: ", "sign-in code")
+        {
+            Ok(code) => Some(code.expose().clone()),
+            Err(e) => {
+                warn(&e.to_string());
+                None
+            }
+        }
+    }
+}
+
+impl ConsoleSource for TerminalSignin<'_> {
+    fn live_session(
+        &mut self,
+        principal_arn: &str,
+    ) -> Option<(awsx_core::types::ProfileName, awsx_creds::RoleCredentials)> {
+        let settings = Settings::load(&self.ctx.env).ok()?;
+        let file = ConfigFile::load_config(&self.ctx.env).ok()?;
+        for name in profile_names(file.doc()) {
+            let Ok(AwsxProfile::Console(p)) = AwsxProfile::resolve(file.doc(), &name) else {
+                continue;
+            };
+            if p.login_session != principal_arn {
+                continue;
+            }
+            match super::credentials::console_credentials(self.ctx, &settings, &p) {
+                Ok(creds) => {
+                    eprintln!(
+                        "awsx: using the console sign-in session of profile {name} ({principal_arn})."
+                    );
+                    return Some((name, creds));
+                }
+                Err(e) => warn(&format!(
+                    "the console session of profile {name} cannot be used ({e}); signing in through the browser instead"
+                )),
+            }
+        }
+        None
     }
 }
 
@@ -242,20 +279,19 @@ fn enroll_console(
     now: OffsetDateTime,
 ) -> Result<()> {
     let input = RefCell::new(Input::new());
-    let mut ui = TerminalSignin {
-        env: &ctx.env,
-        input: &input,
-    };
-    let region = args
+    let mut ui = TerminalSignin { ctx, input: &input };
+    let region: awsx_core::types::Region = args
         .region
         .as_deref()
-        .unwrap_or(crate::breakglass::remote::DEFAULT_REGION);
+        .unwrap_or(crate::breakglass::remote::DEFAULT_REGION)
+        .parse()
+        .map_err(|e| Error::Usage(format!("--region: {e}")))?;
     let enrolled = enroll::enroll_console(
         &ctx.env,
         opened.store.as_ref(),
         &args.user,
         &args.mfa_serial,
-        region,
+        &region,
         flow(args.remote),
         signin_timeout(&ctx.env),
         &mut ui,

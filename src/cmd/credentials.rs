@@ -141,7 +141,7 @@ fn sso_credentials(
 /// A console sign-in profile (`awsx login --console`): the fast tier, then the keychain that
 /// login chose, then a refresh through AWS Sign-In (one process at a time: see
 /// `awsx_console::Console::credentials`).
-fn console_credentials(
+pub(crate) fn console_credentials(
     ctx: &Context,
     settings: &Settings,
     profile: &ConsoleProfile,
