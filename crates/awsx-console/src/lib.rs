@@ -30,7 +30,7 @@ pub use awsx_signin::{ClientId, Endpoint};
 pub use error::ConsoleError;
 pub use login::{Flow, LoginUi, login};
 pub use refresh::Console;
-pub use session::{ConsoleSession, delete, import_cli_cache, load};
+pub use session::{ConsoleSession, cli_cache_path, delete, import_cli_cache, load};
 
 use awsx_core::env::Env;
 use awsx_core::types::Region;
