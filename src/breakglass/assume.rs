@@ -173,7 +173,8 @@ fn attempt(
                     |e: awsx_core::types::InvalidValue| BreakglassError::Config(e.to_string()),
                 )?,
             };
-            let signed_in = rt.block_on(console::source_credentials(
+            let signed_in = console::source_credentials(
+                &rt,
                 env,
                 &profile.profile,
                 &region,
@@ -181,7 +182,7 @@ fn attempt(
                 req.flow,
                 req.signin_timeout,
                 source,
-            ))?;
+            )?;
             event.source_principal = Some(signed_in.principal_arn.clone());
             event.source_profile = signed_in.live_profile.as_ref().map(ToString::to_string);
             console::check_principal(&enrolled.user_arn, &signed_in)?;

@@ -121,8 +121,11 @@ fn sdk_credentials(c: &RoleCredentials) -> aws_credential_types::Credentials {
 
 /// The user's console credentials: from a live console session of `principal_arn` when
 /// there is one, else from a sign-in through the browser made for this command only (see
-/// [`sign_in`]). The caller checks whose they are ([`check_principal`]).
-pub async fn source_credentials(
+/// [`sign_in`]). The caller checks whose they are ([`check_principal`]). The live session
+/// is asked for outside the runtime (serving it may start one of its own to refresh).
+#[allow(clippy::too_many_arguments)]
+pub fn source_credentials(
+    rt: &tokio::runtime::Runtime,
     env: &Env,
     label: &ProfileName,
     region: &Region,
@@ -138,7 +141,7 @@ pub async fn source_credentials(
             live_profile: Some(profile),
         });
     }
-    sign_in(env, label, region, flow, timeout, source).await
+    rt.block_on(sign_in(env, label, region, flow, timeout, source))
 }
 
 /// Sign in through the browser (awsx-console's login: same device, or cross device with a

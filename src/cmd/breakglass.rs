@@ -153,6 +153,10 @@ impl awsx_console::LoginUi for TerminalSignin<'_> {
         eprintln!(
             "awsx: sign in to the AWS console as the break-glass user (with its MFA) in the browser; if none opens, open:\n{url}"
         );
+        let settings = Settings::load(&self.ctx.env).unwrap_or_default();
+        if !super::login_ui::should_open_browser(&self.ctx.env, &settings, false) {
+            return;
+        }
         if let Err(e) = super::login_ui::open_in_browser(&self.ctx.env, url) {
             warn(&format!(
                 "cannot open a browser ({e}); open the URL above on this machine, or run again with --remote"

@@ -891,3 +891,37 @@ fn a_console_sign_in_as_another_user_is_refused_before_any_assume_role() {
         "arn:aws:iam::100000000001:user/breakglass-bob"
     );
 }
+
+#[test]
+fn keyless_break_glass_uses_a_live_console_session_of_the_user_without_a_browser() {
+    let mut env = new_env();
+    env.set_env("AWS_ENDPOINT_URL_SIGNIN", &env.emulator.url());
+    enrol_alice_for_console(&env);
+    // The user's own console session, adopted from `aws login` (awsx migrate).
+    crate::migrate::aws_cli_login(&env);
+    env.write_config(&format!(
+        "[profile alice-console]\nlogin_session = {ALICE_ARN}\nregion = us-east-1\n"
+    ));
+    env.run(["migrate", "--yes", "--delete-cli-cache"])
+        .success();
+    add_served_profile(&env, "prod-bg");
+    env.emulator.set_outage(true);
+    let code = env.emulator.totp_code(ALICE, 0);
+    assume(&env, "prod-bg", &code)
+        .success()
+        .stderr_contains("using the console sign-in session of profile alice-console")
+        .stderr_contains("from the session of profile alice-console");
+    // Only the test's own `aws login` exchanged a code: awsx signed nobody in.
+    assert_eq!(env.emulator.signin_token_calls("authorization_code"), 1);
+    assert_eq!(env.emulator.count(Op::AssumeRole), 1);
+    let last = audit_lines(&env).pop().unwrap();
+    assert_eq!(last["result"], "success");
+    assert_eq!(last["source"], "console-session");
+    assert_eq!(last["source_principal"], ALICE_ARN);
+    assert_eq!(last["source_profile"], "alice-console");
+    assert_eq!(
+        env.aws_cli_identity("prod-bg")["Arn"],
+        "arn:aws:sts::500000000005:assumed-role/BreakGlass/breakglass-alice@example.com"
+    );
+    env.assert_no_issued_secret_on_disk();
+}
