@@ -481,7 +481,15 @@ fn status(ctx: &Context, args: BreakglassStatusArgs) -> Result<()> {
         return Ok(());
     }
     for user in maintain::enrolled_users(store)? {
-        println!("enrolled: {user}");
+        match crate::breakglass::key::Enrolment::load(store, &user) {
+            Ok(crate::breakglass::key::Enrolment::Console(c)) => {
+                println!(
+                    "enrolled: {user} (console sign-in as {}, no key)",
+                    c.user_arn
+                );
+            }
+            _ => println!("enrolled: {user}"),
+        }
     }
     let file = ConfigFile::load_config(env).map_err(BreakglassError::from)?;
     for name in profile_names(file.doc()) {

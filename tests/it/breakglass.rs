@@ -835,6 +835,11 @@ fn keyless_break_glass_signs_in_through_the_console_with_identity_center_down() 
     env.run(["breakglass", "check"])
         .success()
         .stdout_contains("nothing to check or rotate");
+    env.run(["breakglass", "status"])
+        .success()
+        .stdout_contains(&format!(
+            "enrolled: {ALICE} (console sign-in as {ALICE_ARN}, no key)"
+        ));
     env.run(["breakglass", "rotate", "--user", ALICE])
         .code(2)
         .stderr_contains("no access key to rotate");
@@ -924,4 +929,64 @@ fn keyless_break_glass_uses_a_live_console_session_of_the_user_without_a_browser
         "arn:aws:sts::500000000005:assumed-role/BreakGlass/breakglass-alice@example.com"
     );
     env.assert_no_issued_secret_on_disk();
+}
+
+#[test]
+fn keyless_break_glass_over_ssh_reads_the_pasted_sign_in_code_then_the_mfa_code() {
+    use std::io::{BufRead, BufReader, Read, Write};
+    use std::process::Stdio;
+    let mut env = new_env();
+    env.set_env("AWS_ENDPOINT_URL_SIGNIN", &env.emulator.url());
+    env.emulator.set_outage(true);
+    enrol_alice_for_console(&env);
+    add_served_profile(&env, "prod-bg");
+    let mut child = env
+        .awsx([
+            "breakglass",
+            "prod-bg",
+            "--reason",
+            "INC-9: over SSH",
+            "--remote",
+        ])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stderr = BufReader::new(child.stderr.take().unwrap());
+    let mut seen = String::new();
+    let url = loop {
+        let mut line = String::new();
+        assert!(stderr.read_line(&mut line).unwrap() > 0, "no URL in {seen}");
+        seen.push_str(&line);
+        if line.starts_with("http://") {
+            break line.trim().to_owned();
+        }
+    };
+    assert!(url.contains("devtools%2Fcross-device"), "{url}");
+    // The user opens the URL elsewhere; the page shows the code to paste.
+    let page = crate::migrate::raw_get(&crate::migrate::redirect_of(&url));
+    let code = page
+        .split("id=\"verification-code\">")
+        .nth(1)
+        .and_then(|rest| rest.split('<').next())
+        .unwrap_or_else(|| panic!("no code on {page}"))
+        .to_owned();
+    let totp = env.emulator.totp_code(ALICE, 0);
+    let mut stdin = child.stdin.take().unwrap();
+    writeln!(stdin, "{code}\n{totp}").unwrap();
+    drop(stdin);
+    let mut rest = String::new();
+    stderr.read_to_string(&mut rest).unwrap();
+    let status = child.wait().unwrap();
+    assert!(status.success(), "{seen}{rest}");
+    assert!(
+        rest.contains("BREAK-GLASS session for prod-bg granted"),
+        "{rest}"
+    );
+    assert_eq!(env.emulator.signin_token_calls("authorization_code"), 1);
+    let last = audit_lines(&env).pop().unwrap();
+    assert_eq!(last["source"], "console-session");
+    assert_eq!(last["source_principal"], ALICE_ARN);
+    assert_eq!(last["reason"], "INC-9: over SSH");
 }

@@ -165,9 +165,8 @@ fn delete_needs_yes_without_a_terminal() {
 
 pub const ALICE_ARN: &str = "arn:aws:iam::100000000001:user/breakglass-alice";
 
-/// A raw `GET` of `url` on the emulator (plain HTTP on 127.0.0.1): the `Location` of its
-/// redirect. The authorize page redirects at once (the emulator auto-approves).
-fn redirect_of(url: &str) -> String {
+/// A raw `GET` of `url` on the emulator (plain HTTP on 127.0.0.1): the whole reply.
+pub fn raw_get(url: &str) -> String {
     use std::io::{Read, Write};
     let rest = url.strip_prefix("http://").expect("an http URL");
     let (host, target) = rest.split_at(rest.find('/').unwrap());
@@ -179,6 +178,13 @@ fn redirect_of(url: &str) -> String {
     .unwrap();
     let mut reply = String::new();
     stream.read_to_string(&mut reply).unwrap();
+    reply
+}
+
+/// The `Location` of the emulator's redirect for `url` (its authorize page redirects at
+/// once when it auto-approves).
+pub fn redirect_of(url: &str) -> String {
+    let reply = raw_get(url);
     reply
         .lines()
         .find_map(|l| {
