@@ -990,3 +990,54 @@ fn keyless_break_glass_over_ssh_reads_the_pasted_sign_in_code_then_the_mfa_code(
     assert_eq!(last["source_principal"], ALICE_ARN);
     assert_eq!(last["reason"], "INC-9: over SSH");
 }
+
+#[test]
+fn enroll_console_stores_nothing_without_the_sign_in_policy_or_as_another_user() {
+    let (mut env, out) = keyless_env("allow");
+    let enroll = |env: &TestEnv| {
+        env.run([
+            "breakglass",
+            "enroll",
+            "--console",
+            "--user",
+            ALICE,
+            "--mfa-serial",
+            ALICE_MFA,
+        ])
+    };
+    // No SignInLocalDevelopmentAccess: AWS Sign-In refuses the code exchange.
+    env.emulator
+        .set_signin(awsx_emulator::SigninConfig {
+            permitted: false,
+            ..Default::default()
+        })
+        .unwrap();
+    browser_reports_to(&mut env, &out, "no-policy.json");
+    enroll(&env)
+        .code(1)
+        .stderr_contains("SignInLocalDevelopmentAccess");
+    browser_report(&out, "no-policy.json");
+    // Signed in as bob while enrolling alice.
+    env.emulator
+        .set_signin(awsx_emulator::SigninConfig {
+            principal: "breakglass-bob".into(),
+            ..Default::default()
+        })
+        .unwrap();
+    browser_reports_to(&mut env, &out, "bob.json");
+    enroll(&env)
+        .code(1)
+        .stderr_contains("made as arn:aws:iam::100000000001:user/breakglass-bob");
+    browser_report(&out, "bob.json");
+    assert!(
+        store(&env)
+            .get(&EntryName::breakglass_key(&ALICE.parse().unwrap()))
+            .unwrap()
+            .is_none()
+    );
+    let codes: Vec<_> = audit_lines(&env)
+        .iter()
+        .map(|e| e["error_code"].as_str().unwrap_or("").to_owned())
+        .collect();
+    assert_eq!(codes, ["SigninFailed", "WrongPrincipal"]);
+}
