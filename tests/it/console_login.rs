@@ -346,3 +346,22 @@ fn remote_console_sign_in_takes_the_pasted_code() {
     assert!(env.read_config().contains("awsx_login_session = "));
     assert!(env.credentials(PROFILE)["AccessKeyId"].is_string());
 }
+
+#[test]
+fn a_console_hit_comes_from_the_hot_tier_and_only_for_this_homes_login() {
+    let env = signed_in();
+    let first = env.credentials(PROFILE);
+    // The keychain entries gone, the hot tier still answers (the front binary's path)...
+    let name = PROFILE.parse().unwrap();
+    let store = env.store();
+    store.delete(&EntryName::console_session(&name)).unwrap();
+    store.delete(&EntryName::console_creds(&name)).unwrap();
+    let hit = env.credentials(PROFILE);
+    assert_eq!(hit["AccessKeyId"], first["AccessKeyId"]);
+    assert_eq!(env.emulator.signin_token_calls("refresh_token"), 0);
+    // ...but only to the HOME whose login made them: without its record, no hit.
+    std::fs::remove_dir_all(env.cache_dir().join("awsx/console-sessions")).unwrap();
+    env.run(["credential-process", "--profile", PROFILE])
+        .code(3)
+        .stderr_contains(&format!("awsx login --console --profile {PROFILE}"));
+}
