@@ -365,3 +365,66 @@ fn a_console_hit_comes_from_the_hot_tier_and_only_for_this_homes_login() {
         .code(3)
         .stderr_contains(&format!("awsx login --console --profile {PROFILE}"));
 }
+
+fn check<'a>(report: &'a serde_json::Value, id: &str) -> &'a serde_json::Value {
+    report["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["id"] == id)
+        .unwrap_or_else(|| panic!("no check {id} in {report}"))
+}
+
+#[test]
+fn status_and_doctor_report_the_console_session_without_secrets() {
+    let env = signed_in();
+    let secrets = stored_secrets(&env);
+    let status = env.run(["status", "--json"]);
+    status.success();
+    let json = status.json();
+    let console = &json["console_sessions"][0];
+    assert_eq!(console["profile"], PROFILE);
+    assert_eq!(console["session"], "signed-in");
+    assert_eq!(console["principal_arn"], principal(&env));
+    assert_eq!(console["keychain"], "secret-service");
+    assert!(console["session_ends_at"].is_string(), "{json}");
+    assert!(console["credentials_expire_at"].is_string(), "{json}");
+    env.run(["status"])
+        .success()
+        .stdout_contains(&format!("console profile {PROFILE}: signed in as"));
+
+    let doctor = env.awsx(["doctor", "--json"]).output().unwrap();
+    let text = String::from_utf8_lossy(&doctor.stdout).into_owned();
+    let report: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let session = check(&report, &format!("console.{PROFILE}"));
+    assert_eq!(session["status"], "ok", "{session}");
+    assert!(
+        session["summary"]
+            .as_str()
+            .unwrap()
+            .contains("refresh token stored"),
+        "{session}"
+    );
+    let endpoint = check(&report, &format!("console.{PROFILE}.endpoint"));
+    assert_eq!(endpoint["status"], "ok", "{endpoint}");
+    for secret in &secrets {
+        assert!(!status.stdout.contains(secret.as_str()));
+        assert!(!text.contains(secret.as_str()));
+    }
+
+    // Logged out: status says so, doctor says what to run.
+    env.run(["logout", "--profile", PROFILE]).success();
+    let json = env.run(["status", "--json"]).json();
+    assert_eq!(json["console_sessions"][0]["session"], "none");
+    let doctor = env.awsx(["doctor", "--json"]).output().unwrap();
+    let report: serde_json::Value = serde_json::from_slice(&doctor.stdout).unwrap();
+    let session = check(&report, &format!("console.{PROFILE}"));
+    assert_eq!(session["status"], "warn");
+    assert!(
+        session["fix"]
+            .as_str()
+            .unwrap()
+            .contains("awsx login --console --profile"),
+        "{session}"
+    );
+}
