@@ -20,6 +20,7 @@ pub mod explain;
 pub mod export;
 pub mod init;
 pub mod login;
+pub mod login_console;
 pub mod login_ui;
 pub mod logout;
 pub mod man;

@@ -448,4 +448,61 @@ mod tests {
             .unwrap();
         assert!(load(&store, &name).unwrap().is_none());
     }
+
+    /// The AWS CLI's cache file as it writes it (awsx-signin's test vector; the key is
+    /// aws-config's SEC1 test key).
+    const CLI_CACHE_FILE: &str = r#"{"accessToken": {"accessKeyId": "ASIAEXAMPLEKEY", "secretAccessKey": "SECRETKEYEXAMPLE", "sessionToken": "SESSIONTOKENEXAMPLE", "accountId": "123456789012", "expiresAt": "2025-11-19T00:15:00Z"}, "tokenType": "aws_sigv4", "clientId": "arn:aws:signin:::devtools/same-device", "refreshToken": "REFRESHTOKENEXAMPLE", "idToken": "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiAiYXJuOmF3czppYW06OjEyMzQ1Njc4OTAxMjp1c2VyL0FkbWluIn0.c2ln", "dpopKey": "-----BEGIN EC PRIVATE KEY-----\nMHcCAQEEIBMB/RwQERsVoqWRQG4zK8CnaAa5dfrpbm+9tFdBh3z4oAoGCCqGSM49\nAwEHoUQDQgAEWb1VLi1EA2hJaTz4yYuxSELvY+1GAfL+8rUTCAdiFid87Bf6GY+s\n2+1RpqDv0RpZiDIMCrZrsAh+RK9S3QCaGA==\n-----END EC PRIVATE KEY-----\n"}"#;
+
+    #[test]
+    fn the_aws_cli_cache_entry_is_imported_into_the_keychain_and_left_in_place() {
+        let arn = "arn:aws:iam::123456789012:user/Admin";
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join(awsx_signin::cache_file_name(arn));
+        std::fs::write(&file, CLI_CACHE_FILE).unwrap();
+        let env = Env::from_vars([
+            ("HOME", "/nonexistent"),
+            (awsx_signin::CACHE_DIR_ENV, dir.path().to_str().unwrap()),
+        ]);
+        let store = MemoryStore::new();
+        let name: ProfileName = "admin".parse().unwrap();
+        let region: Region = "us-east-1".parse().unwrap();
+        let margin = time::Duration::minutes(15);
+        let (imported, path) = import_cli_cache(&env, &store, None, margin, &name, &region, arn)
+            .unwrap()
+            .expect("the CLI's entry");
+        assert_eq!(path, file);
+        assert!(file.exists(), "the CLI's file is the caller's to delete");
+        let loaded = load(&store, &name).unwrap().unwrap();
+        assert_eq!(loaded.principal_arn, arn);
+        assert_eq!(loaded.account_id.as_str(), "123456789012");
+        assert_eq!(loaded.login, imported.login);
+        assert_eq!(loaded.refresh_token.expose(), "REFRESHTOKENEXAMPLE");
+        assert_eq!(
+            loaded.endpoint.as_str(),
+            "https://us-east-1.signin.aws.amazon.com"
+        );
+        let cli_key = awsx_signin::DpopKey::from_sec1_pem(
+            serde_json::from_str::<serde_json::Value>(CLI_CACHE_FILE).unwrap()["dpopKey"]
+                .as_str()
+                .unwrap(),
+        )
+        .unwrap();
+        assert_eq!(loaded.dpop_key.thumbprint(), cli_key.thumbprint());
+        let creds = loaded.credentials.clone().expect("the CLI's credentials");
+        assert_eq!(creds.expiration.to_rfc3339(), "2025-11-19T00:15:00Z");
+        // Long expired: the next use refreshes with the imported token and key.
+        assert!(loaded.fresh_credentials(margin).is_none());
+        // Another principal has no file.
+        let none = import_cli_cache(
+            &env,
+            &store,
+            None,
+            margin,
+            &name,
+            &region,
+            "arn:aws:iam::123456789012:user/Other",
+        )
+        .unwrap();
+        assert!(none.is_none());
+    }
 }
