@@ -150,6 +150,23 @@ pub struct LoginArgs {
     /// Take a still-valid token from the AWS CLI's cache (~/.aws/sso/cache) instead of logging in.
     #[arg(long)]
     pub import_aws_cli: bool,
+    /// Sign in with the AWS console (AWS Sign-In, as `aws login`: an IAM user, the root user or
+    /// a federated console session) instead of IAM Identity Center, and write [profile NAME]
+    /// to serve its credentials. Needs --profile.
+    #[arg(
+        long,
+        requires = "profile",
+        conflicts_with_all = ["sso_session", "browser", "device_code", "no_browser", "import_aws_cli"]
+    )]
+    pub console: bool,
+    /// With --console: the region of the sign-in endpoint and of the profile [default: the
+    /// profile's region, else AWS_REGION].
+    #[arg(long, value_name = "REGION", requires = "console")]
+    pub region: Option<String>,
+    /// With --console: sign in from a browser on another device (over SSH): awsx prints the
+    /// URL and reads the code the sign-in page shows.
+    #[arg(long, requires = "console")]
+    pub remote: bool,
 }
 
 #[derive(Debug, Args)]

@@ -19,6 +19,8 @@ pub enum Error {
     Sso(#[from] awsx_sso::SsoError),
     #[error(transparent)]
     Setup(#[from] awsx_aws::SetupError),
+    #[error(transparent)]
+    Console(#[from] awsx_console::ConsoleError),
     /// A call to AWS outside the SSO layer (STS, console federation) failed; the message
     /// says what to do.
     #[error("{operation} failed: {message}")]
@@ -65,6 +67,7 @@ impl HasExitCode for Error {
             Error::Settings(err) => err.exit_code(),
             Error::Store(err) => err.exit_code(),
             Error::Sso(err) => err.exit_code(),
+            Error::Console(err) => err.exit_code(),
             Error::Setup(_) | Error::Output(_) | Error::Remote { .. } => ExitCode::Failure,
             Error::Breakglass(err) => err.exit_code(),
             Error::Doctor(err) => err.exit_code(),

@@ -8,7 +8,8 @@ use std::time::Duration;
 use time::OffsetDateTime;
 
 use super::audit::{self, AuditEvent, AuditLog};
-use super::key::StoredKey;
+use super::console::{self, ConsoleSource, Flow};
+use super::key::Enrolment;
 use super::remote::{self, AssumeRequest, Clients};
 use super::session::CachedSession;
 use super::{BreakglassError, naming, notify};
@@ -30,6 +31,10 @@ pub struct Request {
     pub keychain: BackendChoice,
     /// The `keychain_service` setting.
     pub keychain_service: String,
+    /// For a user enrolled with `--console`: how the browser gives back the sign-in.
+    pub flow: Flow,
+    /// How long a console sign-in may take in the browser.
+    pub signin_timeout: Duration,
 }
 
 /// A granted session and what the command should tell the user.
@@ -41,6 +46,10 @@ pub struct Granted {
     /// The duration asked for, when it was cut to the allowed range.
     pub capped_from: Option<Duration>,
     pub audit_path: PathBuf,
+    /// For a keyless user: the console sign-in's principal, the source of AssumeRole.
+    pub source_principal: Option<String>,
+    /// When the source was a live `awsx login --console` session: its profile.
+    pub source_profile: Option<String>,
     /// One line each for stderr: keychain fallback, notify hook failure.
     pub warnings: Vec<String>,
 }
@@ -48,10 +57,15 @@ pub struct Granted {
 /// Run one attempt. `read_code` is asked for the MFA code (given the device's ARN) only
 /// after everything that can be checked offline has been. Every attempt that gets as far
 /// as opening the audit log is recorded there, success or failure.
+///
+/// A user enrolled with `--console` first gets console credentials (`source`: a live
+/// `awsx login --console` session of that user, else a browser sign-in); the MFA code
+/// is asked for after that, so that it is fresh when AssumeRole checks it.
 pub fn assume(
     env: &Env,
     req: &Request,
     now: OffsetDateTime,
+    source: &mut dyn ConsoleSource,
     read_code: &mut dyn FnMut(&str) -> Result<String, BreakglassError>,
 ) -> Result<Granted, BreakglassError> {
     let mut event = AuditEvent::new(audit::EventKind::Assume, env, now);
@@ -60,7 +74,7 @@ pub fn assume(
     let audit_path = audit::path(env);
     let mut log = AuditLog::open(&audit_path)?;
     let mut warnings = Vec::new();
-    let result = attempt(env, req, &mut event, &mut warnings, read_code);
+    let result = attempt(env, req, &mut event, &mut warnings, source, read_code);
     match &result {
         Ok(_) => event.succeeded(),
         Err(e) => event.failed(e),
@@ -80,6 +94,8 @@ pub fn assume(
         duration,
         capped_from,
         audit_path,
+        source_principal: event.source_principal.clone(),
+        source_profile: event.source_profile.clone(),
         warnings,
     })
 }
@@ -97,6 +113,7 @@ fn attempt(
     req: &Request,
     event: &mut AuditEvent,
     warnings: &mut Vec<String>,
+    source: &mut dyn ConsoleSource,
     read_code: &mut dyn FnMut(&str) -> Result<String, BreakglassError>,
 ) -> Result<Attempt, BreakglassError> {
     let reason = req
@@ -130,17 +147,47 @@ fn attempt(
 
     let opened = awsx_keychain::open(req.keychain, &req.keychain_service)?;
     warnings.extend(opened.warning.clone());
-    let key = StoredKey::load(opened.store.as_ref(), &user)?;
+    let enrolment = Enrolment::load(opened.store.as_ref(), &user)?;
     let mfa_serial = profile
         .mfa_serial
         .as_ref()
-        .map_or_else(|| key.mfa_serial.clone(), ToString::to_string);
+        .map_or_else(|| enrolment.mfa_serial().to_owned(), ToString::to_string);
     event.mfa_serial = Some(mfa_serial.clone());
-    let code = super::input::parse_totp(&read_code(&mfa_serial)?)?;
 
     let rt = awsx_aws::runtime()?;
+    let source_credentials = match &enrolment {
+        Enrolment::Key(key) => {
+            event.source = Some("access-key".to_owned());
+            key.credentials()
+        }
+        Enrolment::Console(enrolled) => {
+            event.source = Some("console-session".to_owned());
+            let region = match &profile.region {
+                Some(r) => r.clone(),
+                None => remote::DEFAULT_REGION.parse().map_err(
+                    |e: awsx_core::types::InvalidValue| BreakglassError::Config(e.to_string()),
+                )?,
+            };
+            let signed_in = console::source_credentials(
+                &rt,
+                env,
+                &profile.profile,
+                &region,
+                &enrolled.user_arn,
+                req.flow,
+                req.signin_timeout,
+                source,
+            )?;
+            event.source_principal = Some(signed_in.principal_arn.clone());
+            event.source_profile = signed_in.live_profile.as_ref().map(ToString::to_string);
+            console::check_principal(&enrolled.user_arn, &signed_in)?;
+            signed_in.credentials
+        }
+    };
+    let code = super::input::parse_totp(&read_code(&mfa_serial)?)?;
+
     let assumed = rt.block_on(async {
-        let clients = Clients::new(env, profile.region.as_ref(), key.credentials()).await?;
+        let clients = Clients::new(env, profile.region.as_ref(), source_credentials).await?;
         remote::assume_role(
             &clients.sts,
             &AssumeRequest {
@@ -181,7 +228,7 @@ pub fn load_profile(env: &Env, name: &ProfileName) -> Result<BreakGlassProfile, 
     let file = ConfigFile::load_config(env)?;
     match AwsxProfile::resolve(file.doc(), name)? {
         AwsxProfile::BreakGlass(p) => Ok(p),
-        AwsxProfile::Sso(_) => Err(BreakglassError::NotBreakglass {
+        AwsxProfile::Sso(_) | AwsxProfile::Console(_) => Err(BreakglassError::NotBreakglass {
             profile: name.clone(),
         }),
     }

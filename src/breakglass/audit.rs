@@ -49,6 +49,17 @@ pub struct AuditEvent {
     pub iam_user: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mfa_serial: Option<String>,
+    /// Where AssumeRole's source credentials came from: `access-key` (the enrolled key) or
+    /// `console-session` (a console sign-in of the break-glass user; no key exists).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<String>,
+    /// For `console-session`: the signed-in principal's ARN (the id token's `sub`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source_principal: Option<String>,
+    /// For `console-session` from a live `awsx login --console` session: its profile
+    /// (absent when awsx signed in through the browser for this attempt).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source_profile: Option<String>,
     /// The full reason as typed (the session tag carries a sanitised copy).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
@@ -161,6 +172,9 @@ impl AuditEvent {
             role_arn: None,
             iam_user: None,
             mfa_serial: None,
+            source: None,
+            source_principal: None,
+            source_profile: None,
             reason: None,
             session_name: None,
             assumed_role_arn: None,

@@ -4,6 +4,7 @@ use time::OffsetDateTime;
 
 use super::BreakglassError;
 use super::audit::{self, AuditEvent, AuditLog};
+use super::console::{self, ConsoleEnrolment, Flow};
 use super::key::{self, CreatedSource, StoredKey};
 use super::remote::{self, Clients};
 use awsx_core::env::Env;
@@ -154,6 +155,77 @@ pub fn enroll_recorded(
             now,
         )
     });
+    match &result {
+        Ok(_) => event.succeeded(),
+        Err(e) => event.failed(e),
+    }
+    log.append(&event)?;
+    result
+}
+
+/// `enroll --console`: the user signs in through the browser once, which proves that the
+/// console sign-in works for local development (password, MFA, the SignInLocalDevelopmentAccess
+/// policy) before the day it is needed; the signed-in ARN must be the named user's, in the MFA
+/// device's account. Only the user's name, ARN and MFA device are stored (no secret); the
+/// sign-in's credentials are checked with GetCallerIdentity and then dropped. Audited.
+#[allow(clippy::too_many_arguments)]
+pub fn enroll_console(
+    env: &Env,
+    store: &dyn SecretStore,
+    user: &IamUserName,
+    mfa_serial: &str,
+    region: &awsx_core::types::Region,
+    flow: Flow,
+    timeout: std::time::Duration,
+    ui: &mut dyn awsx_console::LoginUi,
+    now: OffsetDateTime,
+) -> Result<ConsoleEnrolment, BreakglassError> {
+    let mut log = AuditLog::open(&audit::path(env))?;
+    let mut event = AuditEvent::new(audit::EventKind::Enroll, env, now);
+    event.iam_user = Some(user.to_string());
+    event.mfa_serial = Some(mfa_serial.to_owned());
+    event.source = Some("console-session".to_owned());
+    let result = (|| {
+        key::check_mfa_serial(mfa_serial)?;
+        let rt = awsx_aws::runtime()?;
+        // The session only names itself in messages; it is not saved.
+        let label: awsx_core::types::ProfileName = format!("breakglass-{user}")
+            .parse()
+            .map_err(|e: awsx_core::types::InvalidValue| BreakglassError::Config(e.to_string()))?;
+        let signed_in = rt.block_on(console::sign_in(env, &label, region, flow, timeout, ui))?;
+        event.source_principal = Some(signed_in.principal_arn.clone());
+        check_user_arn(&signed_in.principal_arn, user).map_err(|_| {
+            BreakglassError::WrongPrincipal {
+                expected: format!("IAM user {user}"),
+                signed_in: signed_in.principal_arn.clone(),
+            }
+        })?;
+        let account = signed_in.principal_arn.split(':').nth(4);
+        if mfa_serial.split(':').nth(4) != account {
+            return Err(BreakglassError::Input(format!(
+                "MFA device {mfa_serial} is not in the account of {}; use the user's own MFA device ARN",
+                signed_in.principal_arn
+            )));
+        }
+        let caller = rt.block_on(async {
+            let clients = Clients::new(env, None, signed_in.credentials.clone()).await?;
+            remote::caller_arn(&clients.sts).await
+        })?;
+        if caller != signed_in.principal_arn {
+            return Err(BreakglassError::WrongPrincipal {
+                expected: signed_in.principal_arn.clone(),
+                signed_in: caller,
+            });
+        }
+        let enrolment = ConsoleEnrolment::new(
+            user.clone(),
+            mfa_serial.to_owned(),
+            signed_in.principal_arn,
+            now,
+        );
+        enrolment.save(store)?;
+        Ok(enrolment)
+    })();
     match &result {
         Ok(_) => event.succeeded(),
         Err(e) => event.failed(e),

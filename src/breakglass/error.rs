@@ -59,6 +59,22 @@ pub enum BreakglassError {
         hint: Option<String>,
     },
 
+    /// The console sign-in (keyless break-glass) failed; the text says why and what to do.
+    #[error("console sign-in failed: {0}")]
+    Signin(String),
+
+    /// The browser's sign-in page was answered with Deny: nothing was assumed.
+    #[error(
+        "the console sign-in was denied in the browser, so no role was assumed; run the command again and choose Allow as the break-glass user"
+    )]
+    SigninDenied,
+
+    /// The console was signed in as another principal than the enrolled break-glass user.
+    #[error(
+        "the console sign-in was made as {signed_in}, not as the break-glass user {expected}; nothing was assumed. Sign out of the AWS console in that browser (or use a private window), then run the command again and sign in as the break-glass user"
+    )]
+    WrongPrincipal { expected: String, signed_in: String },
+
     /// The audit log could not be written: break-glass is refused rather than unaudited.
     #[error(
         "cannot write the break-glass audit log {path}: {source}; fix its directory's permissions (break-glass access is not granted without an audit record)"
@@ -105,6 +121,9 @@ impl BreakglassError {
             BreakglassError::VolatileKeychain { .. } => "VolatileKeychain".into(),
             BreakglassError::SessionNeeded { .. } => "SessionNeeded".into(),
             BreakglassError::Aws { code, .. } => code.clone(),
+            BreakglassError::Signin(_) => "SigninFailed".into(),
+            BreakglassError::SigninDenied => "SigninDenied".into(),
+            BreakglassError::WrongPrincipal { .. } => "WrongPrincipal".into(),
             BreakglassError::Audit { .. } => "Audit".into(),
             BreakglassError::CheckFailed { .. } => "CheckFailed".into(),
             BreakglassError::Store(_) => "Keychain".into(),
@@ -130,6 +149,9 @@ impl HasExitCode for BreakglassError {
             }
             BreakglassError::SessionNeeded { .. } => ExitCode::LoginRequired,
             BreakglassError::Aws { .. }
+            | BreakglassError::Signin(_)
+            | BreakglassError::SigninDenied
+            | BreakglassError::WrongPrincipal { .. }
             | BreakglassError::Audit { .. }
             | BreakglassError::CheckFailed { .. }
             | BreakglassError::Setup(_) => ExitCode::Failure,

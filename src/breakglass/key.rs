@@ -82,6 +82,45 @@ impl StoredKey {
     }
 }
 
+/// What `breakglass enroll` stored for a user: an access key, or (`--console`) only the
+/// fact that the user signs in through the console. Both live in `breakglass-key:<user>`.
+#[derive(Debug, Clone)]
+pub enum Enrolment {
+    Key(StoredKey),
+    Console(super::console::ConsoleEnrolment),
+}
+
+impl Enrolment {
+    /// The user's enrolment; `NotEnrolled` when there is none or it is corrupt.
+    pub fn load(store: &dyn SecretStore, user: &IamUserName) -> Result<Enrolment, BreakglassError> {
+        let not_enrolled = || BreakglassError::NotEnrolled { user: user.clone() };
+        let value = match store.get(&EntryName::breakglass_key(user)) {
+            Ok(Some(v)) => v,
+            Ok(None) => return Err(not_enrolled()),
+            Err(e) if e.is_discardable_entry() => return Err(not_enrolled()),
+            Err(e) => return Err(e.into()),
+        };
+        let json: serde_json::Value =
+            serde_json::from_str(value.expose()).map_err(|_| not_enrolled())?;
+        if json.get("source").and_then(|s| s.as_str()) == Some(super::console::SOURCE_CONSOLE) {
+            serde_json::from_value(json)
+                .map(Enrolment::Console)
+                .map_err(|_| not_enrolled())
+        } else {
+            serde_json::from_value(json)
+                .map(Enrolment::Key)
+                .map_err(|_| not_enrolled())
+        }
+    }
+
+    pub fn mfa_serial(&self) -> &str {
+        match self {
+            Enrolment::Key(k) => &k.mfa_serial,
+            Enrolment::Console(c) => &c.mfa_serial,
+        }
+    }
+}
+
 /// A long-term access key id as AWS prints it: `AKIA` and 16 more upper-case letters or
 /// digits (IAM allows up to 128 characters in all).
 pub fn check_access_key_id(id: &str) -> Result<(), BreakglassError> {
@@ -181,6 +220,33 @@ mod tests {
             .unwrap();
         assert!(matches!(
             StoredKey::load(&store, &user),
+            Err(BreakglassError::NotEnrolled { .. })
+        ));
+    }
+
+    #[test]
+    fn an_enrolment_is_a_key_or_a_console_sign_in() {
+        let store = MemoryStore::default();
+        let key = sample();
+        key.save(&store).unwrap();
+        assert!(matches!(
+            Enrolment::load(&store, &key.user).unwrap(),
+            Enrolment::Key(k) if k == key
+        ));
+        super::super::console::ConsoleEnrolment::new(
+            key.user.clone(),
+            key.mfa_serial.clone(),
+            key.user_arn.clone(),
+            key.enrolled,
+        )
+        .save(&store)
+        .unwrap();
+        let loaded = Enrolment::load(&store, &key.user).unwrap();
+        assert!(matches!(loaded, Enrolment::Console(_)));
+        assert_eq!(loaded.mfa_serial(), key.mfa_serial);
+        // A console enrolment is not a key: the key-only paths say "not enrolled".
+        assert!(matches!(
+            StoredKey::load(&store, &key.user),
             Err(BreakglassError::NotEnrolled { .. })
         ));
     }

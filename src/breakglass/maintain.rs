@@ -5,7 +5,8 @@ use std::time::Duration;
 use time::OffsetDateTime;
 
 use super::BreakglassError;
-use super::key::{CreatedSource, StoredKey};
+use super::console::ConsoleEnrolment;
+use super::key::{CreatedSource, Enrolment, StoredKey};
 use super::remote::{self, Clients};
 use awsx_core::env::Env;
 use awsx_core::types::IamUserName;
@@ -39,7 +40,19 @@ pub fn enrolled_users(store: &dyn SecretStore) -> Result<Vec<IamUserName>, Break
         .collect())
 }
 
-/// The drill for every enrolled user (a failing key is a result, not an error).
+/// The users enrolled for console sign-in (`enroll --console`): no key to check or rotate.
+pub fn console_users(store: &dyn SecretStore) -> Result<Vec<ConsoleEnrolment>, BreakglassError> {
+    let mut out = Vec::new();
+    for user in enrolled_users(store)? {
+        if let Ok(Enrolment::Console(c)) = Enrolment::load(store, &user) {
+            out.push(c);
+        }
+    }
+    Ok(out)
+}
+
+/// The drill for every user enrolled with a key (a failing key is a result, not an error);
+/// users enrolled for console sign-in have no key and are listed by [`console_users`].
 pub fn check(
     env: &Env,
     store: &dyn SecretStore,
@@ -48,7 +61,10 @@ pub fn check(
     let rt = awsx_aws::runtime()?;
     let mut out = Vec::new();
     for user in enrolled_users(store)? {
-        let key = StoredKey::load(store, &user)?;
+        let key = match Enrolment::load(store, &user)? {
+            Enrolment::Key(key) => key,
+            Enrolment::Console(_) => continue,
+        };
         let checked = rt.block_on(async {
             let clients = Clients::new(env, None, key.credentials()).await?;
             let works = remote::caller_arn(&clients.sts).await;
@@ -101,7 +117,14 @@ pub fn rotate(
     user: &IamUserName,
     now: OffsetDateTime,
 ) -> Result<Rotated, BreakglassError> {
-    let old = StoredKey::load(store, user)?;
+    let old = match Enrolment::load(store, user)? {
+        Enrolment::Key(key) => key,
+        Enrolment::Console(_) => {
+            return Err(BreakglassError::Input(format!(
+                "{user} is enrolled for console sign-in: there is no access key to rotate. Its password and MFA device are managed in IAM (console: IAM > Users > {user} > Security credentials)"
+            )));
+        }
+    };
     let rt = awsx_aws::runtime()?;
     rt.block_on(async {
         let old_clients = Clients::new(env, None, old.credentials()).await?;

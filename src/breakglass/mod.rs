@@ -12,7 +12,8 @@
 //! | module | job |
 //! |---|---|
 //! | `naming` | SourceIdentity, RoleSessionName, reason tag, duration: fitted to STS's rules |
-//! | `key` | the enrolled key's keychain entry |
+//! | `key` | the enrolled key's keychain entry (or the console enrolment's, [`console`]) |
+//! | `console` | keyless break-glass: the source credentials from a console sign-in |
 //! | `session` | the cached session's keychain entry and [`cached_session`] |
 //! | `remote` | the STS and IAM calls and their advice on failure |
 //! | `input` | key, MFA code and y/N from the terminal (no echo) or stdin |
@@ -21,6 +22,7 @@
 //! | `audit`, `notify`, `policy` | the log, the hook, the IAM policies to paste |
 pub mod assume;
 pub mod audit;
+pub mod console;
 pub mod credfile;
 pub mod enroll;
 mod error;

@@ -15,6 +15,9 @@ pub struct PolicyInput {
     pub role_name: RoleName,
     /// `aws:MultiFactorAuthAge` must be below this (seconds).
     pub max_mfa_age_seconds: u64,
+    /// The users are keyless (`enroll --console`): their source credentials come from a
+    /// console sign-in, so they need AWS Sign-In's actions and no access-key management.
+    pub console: bool,
 }
 
 /// The break-glass role's trust policy: only the listed users of the management account,
@@ -47,8 +50,28 @@ pub fn trust_policy(input: &PolicyInput) -> Value {
 }
 
 /// The break-glass users' identity policy: assume the break-glass role in any account,
-/// name and tag the session, and manage their own access keys (`check`, `rotate`).
+/// name and tag the session, and either manage their own access keys (`check`, `rotate`)
+/// or, for keyless users (`console`), turn a console sign-in into credentials: the two
+/// actions of the AWS managed policy `SignInLocalDevelopmentAccess`, on its resource.
 pub fn user_policy(input: &PolicyInput) -> Value {
+    let source = if input.console {
+        json!({
+            "Sid": "ConsoleSignInForLocalDevelopment",
+            "Effect": "Allow",
+            "Action": ["signin:AuthorizeOAuth2Access", "signin:CreateOAuth2Token"],
+            "Resource": format!("arn:{}:signin:*:*:oauth2/public-client/*", input.partition)
+        })
+    } else {
+        json!({
+            "Sid": "ManageOwnAccessKeys",
+            "Effect": "Allow",
+            "Action": ["iam:ListAccessKeys", "iam:CreateAccessKey", "iam:DeleteAccessKey"],
+            "Resource": format!(
+                "arn:{}:iam::{}:user/${{aws:username}}",
+                input.partition, input.management_account
+            )
+        })
+    };
     json!({
         "Version": "2012-10-17",
         "Statement": [
@@ -58,15 +81,7 @@ pub fn user_policy(input: &PolicyInput) -> Value {
                 "Action": ["sts:AssumeRole", "sts:SetSourceIdentity", "sts:TagSession"],
                 "Resource": format!("arn:{}:iam::*:role/{}", input.partition, input.role_name)
             },
-            {
-                "Sid": "ManageOwnAccessKeys",
-                "Effect": "Allow",
-                "Action": ["iam:ListAccessKeys", "iam:CreateAccessKey", "iam:DeleteAccessKey"],
-                "Resource": format!(
-                    "arn:{}:iam::{}:user/${{aws:username}}",
-                    input.partition, input.management_account
-                )
-            }
+            source
         ]
     })
 }
@@ -85,7 +100,32 @@ mod tests {
             ],
             role_name: "BreakGlass".parse().unwrap(),
             max_mfa_age_seconds: 900,
+            console: false,
         }
+    }
+
+    #[test]
+    fn keyless_users_get_sign_in_actions_and_no_key_management() {
+        let p = user_policy(&PolicyInput {
+            console: true,
+            ..input()
+        });
+        let s = &p["Statement"][1];
+        assert_eq!(s["Sid"], "ConsoleSignInForLocalDevelopment");
+        assert_eq!(
+            s["Action"],
+            json!(["signin:AuthorizeOAuth2Access", "signin:CreateOAuth2Token"])
+        );
+        assert_eq!(s["Resource"], "arn:aws:signin:*:*:oauth2/public-client/*");
+        assert!(!p.to_string().contains("iam:CreateAccessKey"));
+        // The trust policy is the same for both sources: MFA is proven in AssumeRole.
+        assert_eq!(
+            trust_policy(&PolicyInput {
+                console: true,
+                ..input()
+            }),
+            trust_policy(&input())
+        );
     }
 
     #[test]

@@ -81,6 +81,11 @@ pub struct AssumeArgs {
     /// breakglass_notify_command setting). Its failure is only a warning.
     #[arg(long, value_name = "COMMAND")]
     pub notify_command: Option<String>,
+
+    /// For a user enrolled with --console, over SSH: print the sign-in URL to open on any
+    /// device and read the code its page shows, instead of opening a browser here.
+    #[arg(long)]
+    pub remote: bool,
 }
 
 impl AssumeArgs {
@@ -89,9 +94,16 @@ impl AssumeArgs {
     }
 }
 
-/// Store a break-glass IAM user's access key in the keychain.
+/// Store a break-glass IAM user's access key in the keychain, or (--console) enrol the
+/// user for console sign-in, with no key at all.
 ///
-/// Reads the access key id and the secret access key from the terminal without echo, or
+/// With --console: the user signs in through the browser once (AWS Sign-In, as `aws login`
+/// does; --remote for SSH), which proves the console sign-in works; awsx stores only the
+/// user's ARN and MFA device. `awsx breakglass PROFILE` then signs in the same way and
+/// assumes the role with the MFA code. The user needs the AWS managed policy
+/// SignInLocalDevelopmentAccess (see `awsx breakglass policy --console`).
+///
+/// Otherwise: reads the access key id and the secret access key from the terminal without echo, or
 /// as two lines of stdin when it is not a terminal (never from the command line). Checks
 /// the key with STS GetCallerIdentity, records its creation date (IAM ListAccessKeys), and
 /// stores both in the keychain entry breakglass-key:USER. Refuses the kernel keyring,
@@ -112,8 +124,21 @@ pub struct EnrollArgs {
     pub allow_volatile: bool,
 
     /// Remove the key from ~/.aws/credentials without asking.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "console")]
     pub remove_from_credentials: bool,
+
+    /// Keyless: the source credentials come from the user's console sign-in; no access key
+    /// is read or stored.
+    #[arg(long)]
+    pub console: bool,
+
+    /// With --console, over SSH: print the sign-in URL and read the code its page shows.
+    #[arg(long, requires = "console")]
+    pub remote: bool,
+
+    /// With --console: the sign-in endpoint's region (default us-east-1).
+    #[arg(long, value_name = "REGION", requires = "console")]
+    pub region: Option<String>,
 }
 
 /// Show the break-glass audit log (every attempt, granted or not).
@@ -153,6 +178,13 @@ pub struct PolicyArgs {
     /// The AWS partition: aws, aws-us-gov or aws-cn.
     #[arg(long, default_value = "aws")]
     pub partition: String,
+
+    /// The users are keyless (enroll --console): the user policy allows AWS Sign-In's
+    /// signin:AuthorizeOAuth2Access and signin:CreateOAuth2Token (what the AWS managed
+    /// policy SignInLocalDevelopmentAccess grants) instead of managing access keys. The
+    /// trust policy is the same for both: MFA is proven by the code sent with AssumeRole.
+    #[arg(long)]
+    pub console: bool,
 
     /// Print only one policy document.
     #[arg(long, value_parser = ["trust", "user"])]

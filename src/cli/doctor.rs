@@ -60,4 +60,9 @@ pub struct MigrateArgs {
     /// Allow enrolling into a keychain that forgets at reboot (kernel keyutils).
     #[arg(long)]
     pub allow_volatile: bool,
+    /// After adopting `aws login` profiles, delete the AWS CLI's plaintext session files
+    /// (~/.aws/login/cache/<sha256 of the ARN>.json) that were imported into the keychain.
+    /// Without it, awsx asks at a terminal and otherwise keeps them.
+    #[arg(long)]
+    pub delete_cli_cache: bool,
 }

@@ -3,8 +3,12 @@
 use time::OffsetDateTime;
 
 use super::Context;
+use std::cell::RefCell;
+use std::time::Duration;
+
 use crate::breakglass::assume::{self, Request};
 use crate::breakglass::audit::{self, AuditEvent, AuditLog};
+use crate::breakglass::console::{ConsoleSource, Flow};
 use crate::breakglass::enroll;
 use crate::breakglass::key::CreatedSource;
 use crate::breakglass::policy::{self, PolicyInput};
@@ -57,9 +61,13 @@ fn assume(ctx: &Context, args: AssumeArgs) -> Result<()> {
             .or_else(|| settings.breakglass_notify_command.clone()),
         keychain: settings.keychain,
         keychain_service: settings.keychain_service.clone(),
+        flow: flow(args.remote),
+        signin_timeout: signin_timeout(&ctx.env),
     };
-    let mut input = Input::new();
+    let input = RefCell::new(Input::new());
+    let mut ui = TerminalSignin { ctx, input: &input };
     let mut read_code = |serial: &str| -> std::result::Result<String, BreakglassError> {
+        let mut input = input.borrow_mut();
         if input.is_terminal() {
             eprintln!(
                 "awsx: break-glass access to {} requested; this is recorded.",
@@ -69,7 +77,13 @@ fn assume(ctx: &Context, args: AssumeArgs) -> Result<()> {
         let code = input.secret(&format!("MFA code for {serial}: "), "MFA code")?;
         Ok(code.expose().clone())
     };
-    let granted = assume::assume(&ctx.env, &req, OffsetDateTime::now_utc(), &mut read_code)?;
+    let granted = assume::assume(
+        &ctx.env,
+        &req,
+        OffsetDateTime::now_utc(),
+        &mut ui,
+        &mut read_code,
+    )?;
     for w in &granted.warnings {
         warn(w);
     }
@@ -90,6 +104,15 @@ fn assume(ctx: &Context, args: AssumeArgs) -> Result<()> {
         "awsx: BREAK-GLASS session for {} granted: {} until {} ({left} min), source identity {}.",
         granted.profile.profile, s.assumed_role_arn, s.credentials.expiration, s.source_identity
     );
+    match (&granted.source_principal, &granted.source_profile) {
+        (Some(principal), Some(profile)) => eprintln!(
+            "awsx: source: console sign-in of {principal} (no access key), from the session of profile {profile}."
+        ),
+        (Some(principal), None) => eprintln!(
+            "awsx: source: console sign-in of {principal} (no access key); the sign-in is not kept."
+        ),
+        _ => {}
+    }
     eprintln!(
         "awsx: recorded in {}. Use it with AWS_PROFILE={} (credential_process serves it) or awsx use {}; it will not be renewed.",
         granted.audit_path.display(),
@@ -97,6 +120,96 @@ fn assume(ctx: &Context, args: AssumeArgs) -> Result<()> {
         granted.profile.profile
     );
     Ok(())
+}
+
+fn flow(remote: bool) -> Flow {
+    if remote {
+        Flow::CrossDevice
+    } else {
+        Flow::SameDevice
+    }
+}
+
+/// How long a console sign-in waits for the browser: `AWSX_BROWSER_LOGIN_TIMEOUT` seconds
+/// (as `awsx login`), else 5 minutes.
+fn signin_timeout(env: &awsx_core::env::Env) -> Duration {
+    env.var("AWSX_BROWSER_LOGIN_TIMEOUT")
+        .and_then(|v| v.trim().parse::<u64>().ok())
+        .filter(|s| *s > 0)
+        .map_or(Duration::from_secs(300), Duration::from_secs)
+}
+
+/// The console side of keyless break-glass, on the terminal: a live `awsx login --console`
+/// session of the user when one serves, else the browser opened as for `awsx login`
+/// (`$BROWSER` honoured) with the URL shown on stderr in case none opens; with `--remote`,
+/// the pasted code is read like the MFA code (terminal without echo, or a line of stdin).
+struct TerminalSignin<'a> {
+    ctx: &'a Context,
+    input: &'a RefCell<Input>,
+}
+
+impl awsx_console::LoginUi for TerminalSignin<'_> {
+    fn open_browser(&mut self, url: &str) {
+        eprintln!(
+            "awsx: sign in to the AWS console as the break-glass user (with its MFA) in the browser; if none opens, open:\n{url}"
+        );
+        let settings = Settings::load(&self.ctx.env).unwrap_or_default();
+        if !super::login_ui::should_open_browser(&self.ctx.env, &settings, false) {
+            return;
+        }
+        if let Err(e) = super::login_ui::open_in_browser(&self.ctx.env, url) {
+            warn(&format!(
+                "cannot open a browser ({e}); open the URL above on this machine, or run again with --remote"
+            ));
+        }
+    }
+
+    fn read_pasted_code(&mut self, url: &str) -> Option<String> {
+        eprintln!(
+            "awsx: on any device, open this URL and sign in to the AWS console as the break-glass user (with its MFA):\n{url}\nthen paste the code the page shows."
+        );
+        match self
+            .input
+            .borrow_mut()
+            .secret("Sign-in code: ", "sign-in code")
+        {
+            Ok(code) => Some(code.expose().clone()),
+            Err(e) => {
+                warn(&e.to_string());
+                None
+            }
+        }
+    }
+}
+
+impl ConsoleSource for TerminalSignin<'_> {
+    fn live_session(
+        &mut self,
+        principal_arn: &str,
+    ) -> Option<(awsx_core::types::ProfileName, awsx_creds::RoleCredentials)> {
+        let settings = Settings::load(&self.ctx.env).ok()?;
+        let file = ConfigFile::load_config(&self.ctx.env).ok()?;
+        for name in profile_names(file.doc()) {
+            let Ok(AwsxProfile::Console(p)) = AwsxProfile::resolve(file.doc(), &name) else {
+                continue;
+            };
+            if p.login_session != principal_arn {
+                continue;
+            }
+            match super::credentials::console_credentials(self.ctx, &settings, &p) {
+                Ok(creds) => {
+                    eprintln!(
+                        "awsx: using the console sign-in session of profile {name} ({principal_arn})."
+                    );
+                    return Some((name, creds));
+                }
+                Err(e) => warn(&format!(
+                    "the console session of profile {name} cannot be used ({e}); signing in through the browser instead"
+                )),
+            }
+        }
+        None
+    }
 }
 
 fn enroll(ctx: &Context, args: EnrollArgs) -> Result<()> {
@@ -109,6 +222,9 @@ fn enroll(ctx: &Context, args: EnrollArgs) -> Result<()> {
     }
     enroll::check_durable(&opened, args.allow_volatile)?;
     let now = OffsetDateTime::now_utc();
+    if args.console {
+        return enroll_console(ctx, &args, &opened, now);
+    }
     let mut input = Input::new();
     if input.is_terminal() {
         eprintln!(
@@ -156,6 +272,45 @@ fn enroll(ctx: &Context, args: EnrollArgs) -> Result<()> {
     eprintln!(
         "awsx: add a profile per account to ~/.aws/config, e.g.\n\n[profile prod-breakglass]\ncredential_process = awsx credential-process --profile prod-breakglass\nawsx_breakglass_role_arn = arn:aws:iam::ACCOUNT:role/BreakGlass\nawsx_breakglass_user = {}\nawsx_mfa_serial = {}\n",
         key.user, key.mfa_serial
+    );
+    Ok(())
+}
+
+fn enroll_console(
+    ctx: &Context,
+    args: &EnrollArgs,
+    opened: &awsx_keychain::OpenedStore,
+    now: OffsetDateTime,
+) -> Result<()> {
+    let input = RefCell::new(Input::new());
+    let mut ui = TerminalSignin { ctx, input: &input };
+    let region: awsx_core::types::Region = args
+        .region
+        .as_deref()
+        .unwrap_or(crate::breakglass::remote::DEFAULT_REGION)
+        .parse()
+        .map_err(|e| Error::Usage(format!("--region: {e}")))?;
+    let enrolled = enroll::enroll_console(
+        &ctx.env,
+        opened.store.as_ref(),
+        &args.user,
+        &args.mfa_serial,
+        &region,
+        flow(args.remote),
+        signin_timeout(&ctx.env),
+        &mut ui,
+        now,
+    )?;
+    eprintln!(
+        "awsx: enrolled {} ({}) for console sign-in in the {}: no access key is stored; break-glass signs in through the browser and asks for the MFA code of {}.",
+        enrolled.user,
+        enrolled.user_arn,
+        opened.backend(),
+        enrolled.mfa_serial
+    );
+    eprintln!(
+        "awsx: add a profile per account to ~/.aws/config, e.g.\n\n[profile prod-breakglass]\ncredential_process = awsx credential-process --profile prod-breakglass\nawsx_breakglass_role_arn = arn:aws:iam::ACCOUNT:role/BreakGlass\nawsx_breakglass_user = {}\n",
+        enrolled.user
     );
     Ok(())
 }
@@ -278,6 +433,7 @@ fn policy(args: PolicyArgs) -> Result<()> {
         users: args.users,
         role_name: args.role_name,
         max_mfa_age_seconds: args.max_mfa_age,
+        console: args.console,
     };
     let trust = policy::trust_policy(&input);
     let user = policy::user_policy(&input);
@@ -293,6 +449,11 @@ fn policy(args: PolicyArgs) -> Result<()> {
         "awsx: trust_policy goes on role {} in every account; user_policy on the break-glass users in account {}.",
         input.role_name, input.management_account
     );
+    if input.console {
+        eprintln!(
+            "awsx: keyless users: instead of the user policy's sign-in statement you may attach the AWS managed policy SignInLocalDevelopmentAccess; give each user a console password and an MFA device, and no access key."
+        );
+    }
     Ok(())
 }
 
@@ -320,7 +481,15 @@ fn status(ctx: &Context, args: BreakglassStatusArgs) -> Result<()> {
         return Ok(());
     }
     for user in maintain::enrolled_users(store)? {
-        println!("enrolled: {user}");
+        match crate::breakglass::key::Enrolment::load(store, &user) {
+            Ok(crate::breakglass::key::Enrolment::Console(c)) => {
+                println!(
+                    "enrolled: {user} (console sign-in as {}, no key)",
+                    c.user_arn
+                );
+            }
+            _ => println!("enrolled: {user}"),
+        }
     }
     let file = ConfigFile::load_config(env).map_err(BreakglassError::from)?;
     for name in profile_names(file.doc()) {
@@ -349,6 +518,16 @@ fn check(ctx: &Context, _args: CheckArgs) -> Result<()> {
     let opened = awsx_keychain::open(settings.keychain, &settings.keychain_service)
         .map_err(BreakglassError::from)?;
     let results = maintain::check(&ctx.env, opened.store.as_ref(), OffsetDateTime::now_utc())?;
+    let keyless = maintain::console_users(opened.store.as_ref())?;
+    for c in &keyless {
+        println!(
+            "ok: {} signs in through the console ({}), no access key: nothing to check or rotate; run awsx breakglass PROFILE on a drill to prove the sign-in and MFA still work",
+            c.user, c.user_arn
+        );
+    }
+    if results.is_empty() && !keyless.is_empty() {
+        return Ok(());
+    }
     if results.is_empty() {
         eprintln!(
             "awsx: no break-glass user is enrolled in the {}",

@@ -129,6 +129,11 @@ pub fn resolve_session(ctx: &Context, selector: &SessionSelector) -> Result<SsoS
                     "profile {name} is a break-glass profile, which needs no SSO login; use awsx breakglass {name} --reason ..."
                 )));
             }
+            AwsxProfile::Console(_) => {
+                return Err(Error::Usage(format!(
+                    "profile {name} is a console sign-in profile, not an SSO one; use awsx login --console --profile {name}"
+                )));
+            }
         }
     }
     let names = SsoSession::names(doc);

@@ -23,6 +23,7 @@ pub fn run(ctx: &Context, args: ConsoleArgs) -> Result<()> {
     let region = match &profile {
         AwsxProfile::Sso(p) => p.region.as_ref().map(|r| r.to_string()),
         AwsxProfile::BreakGlass(p) => p.region.as_ref().map(|r| r.to_string()),
+        AwsxProfile::Console(p) => p.region.as_ref().map(|r| r.to_string()),
     };
     let endpoint = ctx
         .env

@@ -6,9 +6,12 @@ use crate::cmd::login_ui::TerminalUi;
 use crate::cmd::{Context, common};
 use crate::error::{Error, Result};
 use awsx_config::settings::Settings;
-use awsx_config::{AwsxProfile, SsoProfile, find_awsx_profile_cached};
+use awsx_config::{AwsxProfile, ConsoleProfile, SsoProfile, find_awsx_profile_cached};
+use awsx_console::{Console, ConsoleError};
 use awsx_creds::RoleCredentials;
 use awsx_creds::binding::{self, SessionRecord};
+use awsx_creds::console::ConsoleRecord;
+use awsx_creds::serve::console_fast_tier_hit;
 use awsx_creds::serve::{fast_tier_hit, margin};
 use awsx_creds::tier::{FastTier, entry_for};
 use awsx_sso::provider::{self, Origin, RoleSource};
@@ -24,6 +27,7 @@ pub fn for_profile(ctx: &Context, name: &ProfileName) -> Result<(RoleCredentials
     let profile = find_awsx_profile_cached(&ctx.env.cache_dir(), &ctx.env.aws_config_file(), name)?;
     let creds = match &profile {
         AwsxProfile::Sso(sso) => sso_credentials(ctx, &settings, sso)?,
+        AwsxProfile::Console(console) => console_credentials(ctx, &settings, console)?,
         AwsxProfile::BreakGlass(breakglass) => {
             // Served from the keychain only, never renewed: a new session needs a person,
             // an MFA code and a reason (`awsx breakglass PROFILE --reason ...`).
@@ -132,4 +136,44 @@ fn sso_credentials(
         }
         Err(err) => Err(err.into()),
     }
+}
+
+/// A console sign-in profile (`awsx login --console`): the fast tier, then the keychain that
+/// login chose, then a refresh through AWS Sign-In (one process at a time: see
+/// `awsx_console::Console::credentials`).
+pub(crate) fn console_credentials(
+    ctx: &Context,
+    settings: &Settings,
+    profile: &ConsoleProfile,
+) -> Result<RoleCredentials> {
+    if let Some(creds) = console_fast_tier_hit(&ctx.env, settings, profile) {
+        tracing::debug!(profile = %profile.profile, "fast tier hit (console)");
+        return Ok(creds);
+    }
+    let cache_dir = ctx.env.cache_dir();
+    let Some(record) = ConsoleRecord::read(&cache_dir, &profile.profile) else {
+        return Err(ConsoleError::NotLoggedIn {
+            profile: profile.profile.clone(),
+        }
+        .into());
+    };
+    let backend = settings
+        .keychain
+        .explicit_backend()
+        .unwrap_or(record.backend);
+    let opened = awsx_keychain::open_backend(backend, &settings.keychain_service)?;
+    let fast = FastTier::for_backend(backend, settings.hot_tier, &settings.keychain_service);
+    let console = Console {
+        env: &ctx.env,
+        store: opened.store.as_ref(),
+        hot: fast.as_ref().and_then(FastTier::hot),
+        cache_dir,
+        margin: margin(settings),
+        lock_wait: settings.lock_wait,
+    };
+    // A keychain hit needs no runtime: only a refresh builds one.
+    if let Some(creds) = console.cached(profile)? {
+        return Ok(creds);
+    }
+    Ok(awsx_aws::runtime()?.block_on(console.credentials(profile))?)
 }

@@ -43,6 +43,7 @@ pub fn run(ctx: &Context, args: DoctorArgs) -> Result<()> {
         let opened = setup::keychain(settings, &mut checks);
         if let Some(doc) = config {
             setup::sessions(env, settings, doc, opened.as_ref(), &mut checks);
+            crate::doctor::console::checks(env, settings, doc, &mut checks);
         }
     }
     setup::environment(env, config, credentials, &mut checks);

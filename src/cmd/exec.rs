@@ -31,6 +31,7 @@ pub fn run(ctx: &Context, args: ExecArgs) -> Result<()> {
     let region = match &profile {
         AwsxProfile::Sso(p) => p.region.as_ref().map(|r| r.to_string()),
         AwsxProfile::BreakGlass(p) => p.region.as_ref().map(|r| r.to_string()),
+        AwsxProfile::Console(p) => p.region.as_ref().map(|r| r.to_string()),
     };
     let mut command = Command::new(program);
     command

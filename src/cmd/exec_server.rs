@@ -135,6 +135,7 @@ fn account_of(profile: &AwsxProfile) -> Option<AccountId> {
         AwsxProfile::Sso(p) => Some(p.account_id.clone()),
         // arn:aws:iam::ACCOUNT:role/NAME
         AwsxProfile::BreakGlass(p) => p.role_arn.account(),
+        AwsxProfile::Console(p) => p.account_id(),
     }
 }
 

@@ -28,6 +28,7 @@ fn region(profile: &AwsxProfile) -> Option<&str> {
     match profile {
         AwsxProfile::Sso(p) => p.region.as_ref().map(|r| r.as_str()),
         AwsxProfile::BreakGlass(p) => p.region.as_ref().map(|r| r.as_str()),
+        AwsxProfile::Console(p) => p.region.as_ref().map(|r| r.as_str()),
     }
 }
 

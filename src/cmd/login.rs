@@ -13,6 +13,9 @@ use awsx_config::settings::Settings;
 use awsx_sso::{LoginOutcome, SsoToken};
 
 pub fn run(ctx: &Context, args: LoginArgs) -> Result<()> {
+    if args.console {
+        return crate::cmd::login_console::run(ctx, args);
+    }
     let settings = Settings::load(&ctx.env)?;
     if let Some(warning) = settings.margin_warning() {
         eprintln!("awsx: warning: {warning}");

@@ -236,7 +236,7 @@ pub fn should_open_browser(env: &Env, settings: &Settings, no_browser: bool) -> 
 }
 
 /// How long the browser login waits: `AWSX_BROWSER_LOGIN_TIMEOUT` seconds, else 5 minutes.
-fn browser_timeout(env: &Env) -> Duration {
+pub fn browser_timeout(env: &Env) -> Duration {
     env.var("AWSX_BROWSER_LOGIN_TIMEOUT")
         .and_then(|v| v.trim().parse::<u64>().ok())
         .filter(|s| *s > 0)

@@ -13,13 +13,23 @@ use crate::cli::LogoutArgs;
 use crate::cmd::{Context, common};
 use crate::error::{Error, Result};
 use awsx_config::settings::Settings;
-use awsx_config::{ConfigFile, SsoSession};
+use awsx_config::{AwsxProfile, ConfigFile, SsoSession};
 use awsx_core::exit::{ExitCode, HasExitCode};
-use awsx_core::types::SsoSessionName;
+use awsx_core::types::{ProfileName, SsoSessionName};
+use awsx_creds::console::ConsoleRecord;
 use awsx_keychain::hot::HotTier;
 
 pub fn run(ctx: &Context, args: LogoutArgs) -> Result<()> {
     let settings = Settings::load(&ctx.env)?;
+    if !args.all
+        && let Some(name) = &args.session.profile
+    {
+        let name = common::profile_name(ctx, Some(name))?;
+        let file = ConfigFile::load_config(&ctx.env)?;
+        if let Ok(AwsxProfile::Console(_)) = AwsxProfile::resolve(file.doc(), &name) {
+            return console_logout(ctx, &settings, &name);
+        }
+    }
     let targets: Vec<SsoSessionName> = if args.all {
         all_sessions(ctx, &settings)?
     } else {
@@ -63,6 +73,21 @@ pub fn run(ctx: &Context, args: LogoutArgs) -> Result<()> {
         );
     }
 
+    if args.all {
+        // Console sign-in sessions too: every one in the keychain, configured or not.
+        let listed = awsx_keychain::open(settings.keychain, &settings.keychain_service)
+            .map_err(Error::from)
+            .and_then(|opened| Ok(opened.store.list()?));
+        let profiles: BTreeSet<ProfileName> = listed
+            .unwrap_or_default()
+            .iter()
+            .filter_map(|e| e.console_profile().cloned())
+            .collect();
+        for name in &profiles {
+            console_logout(ctx, &settings, name)?;
+        }
+    }
+
     if args.purge {
         let store = common::open_store(&settings)?;
         let mut purged = 0;
@@ -89,6 +114,36 @@ pub fn run(ctx: &Context, args: LogoutArgs) -> Result<()> {
         Some(err) => Err(err),
         None => Ok(()),
     }
+}
+
+/// Log out of a console sign-in session: delete its keychain entries (session, credentials),
+/// its hot-tier copy and this HOME's record, from the keychain its login chose. AWS Sign-In
+/// has no revoke operation, so nothing is ended at AWS: say so.
+fn console_logout(ctx: &Context, settings: &Settings, name: &ProfileName) -> Result<()> {
+    let cache_dir = ctx.env.cache_dir();
+    let record = ConsoleRecord::read(&cache_dir, name);
+    let opened = match settings
+        .keychain
+        .explicit_backend()
+        .or(record.as_ref().map(|r| r.backend))
+    {
+        Some(backend) => awsx_keychain::open_backend(backend, &settings.keychain_service)?,
+        None => awsx_keychain::open(settings.keychain, &settings.keychain_service)?,
+    };
+    let hot = HotTier::open(&settings.keychain_service);
+    let removed = awsx_console::delete(opened.store.as_ref(), hot.as_ref(), &cache_dir, name)?;
+    if removed {
+        eprintln!(
+            "Logged out of the console sign-in session of profile {name}: removed its refresh token, DPoP key and credentials from the keychain. \
+             AWS Sign-In offers no way to revoke a session, so its refresh token stays valid at AWS until the session ends \
+             (12 hours after sign-in), but no copy of it is left here; credentials already handed to programs expire within 15 minutes."
+        );
+    } else {
+        eprintln!(
+            "Profile {name} has no console sign-in session in the keychain; nothing to remove."
+        );
+    }
+    Ok(())
 }
 
 /// Every session configured, plus any that has entries in the keychain `auto` (or the

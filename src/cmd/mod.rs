@@ -21,6 +21,7 @@ pub mod export;
 pub mod init;
 pub mod input;
 pub mod login;
+pub mod login_console;
 pub mod login_ui;
 pub mod logout;
 pub mod man;

@@ -8,7 +8,10 @@ use crate::cmd::login::human_duration;
 use crate::cmd::{Context, common};
 use crate::error::{Error, Result};
 use awsx_config::settings::Settings;
-use awsx_config::{ConfigFile, SsoSession};
+use awsx_config::{AwsxProfile, ConfigFile, ConsoleProfile, SsoSession};
+use awsx_console::Console;
+use awsx_core::exit::HasExitCode;
+use awsx_creds::console::ConsoleRecord;
 use awsx_creds::tier::FastTier;
 use awsx_keychain::{self as store, Backend};
 use awsx_sso::status::{self, TokenState};
@@ -20,7 +23,31 @@ struct Status {
     keychain: String,
     hot_tier: bool,
     sessions: Vec<SessionStatus>,
+    /// Console sign-in sessions (`awsx login --console`), one per profile.
+    console_sessions: Vec<ConsoleStatus>,
 }
+
+#[derive(Serialize)]
+struct ConsoleStatus {
+    profile: String,
+    /// The signed-in principal the profile names (`awsx_login_session`).
+    principal_arn: String,
+    region: Option<String>,
+    /// The keychain that holds it, or null when it cannot be opened.
+    keychain: Option<String>,
+    /// `signed-in` or `none`.
+    session: &'static str,
+    signed_in_at: Option<String>,
+    /// When AWS Sign-In stops refreshing it (12 hours after sign-in).
+    session_ends_at: Option<String>,
+    /// When the cached credentials expire (renewed automatically before then).
+    credentials_expire_at: Option<String>,
+    #[serde(skip)]
+    unreachable: bool,
+}
+
+/// AWS Sign-In refreshes a console session for up to 12 hours after sign-in.
+const CONSOLE_SESSION_HOURS: i64 = 12;
 
 #[derive(Serialize)]
 struct SessionStatus {
@@ -71,6 +98,7 @@ pub fn run(ctx: &Context, args: StatusArgs) -> Result<()> {
             .to_owned(),
         hot_tier,
         sessions: Vec::new(),
+        console_sessions: Vec::new(),
     };
     for name in SsoSession::names(file.doc()) {
         let Some(session) = SsoSession::find(file.doc(), &name)? else {
@@ -128,6 +156,15 @@ pub fn run(ctx: &Context, args: StatusArgs) -> Result<()> {
         status.sessions.push(entry);
     }
 
+    for name in awsx_config::profile::profile_names(file.doc()) {
+        let Ok(AwsxProfile::Console(profile)) = AwsxProfile::resolve(file.doc(), &name) else {
+            continue;
+        };
+        status
+            .console_sessions
+            .push(console_status(ctx, &settings, &profile, &mut first_error));
+    }
+
     if args.json {
         println!(
             "{}",
@@ -149,7 +186,7 @@ pub fn run(ctx: &Context, args: StatusArgs) -> Result<()> {
             _ => "off",
         }
     );
-    if status.sessions.is_empty() {
+    if status.sessions.is_empty() && status.console_sessions.is_empty() {
         println!(
             "no SSO session configured; run awsx configure --start-url URL --sso-region REGION"
         );
@@ -208,8 +245,106 @@ pub fn run(ctx: &Context, args: StatusArgs) -> Result<()> {
             );
         }
     }
+    for c in &status.console_sessions {
+        let state = match (&c.session_ends_at, &c.credentials_expire_at) {
+            (Some(ends), creds) => {
+                let left = awsx_core::types::Expiration::parse_rfc3339(ends)
+                    .map(|e| e.remaining(now))
+                    .unwrap_or_default();
+                let creds = creds
+                    .as_deref()
+                    .map(|at| format!("; credentials until {at}"))
+                    .unwrap_or_default();
+                if left > time::Duration::ZERO {
+                    format!(
+                        "signed in as {} until {ends} ({} left){creds}",
+                        c.principal_arn,
+                        human_duration(left)
+                    )
+                } else {
+                    format!(
+                        "the sign-in session of {} ended at {ends}; run awsx login --console --profile {}",
+                        c.principal_arn, c.profile
+                    )
+                }
+            }
+            (None, _) if c.unreachable => "cannot tell: its keychain cannot be reached".to_owned(),
+            (None, _) => format!(
+                "not signed in; run awsx login --console --profile {}",
+                c.profile
+            ),
+        };
+        println!("console profile {}: {state}", c.profile);
+    }
     match first_error {
         Some(err) => Err(err),
         None => Ok(()),
     }
+}
+
+/// What the keychain its login chose holds for a console profile (never a secret).
+fn console_status(
+    ctx: &Context,
+    settings: &Settings,
+    profile: &ConsoleProfile,
+    first_error: &mut Option<Error>,
+) -> ConsoleStatus {
+    let mut out = ConsoleStatus {
+        profile: profile.profile.to_string(),
+        principal_arn: profile.login_session.clone(),
+        region: profile.region.as_ref().map(ToString::to_string),
+        keychain: None,
+        session: "none",
+        signed_in_at: None,
+        session_ends_at: None,
+        credentials_expire_at: None,
+        unreachable: false,
+    };
+    let Some(record) = ConsoleRecord::read(&ctx.env.cache_dir(), &profile.profile) else {
+        // Never signed in from this HOME.
+        return out;
+    };
+    let backend = settings
+        .keychain
+        .explicit_backend()
+        .unwrap_or(record.backend);
+    let opened = match store::open_backend(backend, &settings.keychain_service) {
+        Ok(opened) => opened,
+        Err(e) => {
+            out.unreachable = true;
+            first_error.get_or_insert(e.into());
+            return out;
+        }
+    };
+    out.keychain = Some(backend.id().to_owned());
+    let console = Console {
+        env: &ctx.env,
+        store: opened.store.as_ref(),
+        hot: None,
+        cache_dir: ctx.env.cache_dir(),
+        margin: awsx_creds::serve::margin(settings),
+        lock_wait: settings.lock_wait,
+    };
+    match console.session(profile) {
+        Ok(session) => {
+            out.session = "signed-in";
+            out.signed_in_at =
+                Some(awsx_core::types::Expiration::new(session.signed_in_at).to_rfc3339());
+            out.session_ends_at = Some(
+                awsx_core::types::Expiration::new(
+                    session.signed_in_at + time::Duration::hours(CONSOLE_SESSION_HOURS),
+                )
+                .to_rfc3339(),
+            );
+            out.credentials_expire_at = session
+                .credentials
+                .as_ref()
+                .map(|c| c.expiration.to_rfc3339());
+        }
+        Err(e) if e.exit_code() == awsx_core::exit::ExitCode::LoginRequired => {}
+        Err(e) => {
+            first_error.get_or_insert(e.into());
+        }
+    }
+    out
 }

@@ -80,6 +80,19 @@ pub fn run(ctx: &Context, args: UseArgs) -> Result<()> {
             check_credentials(ctx, &settings, &name, &profile)?;
             (profile.region.map(|r| r.to_string()), false)
         }
+        Ok(AwsxProfile::Console(profile)) => {
+            // Switching works without a live session; say what to run if there is none.
+            match credentials::for_profile(ctx, &name) {
+                Ok(_) => {}
+                Err(Error::Console(err))
+                    if err.exit_code() == awsx_core::exit::ExitCode::LoginRequired =>
+                {
+                    eprintln!("awsx: warning: {err}");
+                }
+                Err(err) => return Err(err),
+            }
+            (profile.region.map(|r| r.to_string()), false)
+        }
         Ok(AwsxProfile::BreakGlass(profile)) => {
             breakglass_banner(&name);
             // A break-glass session is never started here: it needs a reason and an MFA

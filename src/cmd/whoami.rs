@@ -29,6 +29,7 @@ pub fn run(ctx: &Context, args: WhoamiArgs) -> Result<()> {
     let region: Region = match &profile {
         AwsxProfile::Sso(p) => p.region.clone().unwrap_or_else(|| p.session.region.clone()),
         AwsxProfile::BreakGlass(p) => p.region.clone().unwrap_or_else(us_east_1),
+        AwsxProfile::Console(p) => p.region.clone().unwrap_or_else(us_east_1),
     };
     let credentials = Credentials::new(
         creds.access_key_id.clone(),

@@ -3,6 +3,7 @@
 //! what it needs (a keychain read is timed, its value dropped unseen).
 pub mod chain;
 pub mod clock;
+pub mod console;
 pub mod setup;
 
 use serde::Serialize;

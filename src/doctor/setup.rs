@@ -115,6 +115,13 @@ pub fn profiles(env: &Env, doc: &Document, checks: &mut Vec<Check>) {
                     p.role_name, p.account_id, p.session.name
                 ),
             )),
+            Ok(AwsxProfile::Console(p)) => checks.push(Check::ok(
+                id,
+                format!(
+                    "profile {name}: console sign-in session of {}",
+                    p.login_session
+                ),
+            )),
             Ok(AwsxProfile::BreakGlass(p)) => checks.push(Check::ok(
                 id,
                 format!(

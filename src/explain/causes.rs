@@ -727,7 +727,7 @@ impl<'a> View<'a> {
             .and_then(|s| s.parse().ok())
             .or_else(|| match self.awsx_holder()? {
                 AwsxProfile::Sso(p) => Some(p.session.name),
-                AwsxProfile::BreakGlass(_) => None,
+                AwsxProfile::BreakGlass(_) | AwsxProfile::Console(_) => None,
             })
             .or_else(|| holder_profile.as_ref()?.get("sso_session")?.parse().ok());
         let login = match &session {

@@ -678,3 +678,366 @@ fn the_aws_cli_uses_a_break_glass_session_through_credential_process_with_sso_do
     );
     env.assert_no_issued_secret_on_disk();
 }
+
+// ------------------------------------------------------------------ keyless (console sign-in)
+
+const ALICE_ARN: &str = "arn:aws:iam::100000000001:user/breakglass-alice";
+
+/// A test env whose emulator shows the Sign-In page (no auto-approval) to real headless
+/// Chromium, run by awsx as `$BROWSER`, pressing `action` (allow or deny); Identity Center
+/// is down and its endpoints unreachable.
+fn keyless_env(action: &str) -> (TestEnv, tempfile::TempDir) {
+    let mut env = TestEnv::builder().auto_approve(None).build();
+    env.set_env("USER", "alice");
+    env.emulator.set_outage(true);
+    env.set_env("AWS_ENDPOINT_URL_SSO", "http://127.0.0.1:9");
+    env.set_env("AWS_ENDPOINT_URL_SSO_OIDC", "http://127.0.0.1:9");
+    env.set_env("AWS_ENDPOINT_URL_SIGNIN", &env.emulator.url());
+    let browser = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/it/browser/chromium_browser.py");
+    env.set_env("AWSX_BROWSER", "open");
+    env.set_env("BROWSER", &format!("python3 {}", browser.display()));
+    env.set_env("TEST_BROWSER_ACTION", action);
+    env.set_env("AWSX_BROWSER_LOGIN_TIMEOUT", "120");
+    let out = tempfile::tempdir().unwrap();
+    (env, out)
+}
+
+/// Each browser run reports to its own file (`name`) in `out`.
+fn browser_reports_to(env: &mut TestEnv, out: &tempfile::TempDir, name: &str) {
+    env.set_env(
+        "TEST_BROWSER_OUT",
+        &out.path().join(name).display().to_string(),
+    );
+}
+
+fn browser_report(out: &tempfile::TempDir, name: &str) -> serde_json::Value {
+    let path = out.path().join(name);
+    let started = std::time::Instant::now();
+    while !path.exists() {
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(120),
+            "the browser never reported"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let report: serde_json::Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+    assert!(
+        report.get("error").is_none(),
+        "the browser failed: {report}"
+    );
+    report
+}
+
+/// Alice enrolled for console sign-in, written straight into the keychain (what
+/// `enroll --console` stores), so a test of the assume path needs one browser run only.
+fn enrol_alice_for_console(env: &TestEnv) {
+    awsx::breakglass::console::ConsoleEnrolment::new(
+        ALICE.parse().unwrap(),
+        ALICE_MFA.into(),
+        ALICE_ARN.into(),
+        now(),
+    )
+    .save(store(env).as_ref())
+    .unwrap();
+}
+
+fn add_served_profile(env: &TestEnv, name: &str) {
+    env.append_config(&format!(
+        "\n[profile {name}]\ncredential_process = {} credential-process --profile {name}\nawsx_breakglass_role_arn = {PROD_ROLE}\nawsx_breakglass_user = {ALICE}\nawsx_breakglass_identity = alice@example.com\nregion = us-east-1\n",
+        crate::harness::awsx_bin().display()
+    ));
+}
+
+#[test]
+fn keyless_break_glass_signs_in_through_the_console_with_identity_center_down() {
+    let (mut env, out) = keyless_env("allow");
+    browser_reports_to(&mut env, &out, "enroll.json");
+    env.run([
+        "breakglass",
+        "enroll",
+        "--console",
+        "--user",
+        ALICE,
+        "--mfa-serial",
+        ALICE_MFA,
+    ])
+    .success()
+    .stderr_contains("enrolled breakglass-alice")
+    .stderr_contains("no access key is stored");
+    assert_eq!(browser_report(&out, "enroll.json")["browser"], "chromium");
+    let entry = store(&env)
+        .get(&EntryName::breakglass_key(&ALICE.parse().unwrap()))
+        .unwrap()
+        .expect("the enrolment is in the keychain");
+    let json: serde_json::Value = serde_json::from_str(entry.expose()).unwrap();
+    assert_eq!(json["source"], "console");
+    assert_eq!(json["user_arn"], ALICE_ARN);
+    assert!(json.get("secret_access_key").is_none() && json.get("access_key_id").is_none());
+
+    add_served_profile(&env, "prod-bg");
+    browser_reports_to(&mut env, &out, "assume.json");
+    let code = env.emulator.totp_code(ALICE, 0);
+    assume(&env, "prod-bg", &code)
+        .success()
+        .stderr_contains("BREAK-GLASS session for prod-bg granted")
+        .stderr_contains(&format!("console sign-in of {ALICE_ARN} (no access key)"));
+    let report = browser_report(&out, "assume.json");
+    assert!(
+        report["page"].as_str().unwrap().contains("awsx"),
+        "{report}"
+    );
+
+    // One sign-in code exchange each, one AssumeRole, nothing of Identity Center.
+    assert_eq!(env.emulator.signin_token_calls("authorization_code"), 2);
+    assert_eq!(env.emulator.count(Op::AssumeRole), 1);
+    for op in [Op::RegisterClient, Op::CreateToken, Op::GetRoleCredentials] {
+        assert_eq!(env.emulator.count(op), 0, "{op:?}");
+    }
+
+    let events = audit_lines(&env);
+    let enrol = &events[0];
+    assert_eq!(enrol["event"], "enroll");
+    assert_eq!(enrol["result"], "success");
+    assert_eq!(enrol["source"], "console-session");
+    assert!(enrol.get("access_key_id").is_none(), "{enrol}");
+    let last = events.last().unwrap();
+    assert_eq!(last["event"], "assume");
+    assert_eq!(last["result"], "success");
+    assert_eq!(last["source"], "console-session");
+    assert_eq!(last["source_principal"], ALICE_ARN);
+    assert_eq!(last["iam_user"], ALICE);
+    assert_eq!(last["mfa_serial"], ALICE_MFA);
+    assert_eq!(last["reason"], "INC-123: IdP outage (EU)");
+    assert_eq!(last["identity"], "alice@example.com");
+    assert_eq!(last["session_name"], "breakglass-alice@example.com");
+
+    // Served like any break-glass session, to the real AWS CLI, with the loud indicator.
+    let id = env.aws_cli_identity("prod-bg");
+    assert_eq!(
+        id["Arn"],
+        "arn:aws:sts::500000000005:assumed-role/BreakGlass/breakglass-alice@example.com"
+    );
+    assert_eq!(
+        last["access_key_id"],
+        env.credentials("prod-bg")["AccessKeyId"]
+    );
+    let used = env
+        .awsx(["use", "prod-bg"])
+        .env("AWSX_SHELL", "bash")
+        .output()
+        .unwrap();
+    assert!(used.status.success(), "{used:?}");
+    assert!(
+        String::from_utf8_lossy(&used.stdout).contains("AWSX_BREAKGLASS"),
+        "{used:?}"
+    );
+    env.run(["breakglass", "check"])
+        .success()
+        .stdout_contains("nothing to check or rotate");
+    env.run(["breakglass", "status"])
+        .success()
+        .stdout_contains(&format!(
+            "enrolled: {ALICE} (console sign-in as {ALICE_ARN}, no key)"
+        ));
+    env.run(["breakglass", "rotate", "--user", ALICE])
+        .code(2)
+        .stderr_contains("no access key to rotate");
+    env.assert_no_issued_secret_on_disk();
+    assert!(!env.home().join(".aws/login").exists());
+}
+
+#[test]
+fn a_denied_console_sign_in_assumes_nothing_and_is_audited() {
+    let (mut env, out) = keyless_env("deny");
+    enrol_alice_for_console(&env);
+    add_served_profile(&env, "prod-bg");
+    browser_reports_to(&mut env, &out, "deny.json");
+    let code = env.emulator.totp_code(ALICE, 0);
+    assume(&env, "prod-bg", &code)
+        .code(1)
+        .stderr_contains("denied in the browser");
+    browser_report(&out, "deny.json");
+    assert_eq!(env.emulator.signin_token_calls("authorization_code"), 0);
+    assert_eq!(env.emulator.count(Op::AssumeRole), 0);
+    assert!(
+        CachedSession::load(store(&env).as_ref(), &"prod-bg".parse().unwrap())
+            .unwrap()
+            .is_none()
+    );
+    let last = audit_lines(&env).pop().unwrap();
+    assert_eq!(last["result"], "failure");
+    assert_eq!(last["error_code"], "SigninDenied");
+    assert_eq!(last["source"], "console-session");
+}
+
+#[test]
+fn a_console_sign_in_as_another_user_is_refused_before_any_assume_role() {
+    let (mut env, out) = keyless_env("allow");
+    env.emulator
+        .set_signin(awsx_emulator::SigninConfig {
+            principal: "breakglass-bob".into(),
+            ..Default::default()
+        })
+        .unwrap();
+    enrol_alice_for_console(&env);
+    add_served_profile(&env, "prod-bg");
+    browser_reports_to(&mut env, &out, "bob.json");
+    let code = env.emulator.totp_code(ALICE, 0);
+    assume(&env, "prod-bg", &code).code(1).stderr_contains(
+        "arn:aws:iam::100000000001:user/breakglass-bob, not as the break-glass user",
+    );
+    browser_report(&out, "bob.json");
+    assert_eq!(env.emulator.count(Op::AssumeRole), 0);
+    let last = audit_lines(&env).pop().unwrap();
+    assert_eq!(last["error_code"], "WrongPrincipal");
+    assert_eq!(
+        last["source_principal"],
+        "arn:aws:iam::100000000001:user/breakglass-bob"
+    );
+}
+
+#[test]
+fn keyless_break_glass_uses_a_live_console_session_of_the_user_without_a_browser() {
+    let mut env = new_env();
+    env.set_env("AWS_ENDPOINT_URL_SIGNIN", &env.emulator.url());
+    enrol_alice_for_console(&env);
+    // The user's own console session, adopted from `aws login` (awsx migrate).
+    crate::migrate::aws_cli_login(&env);
+    env.write_config(&format!(
+        "[profile alice-console]\nlogin_session = {ALICE_ARN}\nregion = us-east-1\n"
+    ));
+    env.run(["migrate", "--yes", "--delete-cli-cache"])
+        .success();
+    add_served_profile(&env, "prod-bg");
+    env.emulator.set_outage(true);
+    let code = env.emulator.totp_code(ALICE, 0);
+    assume(&env, "prod-bg", &code)
+        .success()
+        .stderr_contains("using the console sign-in session of profile alice-console")
+        .stderr_contains("from the session of profile alice-console");
+    // Only the test's own `aws login` exchanged a code: awsx signed nobody in.
+    assert_eq!(env.emulator.signin_token_calls("authorization_code"), 1);
+    assert_eq!(env.emulator.count(Op::AssumeRole), 1);
+    let last = audit_lines(&env).pop().unwrap();
+    assert_eq!(last["result"], "success");
+    assert_eq!(last["source"], "console-session");
+    assert_eq!(last["source_principal"], ALICE_ARN);
+    assert_eq!(last["source_profile"], "alice-console");
+    assert_eq!(
+        env.aws_cli_identity("prod-bg")["Arn"],
+        "arn:aws:sts::500000000005:assumed-role/BreakGlass/breakglass-alice@example.com"
+    );
+    env.assert_no_issued_secret_on_disk();
+}
+
+#[test]
+fn keyless_break_glass_over_ssh_reads_the_pasted_sign_in_code_then_the_mfa_code() {
+    use std::io::{BufRead, BufReader, Read, Write};
+    use std::process::Stdio;
+    let mut env = new_env();
+    env.set_env("AWS_ENDPOINT_URL_SIGNIN", &env.emulator.url());
+    env.emulator.set_outage(true);
+    enrol_alice_for_console(&env);
+    add_served_profile(&env, "prod-bg");
+    let mut child = env
+        .awsx([
+            "breakglass",
+            "prod-bg",
+            "--reason",
+            "INC-9: over SSH",
+            "--remote",
+        ])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stderr = BufReader::new(child.stderr.take().unwrap());
+    let mut seen = String::new();
+    let url = loop {
+        let mut line = String::new();
+        assert!(stderr.read_line(&mut line).unwrap() > 0, "no URL in {seen}");
+        seen.push_str(&line);
+        if line.starts_with("http://") {
+            break line.trim().to_owned();
+        }
+    };
+    assert!(url.contains("devtools%2Fcross-device"), "{url}");
+    // The user opens the URL elsewhere; the page shows the code to paste.
+    let page = crate::migrate::raw_get(&crate::migrate::redirect_of(&url));
+    let code = page
+        .split("id=\"verification-code\">")
+        .nth(1)
+        .and_then(|rest| rest.split('<').next())
+        .unwrap_or_else(|| panic!("no code on {page}"))
+        .to_owned();
+    let totp = env.emulator.totp_code(ALICE, 0);
+    let mut stdin = child.stdin.take().unwrap();
+    writeln!(stdin, "{code}\n{totp}").unwrap();
+    drop(stdin);
+    let mut rest = String::new();
+    stderr.read_to_string(&mut rest).unwrap();
+    let status = child.wait().unwrap();
+    assert!(status.success(), "{seen}{rest}");
+    assert!(
+        rest.contains("BREAK-GLASS session for prod-bg granted"),
+        "{rest}"
+    );
+    assert_eq!(env.emulator.signin_token_calls("authorization_code"), 1);
+    let last = audit_lines(&env).pop().unwrap();
+    assert_eq!(last["source"], "console-session");
+    assert_eq!(last["source_principal"], ALICE_ARN);
+    assert_eq!(last["reason"], "INC-9: over SSH");
+}
+
+#[test]
+fn enroll_console_stores_nothing_without_the_sign_in_policy_or_as_another_user() {
+    let (mut env, out) = keyless_env("allow");
+    let enroll = |env: &TestEnv| {
+        env.run([
+            "breakglass",
+            "enroll",
+            "--console",
+            "--user",
+            ALICE,
+            "--mfa-serial",
+            ALICE_MFA,
+        ])
+    };
+    // No SignInLocalDevelopmentAccess: AWS Sign-In refuses the code exchange.
+    env.emulator
+        .set_signin(awsx_emulator::SigninConfig {
+            permitted: false,
+            ..Default::default()
+        })
+        .unwrap();
+    browser_reports_to(&mut env, &out, "no-policy.json");
+    enroll(&env)
+        .code(1)
+        .stderr_contains("SignInLocalDevelopmentAccess");
+    browser_report(&out, "no-policy.json");
+    // Signed in as bob while enrolling alice.
+    env.emulator
+        .set_signin(awsx_emulator::SigninConfig {
+            principal: "breakglass-bob".into(),
+            ..Default::default()
+        })
+        .unwrap();
+    browser_reports_to(&mut env, &out, "bob.json");
+    enroll(&env)
+        .code(1)
+        .stderr_contains("made as arn:aws:iam::100000000001:user/breakglass-bob");
+    browser_report(&out, "bob.json");
+    assert!(
+        store(&env)
+            .get(&EntryName::breakglass_key(&ALICE.parse().unwrap()))
+            .unwrap()
+            .is_none()
+    );
+    let codes: Vec<_> = audit_lines(&env)
+        .iter()
+        .map(|e| e["error_code"].as_str().unwrap_or("").to_owned())
+        .collect();
+    assert_eq!(codes, ["SigninFailed", "WrongPrincipal"]);
+}

@@ -3,6 +3,7 @@
 mod breakglass;
 mod browser_login;
 mod config;
+mod console_login;
 mod credential_process;
 mod doctor;
 mod exec;

@@ -228,6 +228,56 @@ pub enum HttpError {
 /// `AWS_CA_BUNDLE` handling), for the one endpoint that has no SDK: console federation.
 /// Returns the status and body; a 10 s bound covers connect and read.
 pub async fn http_get(env: &Env, url: &str) -> Result<(u16, Vec<u8>), HttpError> {
+    let reply = http_request(env, "GET", url, &[], Vec::new()).await?;
+    Ok((reply.status, reply.body))
+}
+
+/// An HTTP reply: status, headers (names lower-cased) and body (capped at
+/// [`MAX_REPLY_BYTES`]). The body may hold secrets (a token reply): the caller wraps them.
+pub struct HttpReply {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+impl HttpReply {
+    /// The first value of header `name` (case-insensitive).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+impl std::fmt::Debug for HttpReply {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HttpReply")
+            .field("status", &self.status)
+            .field("body", &format_args!("{} bytes", self.body.len()))
+            .finish_non_exhaustive()
+    }
+}
+
+/// A POST through the same connector as [`http_get`] (proxies, `AWS_CA_BUNDLE`, the reply
+/// cap, the 10 s bound), for AWS Sign-In's token endpoint, whose DPoP-bound requests no SDK
+/// client of awsx's makes. `headers` are sent as given (plus `Content-Length`).
+pub async fn http_post(
+    env: &Env,
+    url: &str,
+    headers: &[(&str, &str)],
+    body: Vec<u8>,
+) -> Result<HttpReply, HttpError> {
+    http_request(env, "POST", url, headers, body).await
+}
+
+async fn http_request(
+    env: &Env,
+    method: &str,
+    url: &str,
+    headers: &[(&str, &str)],
+    body: Vec<u8>,
+) -> Result<HttpReply, HttpError> {
     use aws_smithy_runtime_api::client::http::HttpConnector;
     use aws_smithy_types::body::SdkBody;
     use aws_smithy_types::byte_stream::ByteStream;
@@ -239,10 +289,28 @@ pub async fn http_get(env: &Env, url: &str) -> Result<(u16, Vec<u8>), HttpError>
         ))
         .tls_context(tls_context(env)?)
         .build();
-    let mut request = aws_smithy_runtime_api::http::Request::new(SdkBody::empty());
+    let length = body.len();
+    let mut request = aws_smithy_runtime_api::http::Request::new(if length == 0 {
+        SdkBody::empty()
+    } else {
+        SdkBody::from(body)
+    });
     request
         .set_uri(url)
         .map_err(|_| HttpError::Request("the URL is not valid".to_owned()))?;
+    if method != "GET" {
+        request
+            .set_method(method)
+            .map_err(|_| HttpError::Request(format!("{method} is not an HTTP method")))?;
+        request
+            .headers_mut()
+            .insert("Content-Length", length.to_string());
+    }
+    for (name, value) in headers {
+        request
+            .headers_mut()
+            .insert(name.to_string(), value.to_string());
+    }
     let exchange = async {
         let response = connector
             .call(request)
@@ -250,6 +318,11 @@ pub async fn http_get(env: &Env, url: &str) -> Result<(u16, Vec<u8>), HttpError>
             .and_then(capped::cap)
             .map_err(|e| HttpError::Request(connector_error(&e)))?;
         let status = response.status().as_u16();
+        let headers = response
+            .headers()
+            .iter()
+            .map(|(k, v)| (k.to_ascii_lowercase(), v.to_owned()))
+            .collect();
         let body = ByteStream::new(response.into_body())
             .collect()
             .await
@@ -260,7 +333,11 @@ pub async fn http_get(env: &Env, url: &str) -> Result<(u16, Vec<u8>), HttpError>
                     "the reply was cut off".to_owned()
                 })
             })?;
-        Ok((status, body.into_bytes().to_vec()))
+        Ok(HttpReply {
+            status,
+            headers,
+            body: body.into_bytes().to_vec(),
+        })
     };
     tokio::time::timeout(Duration::from_secs(10), exchange)
         .await

@@ -202,7 +202,9 @@ mod tests {
     fn account(p: &AwsxProfile) -> &str {
         match p {
             AwsxProfile::Sso(SsoProfile { account_id, .. }) => account_id.as_str(),
-            AwsxProfile::BreakGlass(_) => panic!("expected an SSO profile"),
+            AwsxProfile::BreakGlass(_) | AwsxProfile::Console(_) => {
+                panic!("expected an SSO profile")
+            }
         }
     }
 

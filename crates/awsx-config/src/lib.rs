@@ -37,7 +37,7 @@ pub use cache::find_awsx_profile_cached;
 pub use document::{Document, Entry, Flavor, Section, Warning};
 pub use edit::{MANAGED_BEGIN, MANAGED_END};
 pub use fast::find_awsx_profile;
-pub use profile::{AwsxProfile, BreakGlassProfile, Profile, SsoProfile};
+pub use profile::{AwsxProfile, BreakGlassProfile, ConsoleProfile, Profile, SsoProfile};
 pub use session::SsoSession;
 pub use suggest::suggest;
 pub use write::{Snapshot, atomic_write};

@@ -157,6 +157,7 @@ pub fn profile_names(doc: &Document) -> Vec<ProfileName> {
 pub enum AwsxProfile {
     Sso(SsoProfile),
     BreakGlass(BreakGlassProfile),
+    Console(ConsoleProfile),
 }
 
 impl AwsxProfile {
@@ -164,6 +165,7 @@ impl AwsxProfile {
         match self {
             AwsxProfile::Sso(p) => &p.profile,
             AwsxProfile::BreakGlass(p) => &p.profile,
+            AwsxProfile::Console(p) => &p.profile,
         }
     }
 }
@@ -199,6 +201,25 @@ pub struct BreakGlassProfile {
     pub region: Option<Region>,
 }
 
+/// Credentials of a console sign-in session (`awsx login --console`, AWS Sign-In): the
+/// session itself lives in the keychain under the profile's name.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct ConsoleProfile {
+    pub profile: ProfileName,
+    /// `awsx_login_session`: the signed-in principal's ARN (the id token's `sub`), e.g.
+    /// `arn:aws:iam::123456789012:user/Admin`.
+    pub login_session: String,
+    /// `awsx_region`, else `region`.
+    pub region: Option<Region>,
+}
+
+impl ConsoleProfile {
+    /// The account of the principal ARN (`arn:PARTITION:iam::ACCOUNT:...`).
+    pub fn account_id(&self) -> Option<AccountId> {
+        self.login_session.split(':').nth(4)?.parse().ok()
+    }
+}
+
 impl AwsxProfile {
     /// Resolve profile `name` from a whole parsed document.
     pub fn resolve(doc: &Document, name: &ProfileName) -> Result<AwsxProfile> {
@@ -231,6 +252,20 @@ impl AwsxProfile {
         };
         if let Some(role) = optional(section, &what, "awsx_breakglass_role_arn") {
             return breakglass(name, section, &what, path, &role, region);
+        }
+        if let Some(arn) = optional(section, &what, "awsx_login_session") {
+            let login_session = arn.value().trim();
+            if !(login_session.starts_with("arn:") && login_session.split(':').count() >= 6) {
+                return Err(arn.invalid(
+                    path,
+                    "expected the signed-in principal's ARN, e.g. arn:aws:iam::123456789012:user/Admin; run awsx login --console --profile NAME again",
+                ));
+            }
+            return Ok(AwsxProfile::Console(ConsoleProfile {
+                profile: name.clone(),
+                login_session: login_session.to_owned(),
+                region,
+            }));
         }
         let Some(session) = optional(section, &what, "awsx_sso_session") else {
             return Err(Error::NotAwsx {
@@ -366,6 +401,22 @@ mod tests {
             "https://corp.awsapps.com/start"
         );
         assert_eq!(p.auto_login, Some(true));
+    }
+
+    #[test]
+    fn resolves_a_console_sign_in_profile() {
+        let d = doc(
+            "[profile admin]\ncredential_process = awsx credential-process --profile admin\nawsx_login_session = arn:aws:iam::123456789012:user/Admin\nregion = eu-west-1\n",
+        );
+        let AwsxProfile::Console(p) = AwsxProfile::resolve(&d, &name("admin")).unwrap() else {
+            panic!("expected a console profile");
+        };
+        assert_eq!(p.login_session, "arn:aws:iam::123456789012:user/Admin");
+        assert_eq!(p.account_id().unwrap().as_str(), "123456789012");
+        assert_eq!(p.region.as_ref().map(Region::as_str), Some("eu-west-1"));
+        let bad = doc("[profile admin]\nawsx_login_session = Admin\n");
+        let err = AwsxProfile::resolve(&bad, &name("admin")).unwrap_err();
+        assert!(err.to_string().contains("awsx login --console"), "{err}");
     }
 
     #[test]

@@ -185,7 +185,7 @@ pub fn session_backend(choice: BackendChoice, record: Option<&SessionRecord>) ->
         .or_else(|| record.map(|r| r.backend))
 }
 
-mod backend_id {
+pub(crate) mod backend_id {
     use serde::{Deserialize, Deserializer, Serializer};
 
     use awsx_store::Backend;

@@ -5,6 +5,7 @@
 //! one layer up; the front `awsx` binary links only this side.
 #![forbid(unsafe_code)]
 pub mod binding;
+pub mod console;
 pub mod serve;
 pub mod tier;
 
@@ -23,6 +24,7 @@ pub fn account_of(profile: &AwsxProfile) -> Option<AccountId> {
         AwsxProfile::Sso(p) => Some(p.account_id.clone()),
         // arn:PARTITION:iam::ACCOUNT:role/NAME
         AwsxProfile::BreakGlass(p) => p.role_arn.account(),
+        AwsxProfile::Console(p) => p.account_id(),
     }
 }
 

@@ -1,7 +1,7 @@
 //! The cache-hit answer, the same in both binaries: the front `awsx` gives it and exits;
 //! `awsx-main` tries it first and fetches only when it is `None`.
 use awsx_config::settings::Settings;
-use awsx_config::{AwsxProfile, SsoProfile, find_awsx_profile_cached};
+use awsx_config::{AwsxProfile, ConsoleProfile, SsoProfile, find_awsx_profile_cached};
 use awsx_core::env::Env;
 use awsx_core::types::ProfileName;
 
@@ -36,10 +36,28 @@ pub fn fast_tier_hit(
 pub fn cached_process_json(env: &Env, name: &ProfileName) -> Option<String> {
     let settings = Settings::load(env).ok()?;
     let profile = find_awsx_profile_cached(&env.cache_dir(), &env.aws_config_file(), name).ok()?;
-    let AwsxProfile::Sso(profile) = profile else {
+    match profile {
+        AwsxProfile::Sso(profile) => fast_tier_hit(env, &settings, &profile)
+            .map(|creds| creds.to_process_json(Some(&profile.account_id))),
+        AwsxProfile::Console(profile) => console_fast_tier_hit(env, &settings, &profile)
+            .map(|creds| creds.to_process_json(profile.account_id().as_ref())),
         // Break-glass sessions are served from the keychain only.
-        return None;
-    };
-    fast_tier_hit(env, &settings, &profile)
-        .map(|creds| creds.to_process_json(Some(&profile.account_id)))
+        AwsxProfile::BreakGlass(_) => None,
+    }
+}
+
+/// [`fast_tier_hit`] for a console sign-in profile.
+pub fn console_fast_tier_hit(
+    env: &Env,
+    settings: &Settings,
+    profile: &ConsoleProfile,
+) -> Option<RoleCredentials> {
+    crate::console::fast_hit(
+        &env.cache_dir(),
+        settings.keychain,
+        settings.hot_tier,
+        &settings.keychain_service,
+        margin(settings),
+        profile,
+    )
 }

@@ -52,7 +52,7 @@ impl FastTier {
         }
     }
 
-    fn get(&self, entry: &EntryName) -> Option<Secret<String>> {
+    pub(crate) fn get(&self, entry: &EntryName) -> Option<Secret<String>> {
         match self {
             FastTier::Hot(hot) => hot.get(entry),
             FastTier::Keychain(store) => store.get(entry).ok().flatten(),

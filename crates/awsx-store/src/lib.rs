@@ -89,6 +89,12 @@ pub enum EntryName {
     BreakglassKey(IamUserName),
     /// `breakglass-session:<profile>`: the short session assumed with it.
     BreakglassSession(ProfileName),
+    /// `console-session:<profile>`: a console sign-in session (`awsx login --console`): the
+    /// DPoP private key, the refresh token and what the session is (principal, endpoint).
+    ConsoleSession(ProfileName),
+    /// `console-creds:<profile>`: that session's current short-lived credentials, bound to
+    /// the login that made them (the entry the hot tier copies).
+    ConsoleCreds(ProfileName),
 }
 
 impl EntryName {
@@ -116,12 +122,31 @@ impl EntryName {
         EntryName::BreakglassSession(profile.clone())
     }
 
+    pub fn console_session(profile: &ProfileName) -> Self {
+        EntryName::ConsoleSession(profile.clone())
+    }
+
+    pub fn console_creds(profile: &ProfileName) -> Self {
+        EntryName::ConsoleCreds(profile.clone())
+    }
+
+    /// The console sign-in profile this entry belongs to, if any (for `logout --profile`).
+    pub fn console_profile(&self) -> Option<&ProfileName> {
+        match self {
+            EntryName::ConsoleSession(p) | EntryName::ConsoleCreds(p) => Some(p),
+            _ => None,
+        }
+    }
+
     /// The SSO session this entry belongs to, if any (for `logout SESSION`).
     pub fn sso_session(&self) -> Option<&SsoSessionName> {
         match self {
             EntryName::SsoToken(s) | EntryName::SsoClient(s) => Some(s),
             EntryName::Role { session, .. } => Some(session),
-            EntryName::BreakglassKey(_) | EntryName::BreakglassSession(_) => None,
+            EntryName::BreakglassKey(_)
+            | EntryName::BreakglassSession(_)
+            | EntryName::ConsoleSession(_)
+            | EntryName::ConsoleCreds(_) => None,
         }
     }
 }
@@ -138,6 +163,8 @@ impl fmt::Display for EntryName {
             } => write!(f, "role:{session}/{account}/{role}"),
             EntryName::BreakglassKey(u) => write!(f, "breakglass-key:{u}"),
             EntryName::BreakglassSession(p) => write!(f, "breakglass-session:{p}"),
+            EntryName::ConsoleSession(p) => write!(f, "console-session:{p}"),
+            EntryName::ConsoleCreds(p) => write!(f, "console-creds:{p}"),
         }
     }
 }
@@ -173,6 +200,8 @@ impl FromStr for EntryName {
             }
             "breakglass-key" => EntryName::BreakglassKey(rest.parse()?),
             "breakglass-session" => EntryName::BreakglassSession(rest.parse()?),
+            "console-session" => EntryName::ConsoleSession(rest.parse()?),
+            "console-creds" => EntryName::ConsoleCreds(rest.parse()?),
             _ => return Err(invalid("unknown kind of entry")),
         })
     }
@@ -208,6 +237,14 @@ mod tests {
                 EntryName::breakglass_session(&"prod".parse().unwrap()),
                 "breakglass-session:prod",
             ),
+            (
+                EntryName::console_session(&"admin".parse().unwrap()),
+                "console-session:admin",
+            ),
+            (
+                EntryName::console_creds(&"admin".parse().unwrap()),
+                "console-creds:admin",
+            ),
         ];
         for (name, text) in names {
             assert_eq!(name.to_string(), text);
@@ -232,6 +269,8 @@ mod tests {
             "role:corp/12345/Admin",
             "role:corp/123456789012/Admin/extra",
             "breakglass-key:has space",
+            "console-session:",
+            "console-creds:a]b",
         ] {
             assert!(bad.parse::<EntryName>().is_err(), "{bad:?}");
         }
@@ -243,6 +282,9 @@ mod tests {
         assert_eq!(EntryName::sso_client(&s).sso_session(), Some(&s));
         let bg = EntryName::breakglass_session(&"prod".parse().unwrap());
         assert_eq!(bg.sso_session(), None);
+        let console = EntryName::console_creds(&"admin".parse().unwrap());
+        assert_eq!(console.sso_session(), None);
+        assert_eq!(console.console_profile().map(|p| p.as_str()), Some("admin"));
     }
 
     #[test]
