@@ -428,3 +428,53 @@ fn status_and_doctor_report_the_console_session_without_secrets() {
         "{session}"
     );
 }
+
+#[test]
+fn ctrl_c_at_the_remote_code_prompt_ends_the_sign_in_and_saves_nothing() {
+    let env = console_env(true, "false");
+    let before = env.read_config();
+    let mut child = env
+        .awsx([
+            "login",
+            "--console",
+            "--remote",
+            "--profile",
+            PROFILE,
+            "--region",
+            "eu-west-1",
+        ])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stderr = BufReader::new(child.stderr.take().unwrap());
+    loop {
+        let mut line = String::new();
+        assert!(stderr.read_line(&mut line).unwrap() > 0, "no prompt");
+        if line.contains("paste the code") {
+            break;
+        }
+    }
+    // awsx now waits for the code (its stdin stays open): the user presses Ctrl-C.
+    let kill = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(kill.success());
+    // A hang guard only (the exit is expected at once).
+    let started = Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if started.elapsed() > Duration::from_secs(60) {
+            child.kill().unwrap();
+            panic!("awsx ignored Ctrl-C at the code prompt");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert!(!status.success());
+    assert_eq!(env.read_config(), before);
+    assert!(keychain_entries(&env).is_empty());
+}
