@@ -478,3 +478,29 @@ fn ctrl_c_at_the_remote_code_prompt_ends_the_sign_in_and_saves_nothing() {
     assert_eq!(env.read_config(), before);
     assert!(keychain_entries(&env).is_empty());
 }
+
+#[test]
+fn a_hung_sign_in_endpoint_fails_the_refresh_and_keeps_the_session() {
+    let env = console_env(true, FETCH_BROWSER);
+    env.emulator
+        .set_signin(SigninConfig {
+            credentials_seconds: 30,
+            ..env.emulator.signin_config()
+        })
+        .unwrap();
+    login(&env).success();
+    env.emulator.fail_next(
+        awsx_emulator::Op::CreateOAuth2Token,
+        awsx_emulator::Fault::Hang,
+        1,
+    );
+    env.run(["credential-process", "--profile", PROFILE])
+        .code(1)
+        .stderr_contains("cannot reach AWS Sign-In")
+        .stderr_contains("try again");
+    // The refresh token was not spent: the next call refreshes with it.
+    let creds = env.credentials(PROFILE);
+    assert!(creds["AccessKeyId"].as_str().unwrap().starts_with("ASIA"));
+    // (The hung request never reached the grant, so only this refresh is counted.)
+    assert_eq!(env.emulator.signin_token_calls("refresh_token"), 1);
+}
