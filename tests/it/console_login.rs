@@ -504,3 +504,38 @@ fn a_hung_sign_in_endpoint_fails_the_refresh_and_keeps_the_session() {
     // (The hung request never reached the grant, so only this refresh is counted.)
     assert_eq!(env.emulator.signin_token_calls("refresh_token"), 1);
 }
+
+#[test]
+fn a_changed_console_password_asks_for_a_new_sign_in_and_says_why() {
+    let env = console_env(true, FETCH_BROWSER);
+    env.emulator
+        .set_signin(SigninConfig {
+            credentials_seconds: 30,
+            ..env.emulator.signin_config()
+        })
+        .unwrap();
+    login(&env).success();
+    let user = env.emulator.fixture().iam_users[0].name.clone();
+    env.emulator.signin_password_changed(&user);
+    env.run(["credential-process", "--profile", PROFILE])
+        .code(3)
+        .stderr_contains("console password changed")
+        .stderr_contains(&format!("awsx login --console --profile {PROFILE}"));
+}
+
+#[test]
+fn a_principal_without_the_sign_in_policy_is_told_which_one_and_nothing_is_written() {
+    let env = console_env(true, FETCH_BROWSER);
+    env.emulator
+        .set_signin(SigninConfig {
+            permitted: false,
+            ..env.emulator.signin_config()
+        })
+        .unwrap();
+    let before = env.read_config();
+    login(&env)
+        .code(1)
+        .stderr_contains("SignInLocalDevelopmentAccess");
+    assert_eq!(env.read_config(), before);
+    assert!(keychain_entries(&env).is_empty());
+}
