@@ -63,9 +63,9 @@ pub fn is_profile_arg(arg: &clap::Arg) -> bool {
 pub enum Command {
     /// Set up an IAM Identity Center session ([sso-session] in the AWS config file).
     Configure(ConfigureArgs),
-    /// Log in to IAM Identity Center with the device-code flow.
+    /// Log in to IAM Identity Center (browser or device code), or with --console to AWS Sign-In.
     Login(LoginArgs),
-    /// End an SSO session and remove its token and cached credentials from the keychain.
+    /// End an SSO session (or a console sign-in with --profile) and remove it from the keychain.
     Logout(LogoutArgs),
     /// Show sessions, token expiry and cached role credentials (never a secret).
     Status(StatusArgs),

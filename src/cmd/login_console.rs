@@ -46,19 +46,21 @@ pub fn run(ctx: &Context, args: LoginArgs) -> Result<()> {
         open: should_open_browser(&ctx.env, &settings, false),
     };
     let runtime = awsx_aws::runtime()?;
-    let outcome = runtime.block_on(async {
-        tokio::select! {
-            outcome = awsx_console::login(
-                &ctx.env,
-                &name,
-                &region,
-                flow,
-                &mut ui,
-                browser_timeout(&ctx.env),
-            ) => Some(outcome),
-            _ = tokio::signal::ctrl_c() => None,
-        }
-    });
+    let timeout = browser_timeout(&ctx.env);
+    let outcome = match flow {
+        Flow::SameDevice => runtime.block_on(async {
+            tokio::select! {
+                outcome = awsx_console::login(&ctx.env, &name, &region, flow, &mut ui, timeout) => Some(outcome),
+                _ = tokio::signal::ctrl_c() => None,
+            }
+        }),
+        // The pasted code is read with a blocking read, during which a Ctrl-C handler could
+        // never run: here Ctrl-C keeps its default and ends awsx at once (nothing is saved
+        // before the code exchange either way).
+        Flow::CrossDevice => Some(runtime.block_on(awsx_console::login(
+            &ctx.env, &name, &region, flow, &mut ui, timeout,
+        ))),
+    };
     let session = match outcome {
         None => {
             eprintln!("Sign-in cancelled; nothing was saved.");

@@ -428,3 +428,114 @@ fn status_and_doctor_report_the_console_session_without_secrets() {
         "{session}"
     );
 }
+
+#[test]
+fn ctrl_c_at_the_remote_code_prompt_ends_the_sign_in_and_saves_nothing() {
+    let env = console_env(true, "false");
+    let before = env.read_config();
+    let mut child = env
+        .awsx([
+            "login",
+            "--console",
+            "--remote",
+            "--profile",
+            PROFILE,
+            "--region",
+            "eu-west-1",
+        ])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stderr = BufReader::new(child.stderr.take().unwrap());
+    loop {
+        let mut line = String::new();
+        assert!(stderr.read_line(&mut line).unwrap() > 0, "no prompt");
+        if line.contains("paste the code") {
+            break;
+        }
+    }
+    // awsx now waits for the code (its stdin stays open): the user presses Ctrl-C.
+    let kill = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(kill.success());
+    // A hang guard only (the exit is expected at once).
+    let started = Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if started.elapsed() > Duration::from_secs(60) {
+            child.kill().unwrap();
+            panic!("awsx ignored Ctrl-C at the code prompt");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert!(!status.success());
+    assert_eq!(env.read_config(), before);
+    assert!(keychain_entries(&env).is_empty());
+}
+
+#[test]
+fn a_hung_sign_in_endpoint_fails_the_refresh_and_keeps_the_session() {
+    let env = console_env(true, FETCH_BROWSER);
+    env.emulator
+        .set_signin(SigninConfig {
+            credentials_seconds: 30,
+            ..env.emulator.signin_config()
+        })
+        .unwrap();
+    login(&env).success();
+    env.emulator.fail_next(
+        awsx_emulator::Op::CreateOAuth2Token,
+        awsx_emulator::Fault::Hang,
+        1,
+    );
+    env.run(["credential-process", "--profile", PROFILE])
+        .code(1)
+        .stderr_contains("cannot reach AWS Sign-In")
+        .stderr_contains("try again");
+    // The refresh token was not spent: the next call refreshes with it.
+    let creds = env.credentials(PROFILE);
+    assert!(creds["AccessKeyId"].as_str().unwrap().starts_with("ASIA"));
+    // (The hung request never reached the grant, so only this refresh is counted.)
+    assert_eq!(env.emulator.signin_token_calls("refresh_token"), 1);
+}
+
+#[test]
+fn a_changed_console_password_asks_for_a_new_sign_in_and_says_why() {
+    let env = console_env(true, FETCH_BROWSER);
+    env.emulator
+        .set_signin(SigninConfig {
+            credentials_seconds: 30,
+            ..env.emulator.signin_config()
+        })
+        .unwrap();
+    login(&env).success();
+    let user = env.emulator.fixture().iam_users[0].name.clone();
+    env.emulator.signin_password_changed(&user);
+    env.run(["credential-process", "--profile", PROFILE])
+        .code(3)
+        .stderr_contains("console password changed")
+        .stderr_contains(&format!("awsx login --console --profile {PROFILE}"));
+}
+
+#[test]
+fn a_principal_without_the_sign_in_policy_is_told_which_one_and_nothing_is_written() {
+    let env = console_env(true, FETCH_BROWSER);
+    env.emulator
+        .set_signin(SigninConfig {
+            permitted: false,
+            ..env.emulator.signin_config()
+        })
+        .unwrap();
+    let before = env.read_config();
+    login(&env)
+        .code(1)
+        .stderr_contains("SignInLocalDevelopmentAccess");
+    assert_eq!(env.read_config(), before);
+    assert!(keychain_entries(&env).is_empty());
+}

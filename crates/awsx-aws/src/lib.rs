@@ -339,9 +339,15 @@ async fn http_request(
             body: body.into_bytes().to_vec(),
         })
     };
-    tokio::time::timeout(Duration::from_secs(10), exchange)
-        .await
-        .map_err(|_| HttpError::Request("timed out after 10 s".to_owned()))?
+    // 10 s, or what is left of the call's deadline (credential-process: 15 s in all).
+    let bound = awsx_core::deadline::clamp(Duration::from_secs(10));
+    tokio::time::timeout(bound, exchange).await.map_err(|_| {
+        HttpError::Request(if bound < Duration::from_secs(10) {
+            awsx_core::deadline::timed_out()
+        } else {
+            "timed out after 10 s".to_owned()
+        })
+    })?
 }
 
 /// The SDK error's short, secret-free description: the service's code and message, or the

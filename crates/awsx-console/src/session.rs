@@ -283,7 +283,7 @@ pub fn delete(
 
 /// Adopt the AWS CLI's session for `login_session` (a principal ARN) from its plaintext
 /// cache (`$AWS_LOGIN_CACHE_DIRECTORY`, else `~/.aws/login/cache`) into the keychain under
-/// `profile`, with a new login id. `None` when the CLI has no such file. The file itself is
+/// `profile`, with a new login id, remembered for this HOME (so it serves at once). `None` when the CLI has no such file. The file itself is
 /// left alone: deleting it is the caller's decision (`awsx migrate --delete`).
 pub fn import_cli_cache(
     env: &Env,
@@ -326,6 +326,7 @@ pub fn import_cli_cache(
     )?;
     imported.credentials = Some(creds);
     imported.save(store, hot, margin)?;
+    imported.remember(&env.cache_dir(), store, None)?;
     Ok(Some((imported, path)))
 }
 
@@ -459,11 +460,13 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join(awsx_signin::cache_file_name(arn));
         std::fs::write(&file, CLI_CACHE_FILE).unwrap();
+        let cache = tempfile::tempdir().unwrap();
         let env = Env::from_vars([
             ("HOME", "/nonexistent"),
             (awsx_signin::CACHE_DIR_ENV, dir.path().to_str().unwrap()),
+            ("AWSX_CACHE_DIR", cache.path().to_str().unwrap()),
         ]);
-        let store = MemoryStore::new();
+        let store = MemoryStore::reporting(awsx_store::Backend::SecretService);
         let name: ProfileName = "admin".parse().unwrap();
         let region: Region = "us-east-1".parse().unwrap();
         let margin = time::Duration::minutes(15);
@@ -472,6 +475,8 @@ mod tests {
             .expect("the CLI's entry");
         assert_eq!(path, file);
         assert!(file.exists(), "the CLI's file is the caller's to delete");
+        let record = ConsoleRecord::read(cache.path(), &name).expect("remembered for this HOME");
+        assert_eq!(record.login, imported.login);
         let loaded = load(&store, &name).unwrap().unwrap();
         assert_eq!(loaded.principal_arn, arn);
         assert_eq!(loaded.account_id.as_str(), "123456789012");
