@@ -370,7 +370,7 @@ async fn sign_in_mfa_does_not_satisfy_a_role_requiring_mfa_unless_configured() {
 }
 
 #[tokio::test]
-async fn refresh_rotates_and_the_old_token_is_token_expired() {
+async fn refresh_rotates_and_the_old_token_is_a_refused_grant() {
     let emu = Emulator::start();
     let key = new_key();
     let s = sign_in(&emu, &key, "breakglass-alice", true).await;
