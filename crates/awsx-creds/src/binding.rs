@@ -121,31 +121,19 @@ impl SessionRecord {
     /// `<cache dir>/sessions/<sha1 of the session name>.json` (session names may hold
     /// characters a file name should not).
     pub fn path(cache_dir: &Path, session: &SsoSessionName) -> PathBuf {
-        let digest = sha1_smol::Sha1::from(session.as_str().as_bytes())
-            .digest()
-            .to_string();
-        cache_dir.join("sessions").join(format!("{digest}.json"))
+        record_path(cache_dir, "sessions", session.as_str())
     }
 
     /// The record, or `None` when there is none (or it is unreadable: then the session is
     /// treated as never logged in here, which costs at most a login).
     pub fn read(cache_dir: &Path, session: &SsoSessionName) -> Option<SessionRecord> {
-        let bytes = std::fs::read(Self::path(cache_dir, session)).ok()?;
-        let record: SessionRecord = serde_json::from_slice(&bytes).ok()?;
-        (record.version == RECORD_VERSION).then_some(record)
+        read_record(&Self::path(cache_dir, session))
+            .filter(|record: &SessionRecord| record.version == RECORD_VERSION)
     }
 
     /// Write it atomically (temp file + rename), readable by the user only.
     pub fn write(&self, cache_dir: &Path, session: &SsoSessionName) -> std::io::Result<()> {
-        let path = Self::path(cache_dir, session);
-        let dir = path.parent().expect("a record path has a directory");
-        std::fs::create_dir_all(dir)?;
-        let mut tmp = tempfile::Builder::new()
-            .prefix(".record-")
-            .tempfile_in(dir)?;
-        serde_json::to_writer(&mut tmp, self)?;
-        tmp.persist(&path).map_err(|e| e.error)?;
-        Ok(())
+        write_record(&Self::path(cache_dir, session), self)
     }
 
     pub fn remove(cache_dir: &Path, session: &SsoSessionName) {
@@ -160,6 +148,32 @@ impl SessionRecord {
             login: self.login.clone(),
         }
     }
+}
+
+/// `<cache dir>/<dir>/<sha1 of name>.json`: where this HOME keeps the (non-secret) record of
+/// a login. Hashed, because names may hold characters a file name should not.
+pub(crate) fn record_path(cache_dir: &Path, dir: &str, name: &str) -> PathBuf {
+    let digest = sha1_smol::Sha1::from(name.as_bytes()).digest().to_string();
+    cache_dir.join(dir).join(format!("{digest}.json"))
+}
+
+/// A login record, or `None` when there is none or it is unreadable (then the login is
+/// treated as never made here, which costs at most a login).
+pub(crate) fn read_record<T: serde::de::DeserializeOwned>(path: &Path) -> Option<T> {
+    let bytes = std::fs::read(path).ok()?;
+    serde_json::from_slice(&bytes).ok()
+}
+
+/// Write a login record atomically (temp file + rename), readable by the user only.
+pub(crate) fn write_record<T: Serialize>(path: &Path, record: &T) -> std::io::Result<()> {
+    let dir = path.parent().expect("a record path has a directory");
+    std::fs::create_dir_all(dir)?;
+    let mut tmp = tempfile::Builder::new()
+        .prefix(".record-")
+        .tempfile_in(dir)?;
+    serde_json::to_writer(&mut tmp, record)?;
+    tmp.persist(path).map_err(|e| e.error)?;
+    Ok(())
 }
 
 /// The binding a read of `session`'s role credentials expects: its configured portal and

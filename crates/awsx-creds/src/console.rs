@@ -71,31 +71,17 @@ impl ConsoleRecord {
 
     /// `<cache dir>/console-sessions/<sha1 of the profile name>.json`.
     pub fn path(cache_dir: &Path, profile: &ProfileName) -> PathBuf {
-        let digest = sha1_smol::Sha1::from(profile.as_str().as_bytes())
-            .digest()
-            .to_string();
-        cache_dir
-            .join("console-sessions")
-            .join(format!("{digest}.json"))
+        binding::record_path(cache_dir, "console-sessions", profile.as_str())
     }
 
     pub fn read(cache_dir: &Path, profile: &ProfileName) -> Option<ConsoleRecord> {
-        let bytes = std::fs::read(Self::path(cache_dir, profile)).ok()?;
-        let record: ConsoleRecord = serde_json::from_slice(&bytes).ok()?;
-        (record.version == RECORD_VERSION).then_some(record)
+        binding::read_record(&Self::path(cache_dir, profile))
+            .filter(|record: &ConsoleRecord| record.version == RECORD_VERSION)
     }
 
     /// Written atomically (temp file + rename).
     pub fn write(&self, cache_dir: &Path, profile: &ProfileName) -> std::io::Result<()> {
-        let path = Self::path(cache_dir, profile);
-        let dir = path.parent().expect("a record path has a directory");
-        std::fs::create_dir_all(dir)?;
-        let mut tmp = tempfile::Builder::new()
-            .prefix(".record-")
-            .tempfile_in(dir)?;
-        serde_json::to_writer(&mut tmp, self)?;
-        tmp.persist(&path).map_err(|e| e.error)?;
-        Ok(())
+        binding::write_record(&Self::path(cache_dir, profile), self)
     }
 
     pub fn remove(cache_dir: &Path, profile: &ProfileName) {
