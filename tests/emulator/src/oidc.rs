@@ -454,7 +454,7 @@ fn redirect_allowed(registered: &[String], uri: &str) -> bool {
         .any(|r| without_port(r) == without_port(uri))
 }
 
-fn html_page(status: StatusCode, body: String) -> Response {
+pub(crate) fn html_page(status: StatusCode, body: String) -> Response {
     (
         status,
         [
@@ -466,7 +466,7 @@ fn html_page(status: StatusCode, body: String) -> Response {
         .into_response()
 }
 
-fn bad_page(msg: &str) -> Response {
+pub(crate) fn bad_page(msg: &str) -> Response {
     html_page(
         StatusCode::BAD_REQUEST,
         format!(
@@ -476,14 +476,14 @@ fn bad_page(msg: &str) -> Response {
     )
 }
 
-fn escape(s: &str) -> String {
+pub(crate) fn escape(s: &str) -> String {
     s.replace('&', "&amp;")
         .replace('<', "&lt;")
         .replace('>', "&gt;")
         .replace('"', "&quot;")
 }
 
-fn redirect(to: &str) -> Response {
+pub(crate) fn redirect(to: &str) -> Response {
     match HeaderValue::from_str(to) {
         Ok(v) => {
             let mut r = StatusCode::FOUND.into_response();

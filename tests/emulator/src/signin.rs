@@ -14,8 +14,8 @@ use std::time::Duration;
 
 use axum::body::Bytes;
 use axum::extract::{RawQuery, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
-use axum::response::{IntoResponse, Response};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::Response;
 use base64::Engine as _;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use p256::ecdsa::signature::{Signer as _, Verifier as _};
@@ -26,6 +26,7 @@ use sha2::{Digest, Sha256};
 use time::OffsetDateTime;
 
 use crate::ids;
+use crate::oidc::{bad_page, escape, html_page, redirect};
 use crate::ops::{Fault, Op};
 use crate::sigv4::query_pairs;
 use crate::world::{Decision, Principal, Shared, World, secs};
@@ -287,46 +288,6 @@ fn principal_named(w: &World, name: &str, root_account: &str) -> Result<Principa
 // ---------------------------------------------------------------------------------------
 // The browser side
 // ---------------------------------------------------------------------------------------
-
-fn html_page(status: StatusCode, body: String) -> Response {
-    (
-        status,
-        [
-            (header::CONTENT_TYPE, "text/html; charset=utf-8"),
-            (header::CACHE_CONTROL, "no-store"),
-        ],
-        body,
-    )
-        .into_response()
-}
-
-fn bad_page(msg: &str) -> Response {
-    html_page(
-        StatusCode::BAD_REQUEST,
-        format!(
-            "<!DOCTYPE html><html><body><h1 id=\"error\">Error</h1><p>{}</p></body></html>",
-            escape(msg)
-        ),
-    )
-}
-
-fn escape(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
-}
-
-fn redirect(to: &str) -> Response {
-    match HeaderValue::from_str(to) {
-        Ok(v) => {
-            let mut r = StatusCode::FOUND.into_response();
-            r.headers_mut().insert(header::LOCATION, v);
-            r
-        }
-        Err(_) => bad_page("invalid redirect_uri"),
-    }
-}
 
 fn query_string(pairs: &[(&str, &str)]) -> String {
     let mut s = form_urlencoded::Serializer::new(String::new());
