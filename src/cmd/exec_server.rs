@@ -54,7 +54,7 @@ pub fn run(
             env: ctx.env.clone(),
             verbose: ctx.verbose,
         },
-        account_id: account_of(profile),
+        account_id: awsx_creds::account_of(profile),
         name,
         last_failure: Mutex::new(None),
     });
@@ -127,16 +127,6 @@ fn exit_code_of(status: std::process::ExitStatus) -> i32 {
         }
     }
     status.code().unwrap_or(1)
-}
-
-/// The account a profile's credentials belong to, for the reply's `AccountId`.
-fn account_of(profile: &AwsxProfile) -> Option<AccountId> {
-    match profile {
-        AwsxProfile::Sso(p) => Some(p.account_id.clone()),
-        // arn:aws:iam::ACCOUNT:role/NAME
-        AwsxProfile::BreakGlass(p) => p.role_arn.account(),
-        AwsxProfile::Console(p) => p.account_id(),
-    }
 }
 
 /// The endpoint's source: the profile, served as `credential-process` serves it.
