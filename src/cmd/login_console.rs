@@ -3,7 +3,7 @@
 //! that the AWS CLI and SDKs get its credentials through `awsx credential-process`.
 //! A denied, failed or cancelled sign-in writes nothing: the keychain and the config file
 //! are touched only once the code exchange has succeeded.
-use std::io::{BufRead, IsTerminal};
+use std::io::{BufRead, IsTerminal, Read};
 
 use time::OffsetDateTime;
 
@@ -146,6 +146,9 @@ fn region(ctx: &Context, args: &LoginArgs, existing: Option<&Profile>) -> Result
 }
 
 /// The person's side: the browser, or the pasted code.
+/// The most of a pasted sign-in code that is read.
+const MAX_PASTED_CODE_BYTES: u64 = 64 * 1024;
+
 struct ConsoleUi<'a> {
     ctx: &'a Context,
     /// Whether a browser can be opened here (`browser` setting, `$BROWSER`, a display).
@@ -180,8 +183,14 @@ impl LoginUi for ConsoleUi<'_> {
         if std::io::stdin().is_terminal() {
             eprint!("Code: ");
         }
+        // A real code is a few hundred characters; a pasted file or an endless stream stops
+        // here (and then fails to decode, with the error saying so).
         let mut line = String::new();
-        std::io::stdin().lock().read_line(&mut line).ok()?;
+        std::io::stdin()
+            .lock()
+            .take(MAX_PASTED_CODE_BYTES)
+            .read_line(&mut line)
+            .ok()?;
         Some(line)
     }
 }
